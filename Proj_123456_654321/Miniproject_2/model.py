@@ -1,0 +1,821 @@
+"""Mini-project 2: a deep-learning framework written from scratch, and a Noise2Noise denoiser built with it.
+
+Every block computes its forward pass and its hand-written backward pass with plain tensor operations;
+there is no autograd, no ``torch.nn`` module and no ``torch.optim``. Conventions follow torch.nn:
+
+* tensors are ``[N, C, H, W]``; argument names, defaults and initialisation are torch's;
+* ``forward`` keeps what ``backward`` needs; ``backward(grad_output)`` returns the gradient w.r.t. the
+  input and *adds* the parameter gradients into ``param()``'s gradient tensors (they accumulate until
+  ``zero_grad()``, as in torch);
+* ``param()`` returns ``(parameter, gradient)`` pairs; optimizers update those very tensors in place.
+
+Reading order: base class, layers, activations, loss, optimizers, container, then ``Model``.
+"""
+import math
+import pickle
+import random
+import sys
+import time
+from array import array
+from pathlib import Path
+
+import torch
+from torch import empty, cat, arange
+from torch.nn.functional import fold, unfold
+
+torch.set_grad_enabled(False)
+
+_Tensor = type(empty(0))
+_UINT8 = empty(0).byte().dtype
+
+
+def _pair(value, name):
+    """Return ``value`` as a 2-tuple of ints, as torch stores ``kernel_size``, ``stride``, ..."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return pair
+
+
+# ----------------------------------------------------------------------------------------------------
+# Base class
+# ----------------------------------------------------------------------------------------------------
+
+class Module:
+    """A block of the network: ``forward(*input)``, ``backward(*gradwrtoutput)``, ``param()``.
+
+    Blocks with parameters list their attribute names in ``_parameter_names``; each parameter ``p``
+    has its gradient in the attribute ``p_grad`` (e.g. ``weight`` and ``weight_grad``).
+    """
+
+    _parameter_names = ()
+
+    def forward(self, *input):
+        raise NotImplementedError
+
+    def backward(self, *gradwrtoutput):
+        raise NotImplementedError
+
+    def __call__(self, *input):
+        return self.forward(*input)
+
+    def param(self):
+        pairs = []
+        for name in self._parameter_names:
+            parameter = getattr(self, name)
+            if parameter is not None:
+                pairs.append((parameter, getattr(self, name + '_grad')))
+        return pairs
+
+    def zero_grad(self):
+        for _, gradient in self.param():
+            gradient.zero_()
+
+    def to(self, *args, **kwargs):
+        """Move (or cast) parameters and gradients like ``Tensor.to``; returns self.
+
+        Build optimizers after calling ``to``: it replaces the parameter tensors.
+        """
+        for name in self._parameter_names:
+            for attribute in (name, name + '_grad'):
+                value = getattr(self, attribute)
+                if value is not None:
+                    setattr(self, attribute, value.to(*args, **kwargs))
+        return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Layers
+# ----------------------------------------------------------------------------------------------------
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation), as ``torch.nn.Conv2d`` with ``groups=1``.
+
+    Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
+    ``H_out = (H + 2·padding - dilation·(kh - 1) - 1) // stride + 1`` (likewise ``W_out``).
+
+    Forward, with ``X`` the ``[N·H_out·W_out, kh·kw·C_in]`` matrix of input patches (one row per output
+    pixel) and ``W`` the weight as a ``[C_out, kh·kw·C_in]`` matrix:   ``Y = X Wᵀ + b``.
+    Backward, with ``dY`` as a ``[N·H_out·W_out, C_out]`` matrix:
+    ``dW = dYᵀ X``,  ``db = Σ_rows dY``,  ``dX = dY W``, and ``d input`` adds each row of ``dX`` back onto
+    the pixels of its patch (the transpose of patch extraction).
+
+    The patches are read through a strided view of a channels-last copy of the padded input, so that each
+    patch row is contiguous memory and one large matrix product serves the whole batch; outputs stay
+    channels-last in memory (their logical shape is torch's ``[N, C, H, W]``).
+
+    Initialisation as torch: weight and bias uniform in ``±1/√(C_in·kh·kw)``.
+    """
+
+    _parameter_names = ('weight', 'bias')
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair(kernel_size, 'kernel_size')
+        self.stride = _pair(stride, 'stride')
+        self.padding = _pair(padding, 'padding')
+        self.dilation = _pair(dilation, 'dilation')
+        if min(self.kernel_size + self.stride + self.dilation) < 1 or min(self.padding) < 0:
+            raise ValueError("kernel_size, stride and dilation must be >= 1 and padding >= 0")
+        self.weight = empty(out_channels, in_channels, *self.kernel_size)
+        self.bias = empty(out_channels) if bias else None
+        self._initialise(fan_in=in_channels * self.kernel_size[0] * self.kernel_size[1])
+
+    def _initialise(self, fan_in):
+        # The same arithmetic as torch's kaiming_uniform_(a=√5), so that after the same
+        # torch.manual_seed a fresh block draws exactly torch's numbers.
+        gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
+        weight_bound = math.sqrt(3.0) * gain / math.sqrt(fan_in)
+        self.weight.uniform_(-weight_bound, weight_bound)
+        self.weight_grad = self.weight.new_zeros(self.weight.shape)
+        if self.bias is not None:
+            bias_bound = 1 / math.sqrt(fan_in)
+            self.bias.uniform_(-bias_bound, bias_bound)
+        self.bias_grad = None if self.bias is None else self.bias.new_zeros(self.bias.shape)
+
+    def _check_input(self, input):
+        if not isinstance(input, _Tensor) or input.dim() != 4 or input.shape[1] != self.in_channels:
+            got = tuple(input.shape) if isinstance(input, _Tensor) else type(input).__name__
+            raise ValueError(f"{type(self).__name__} expects a tensor [N, {self.in_channels}, H, W], got {got}")
+
+    def _image_size(self, input):
+        """Height and width of the image the kernel slides over (``Upsampling`` enlarges it)."""
+        return input.shape[2], input.shape[3]
+
+    def _write_image(self, destination, input):
+        """Write that image into ``destination``, ``[N, H, W, C]`` (channels last)."""
+        destination.copy_(input.permute(0, 2, 3, 1))
+
+    def _image_grad(self, grad_image):
+        """Gradient w.r.t. the input, from the gradient w.r.t. that image (``[N, H, W, C]``)."""
+        return grad_image.permute(0, 3, 1, 2)
+
+    def forward(self, input):
+        self._check_input(input)
+        n = input.shape[0]
+        height, width = self._image_size(input)
+        (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        out_height, out_width = (
+            (size + 2 * p - d * (k - 1) - 1) // s + 1
+            for size, p, d, k, s in zip((height, width), self.padding, self.dilation, self.kernel_size, self.stride))
+        if out_height < 1 or out_width < 1:
+            raise ValueError(f"input {height}x{width} is smaller than the kernel of {self!r}")
+        padded = input.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
+        self._write_image(padded[:, pad_height:pad_height + height, pad_width:pad_width + width], input)
+        batch_stride, row_stride, column_stride, channel_stride = padded.stride()
+        self._padded_shape, self._image_shape = padded.shape, (height, width)
+        self._patches = padded.as_strided(
+            (n, out_height, out_width, kernel_height, kernel_width, self.in_channels),
+            (batch_stride, row_stride * self.stride[0], column_stride * self.stride[1],
+             row_stride * self.dilation[0], column_stride * self.dilation[1], channel_stride),
+        ).reshape(n * out_height * out_width, -1)
+        self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)
+        output = self._patches.matmul(self._weight_matrix.t())
+        if self.bias is not None:
+            output += self.bias
+        return output.view(n, out_height, out_width, self.out_channels).permute(0, 3, 1, 2)
+
+    def backward(self, grad_output):
+        n, _, out_height, out_width = grad_output.shape
+        (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        self.weight_grad += grad_matrix.t().matmul(self._patches).view(
+            self.out_channels, kernel_height, kernel_width, self.in_channels).permute(0, 3, 1, 2)
+        if self.bias is not None:
+            self.bias_grad += grad_matrix.sum(0)
+        grad_patches = grad_matrix.matmul(self._weight_matrix).view(
+            n, out_height, out_width, kernel_height, kernel_width, self.in_channels)
+        grad_padded = grad_output.new_zeros(self._padded_shape)
+        row_span, column_span = (out_height - 1) * self.stride[0] + 1, (out_width - 1) * self.stride[1] + 1
+        for i in range(kernel_height):
+            top = i * self.dilation[0]
+            for j in range(kernel_width):
+                left = j * self.dilation[1]
+                grad_padded[:, top:top + row_span:self.stride[0], left:left + column_span:self.stride[1]] += \
+                    grad_patches[:, :, :, i, j]
+        height, width = self._image_shape
+        return self._image_grad(grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width])
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+                f"bias={self.bias is not None})")
+
+
+class TransposeConv2d(Module):
+    """2-D transposed convolution, as ``torch.nn.ConvTranspose2d`` with ``groups=1``.
+
+    Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
+    ``H_out = (H - 1)·stride - 2·padding + dilation·(kh - 1) + output_padding + 1``; weight ``[C_in, C_out, kh, kw]``.
+
+    It is the backward pass of a convolution: with ``W`` viewed as ``[C_in, C_out·kh·kw]`` and ``X_n`` the
+    input viewed as ``[C_in, H·W]``, forward is ``Y = fold(Wᵀ X) + b``.
+    Backward, with ``G = unfold(dY)`` of shape ``[N, C_out·kh·kw, H·W]``:
+    ``d input = W G``,  ``dW = Σ_n X_n G_nᵀ``,  ``db = Σ dY``.
+
+    Initialisation as torch: uniform in ``±1/√(C_out·kh·kw)`` (torch's fan-in of this weight layout).
+    """
+
+    _parameter_names = ('weight', 'bias')
+    _initialise = Conv2d._initialise
+    _check_input = Conv2d._check_input
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 dilation=1, bias=True):
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair(kernel_size, 'kernel_size')
+        self.stride = _pair(stride, 'stride')
+        self.padding = _pair(padding, 'padding')
+        self.output_padding = _pair(output_padding, 'output_padding')
+        self.dilation = _pair(dilation, 'dilation')
+        if min(self.kernel_size + self.stride + self.dilation) < 1 or min(self.padding + self.output_padding) < 0:
+            raise ValueError("kernel_size, stride and dilation must be >= 1, padding and output_padding >= 0")
+        if any(op >= s and op >= d for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError("output_padding must be smaller than either stride or dilation, as in torch")
+        self.weight = empty(in_channels, out_channels, *self.kernel_size)
+        self.bias = empty(out_channels) if bias else None
+        self._initialise(fan_in=out_channels * self.kernel_size[0] * self.kernel_size[1])
+
+    def forward(self, input):
+        self._check_input(input)
+        n, _, height, width = input.shape
+        out_height, out_width = (
+            (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+            for size, s, p, d, k, op in zip((height, width), self.stride, self.padding, self.dilation,
+                                            self.kernel_size, self.output_padding))
+        if out_height < 1 or out_width < 1:
+            raise ValueError(f"{self!r} would give an empty output for a {height}x{width} input")
+        self._input = input
+        self._output_size = (out_height, out_width)
+        columns = self.weight.view(self.in_channels, -1).t().matmul(input.reshape(n, self.in_channels, -1))
+        # fold counts its sliding blocks from the output size; when output_padding >= stride (allowed when
+        # it is below dilation) that count exceeds the input's, and the extra blocks carry nothing.
+        blocks = self._block_grid(out_height, out_width)
+        if blocks != (height, width):
+            padded = columns.new_zeros(n, columns.shape[1], *blocks)
+            padded[:, :, :height, :width] = columns.view(n, -1, height, width)
+            columns = padded.view(n, columns.shape[1], -1)
+        output = fold(columns, self._output_size, **self._sliding())
+        if self.bias is not None:
+            output += self.bias.view(1, -1, 1, 1)
+        return output
+
+    def _sliding(self):
+        return dict(kernel_size=self.kernel_size, dilation=self.dilation, padding=self.padding, stride=self.stride)
+
+    def _block_grid(self, out_height, out_width):
+        return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
+                     for size, p, d, k, s in zip((out_height, out_width), self.padding, self.dilation,
+                                                 self.kernel_size, self.stride))
+
+    def backward(self, grad_output):
+        input = self._input
+        n, _, height, width = input.shape
+        grad_columns = unfold(grad_output, **self._sliding())
+        blocks = self._block_grid(*self._output_size)
+        if blocks != (height, width):
+            grad_columns = grad_columns.view(n, -1, *blocks)[:, :, :height, :width].reshape(n, -1, height * width)
+        flat_input = input.reshape(n, self.in_channels, -1)
+        self.weight_grad += flat_input.matmul(grad_columns.transpose(1, 2)).sum(0).view_as(self.weight)
+        if self.bias is not None:
+            self.bias_grad += grad_output.sum((0, 2, 3))
+        return self.weight.view(self.in_channels, -1).matmul(grad_columns).view(n, self.in_channels, height, width)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, output_padding={self.output_padding}, "
+                f"dilation={self.dilation}, bias={self.bias is not None})")
+
+
+class NearestUpsampling(Module):
+    """Nearest-neighbour upsampling by an integer factor ``s``, as ``F.interpolate(mode='nearest')``.
+
+    Shapes: ``[N, C, H, W]`` -> ``[N, C, s·H, s·W]``.
+    Forward: ``Y[n, c, i, j] = X[n, c, i // s, j // s]``.
+    Backward: ``dX[n, c, i, j] = Σ_{a, b < s} dY[n, c, s·i + a, s·j + b]`` (each input pixel feeds an s×s block).
+    """
+
+    def __init__(self, scale_factor):
+        if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
+            raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
+        self.scale_factor = scale_factor
+
+    def forward(self, input):
+        if not isinstance(input, _Tensor) or input.dim() != 4:
+            raise ValueError("NearestUpsampling expects a tensor [N, C, H, W]")
+        n, c, height, width = input.shape
+        s = self.scale_factor
+        return input.view(n, c, height, 1, width, 1).expand(n, c, height, s, width, s).reshape(n, c, height * s, width * s)
+
+    def backward(self, grad_output):
+        n, c, height, width = grad_output.shape
+        s = self.scale_factor
+        return grad_output.reshape(n, c, height // s, s, width // s, s).sum((3, 5))
+
+    def __repr__(self):
+        return f"NearestUpsampling(scale_factor={self.scale_factor})"
+
+
+class Upsampling(Conv2d):
+    """Nearest upsampling by ``scale_factor`` followed by a ``Conv2d`` (whose weight, bias and attributes it has).
+
+    Forward: ``Y = conv(up(X))``, the upsampled image written straight into the convolution's padded buffer.
+    Backward: ``dX[n, c, i, j] = Σ_{a, b < s} dU[n, c, s·i + a, s·j + b]`` with ``dU`` the convolution's input
+    gradient; the convolution accumulates ``dW`` and ``db`` as ``Conv2d`` does.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
+                 bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
+        if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
+            raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
+        self.scale_factor = scale_factor
+
+    def _image_size(self, input):
+        return input.shape[2] * self.scale_factor, input.shape[3] * self.scale_factor
+
+    def _write_image(self, destination, input):
+        n, channels, height, width = input.shape
+        s = self.scale_factor
+        destination.view(n, height, s, width, s, channels).copy_(
+            input.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(n, height, s, width, s, channels))
+
+    def _image_grad(self, grad_image):
+        n, height, width, channels = grad_image.shape
+        s = self.scale_factor
+        return grad_image.view(n, height // s, s, width // s, s, channels).sum((2, 4)).permute(0, 3, 1, 2)
+
+    def __repr__(self):
+        return super().__repr__()[:-1] + f", scale_factor={self.scale_factor})"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Activations
+# ----------------------------------------------------------------------------------------------------
+
+class ReLU(Module):
+    """``y = max(x, 0)``;  ``dx = dy · [x > 0]``."""
+
+    def forward(self, input):
+        self._positive = input > 0
+        return input.clamp(min=0)
+
+    def backward(self, grad_output):
+        return grad_output * self._positive
+
+
+class LeakyReLU(Module):
+    """``y = x`` where ``x > 0``, else ``negative_slope · x``;  ``dx = dy`` where ``x > 0``, else ``negative_slope · dy``."""
+
+    def __init__(self, negative_slope=0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, input):
+        self._positive = input > 0
+        return input.where(self._positive, input * self.negative_slope)
+
+    def backward(self, grad_output):
+        return grad_output.where(self._positive, grad_output * self.negative_slope)
+
+    def __repr__(self):
+        return f"LeakyReLU(negative_slope={self.negative_slope})"
+
+
+class Sigmoid(Module):
+    """``y = 1 / (1 + e^(-x))``;  ``dx = dy · y · (1 - y)``."""
+
+    def forward(self, input):
+        self._output = input.neg().exp_().add_(1).reciprocal_()
+        return self._output
+
+    def backward(self, grad_output):
+        return grad_output * self._output * (1 - self._output)
+
+
+class Tanh(Module):
+    """``y = tanh(x) = sign(x) · (1 - e^(-2|x|)) / (1 + e^(-2|x|))``;  ``dx = dy · (1 - y²)``.
+
+    Written with ``expm1`` of a non-positive number: accurate near 0 and never ``inf / inf`` for large ``|x|``.
+    """
+
+    def forward(self, input):
+        shrink = input.abs().mul_(-2).expm1_()
+        self._output = shrink.neg().div_(shrink + 2).mul_(input.sign())
+        return self._output
+
+    def backward(self, grad_output):
+        return grad_output * (1 - self._output * self._output)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Loss
+# ----------------------------------------------------------------------------------------------------
+
+class MSE(Module):
+    """Mean squared error, as ``torch.nn.MSELoss()``: ``L = mean((x - t)²)`` over all elements;
+    ``dL/dx = 2 (x - t) / numel``."""
+
+    def forward(self, input, target):
+        if input.shape != target.shape:
+            raise ValueError(f"MSE needs input and target of one shape, got {tuple(input.shape)} and "
+                             f"{tuple(target.shape)}")
+        self._difference = input - target
+        return self._difference.pow(2).mean()
+
+    def backward(self):
+        return self._difference * (2 / self._difference.numel())
+
+
+# ----------------------------------------------------------------------------------------------------
+# Optimizers
+# ----------------------------------------------------------------------------------------------------
+
+class Optimizer:
+    """Updates the parameters of a ``param()`` list in place from their gradients.
+
+    ``state`` holds one dict of tensors per parameter (momentum, moments); ``state_dict`` /
+    ``load_state_dict`` copy it out and back, so training can roll back an epoch.
+    """
+
+    def __init__(self, params, lr):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("optimizer got an empty parameter list")
+        if lr < 0:
+            raise ValueError(f"invalid learning rate {lr}")
+        self.lr = lr
+        self.steps = 0
+        self.state = [{} for _ in self.params]
+
+    def zero_grad(self):
+        for _, gradient in self.params:
+            gradient.zero_()
+
+    def step(self):
+        raise NotImplementedError
+
+    def state_dict(self):
+        return {'steps': self.steps, 'lr': self.lr,
+                'state': [{key: value.clone() for key, value in slot.items()} for slot in self.state]}
+
+    def load_state_dict(self, state_dict):
+        self.steps, self.lr = state_dict['steps'], state_dict['lr']
+        self.state = [{key: value.clone() for key, value in slot.items()} for slot in state_dict['state']]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``. For each parameter ``p`` with gradient ``g``:
+    ``g ← g + weight_decay·p``; with momentum ``μ``: ``b ← g`` at the first step, then
+    ``b ← μ·b + (1 - dampening)·g``, and ``g ← g + μ·b`` (nesterov) or ``g ← b``;  ``p ← p - lr·g``."""
+
+    def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+        super().__init__(params, lr)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        self.momentum, self.dampening = momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+
+    def step(self):
+        self.steps += 1
+        for (parameter, gradient), state in zip(self.params, self.state):
+            if self.weight_decay != 0:
+                gradient = gradient.add(parameter, alpha=self.weight_decay)
+            if self.momentum != 0:
+                if 'momentum_buffer' not in state:
+                    state['momentum_buffer'] = gradient.clone()
+                else:
+                    state['momentum_buffer'].mul_(self.momentum).add_(gradient, alpha=1 - self.dampening)
+                if self.nesterov:
+                    gradient = gradient.add(state['momentum_buffer'], alpha=self.momentum)
+                else:
+                    gradient = state['momentum_buffer']
+            parameter.add_(gradient, alpha=-self.lr)
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (``amsgrad=False``). At step ``t``, for each parameter ``p`` with gradient ``g``:
+    ``g ← g + weight_decay·p``;  ``m ← β1·m + (1 - β1)·g``;  ``v ← β2·v + (1 - β2)·g²``;
+    ``p ← p - lr/(1 - β1ᵗ) · m / (√v / √(1 - β2ᵗ) + eps)``."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
+        super().__init__(params, lr)
+        if not all(0 <= beta < 1 for beta in betas) or eps < 0:
+            raise ValueError(f"invalid betas {betas} or eps {eps}")
+        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+
+    def step(self):
+        self.steps += 1
+        beta1, beta2 = self.betas
+        step_size = self.lr / (1 - beta1 ** self.steps)
+        bias_correction2_sqrt = (1 - beta2 ** self.steps) ** 0.5
+        for (parameter, gradient), state in zip(self.params, self.state):
+            if self.weight_decay != 0:
+                gradient = gradient.add(parameter, alpha=self.weight_decay)
+            if not state:
+                state['exp_avg'] = parameter.new_zeros(parameter.shape)
+                state['exp_avg_sq'] = parameter.new_zeros(parameter.shape)
+            state['exp_avg'].lerp_(gradient, 1 - beta1)
+            state['exp_avg_sq'].mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
+            denominator = (state['exp_avg_sq'].sqrt() / bias_correction2_sqrt).add_(self.eps)
+            parameter.addcdiv_(state['exp_avg'], denominator, value=-step_size)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Container
+# ----------------------------------------------------------------------------------------------------
+
+class Sequential(Module):
+    """Applies its modules in order; ``backward`` passes the gradient through them in reverse order."""
+
+    def __init__(self, *modules):
+        self.modules = list(modules)
+
+    def forward(self, input):
+        for module in self.modules:
+            input = module.forward(input)
+        return input
+
+    def backward(self, grad_output):
+        for module in reversed(self.modules):
+            grad_output = module.backward(grad_output)
+        return grad_output
+
+    def param(self):
+        return [pair for module in self.modules for pair in module.param()]
+
+    def to(self, *args, **kwargs):
+        for module in self.modules:
+            module.to(*args, **kwargs)
+        return self
+
+    def __iter__(self):
+        return iter(self.modules)
+
+    def __len__(self):
+        return len(self.modules)
+
+    def __getitem__(self, index):
+        return self.modules[index]
+
+    def __repr__(self):
+        return "Sequential(\n" + "".join(f"  ({i}): {module!r}\n" for i, module in enumerate(self.modules)) + ")"
+
+
+# ----------------------------------------------------------------------------------------------------
+# The denoiser
+# ----------------------------------------------------------------------------------------------------
+
+def psnr(denoised, clean):
+    """Mean over images of the per-image PSNR in dB, both tensors in [0, 1] (the course harness's definition)."""
+    mse = (denoised - clean).pow(2).flatten(1).mean(1)
+    return (-10 * mse.log10()).mean().item()
+
+
+def _check_images(images, name):
+    """Raise TypeError / ValueError unless ``images`` is a non-empty [N, 3, H, W] tensor in [0, 255]."""
+    if not isinstance(images, _Tensor):
+        raise TypeError(f"{name} must be a torch tensor [N, 3, H, W], got {type(images).__name__}")
+    if not (images.is_floating_point() or images.dtype == _UINT8):
+        raise TypeError(f"{name} must be uint8 or floating point, got {images.dtype}")
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"{name} must have shape [N, 3, H, W], got {tuple(images.shape)}")
+    if images.numel() == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(images.shape)}")
+    if images.is_floating_point():
+        if not images.isfinite().all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        low, high = images.min().item(), images.max().item()
+        if low < 0 or high > 255:
+            raise ValueError(f"{name} must hold values in [0, 255], found [{low:g}, {high:g}]")
+
+
+class BestModelError(ValueError):
+    """``bestmodel.pth`` is not a file this project wrote, or does not fit the model."""
+
+
+class _PlainDataUnpickler(pickle.Unpickler):
+    """Unpickles only plain data (dicts, lists, tuples, strings, numbers, bytes): any class or function
+    reference is refused, so a crafted file cannot run code."""
+
+    def find_class(self, module, name):
+        raise BestModelError(f"refusing to load {module}.{name}: bestmodel.pth may only contain plain data")
+
+
+class Model:
+    """The Noise2Noise denoiser of the required shape:
+    ``Conv2d(stride 2), ReLU, Conv2d(stride 2), ReLU, Upsampling, ReLU, Upsampling, Sigmoid``.
+
+    ``width`` is the number of hidden channels; ``kernel_size`` that of every convolution.
+    Trained with Adam on the MSE between the prediction for one noisy image and another noisy version of it.
+    """
+
+    FILE_FORMAT = 'ee559-miniproject2-bestmodel'
+    FILE_VERSION = 1
+    # The network downsamples by 2 twice: predict pads inputs to a multiple of this.
+    SIZE_MULTIPLE = 4
+    PREDICT_CHUNK_PIXELS = 1 << 22
+
+    def __init__(self, width=48, kernel_size=3, lr=1e-3, batch_size=32):
+        self.config = {'width': width, 'kernel_size': kernel_size}
+        self.batch_size = batch_size
+        self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+        self.network = self._build_network(**self.config).to(self.device)
+        self.loss = MSE()
+        self.optimizer = Adam(self.network.param(), lr=lr)
+        self.history = []
+
+    @staticmethod
+    def _build_network(width, kernel_size):
+        padding = kernel_size // 2
+        return Sequential(
+            Conv2d(3, width, kernel_size, stride=2, padding=padding), ReLU(),
+            Conv2d(width, width, kernel_size, stride=2, padding=padding), ReLU(),
+            Upsampling(width, width, kernel_size, scale_factor=2, padding=padding), ReLU(),
+            Upsampling(width, 3, kernel_size, scale_factor=2, padding=padding), Sigmoid())
+
+    # -- saving and loading ----------------------------------------------------------------------------
+
+    @staticmethod
+    def default_path():
+        return Path(__file__).resolve().parent / 'bestmodel.pth'
+
+    def save_model(self, path=None):
+        """Write the parameters (float32, little-endian bytes) and the configuration to ``path``
+        (default: ``bestmodel.pth`` beside this file), atomically: a temporary file, then a rename."""
+        path = Path(path) if path is not None else self.default_path()
+        parameters = []
+        for parameter, _ in self.network.param():
+            values = array('f', parameter.detach().to('cpu').float().flatten().tolist())
+            if sys.byteorder != 'little':
+                values.byteswap()
+            parameters.append({'shape': tuple(parameter.shape), 'data': values.tobytes()})
+        payload = {'format': self.FILE_FORMAT, 'version': self.FILE_VERSION,
+                   'config': dict(self.config), 'parameters': parameters}
+        temporary = path.with_name(path.name + f'.tmp{random.randrange(1 << 30)}')
+        try:
+            with open(temporary, 'wb') as file:
+                pickle.dump(payload, file, protocol=4)
+            temporary.replace(path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return path
+
+    def load_pretrained_model(self, path=None):
+        """Load ``bestmodel.pth`` (default: beside this file, whatever the working directory)."""
+        path = Path(path) if path is not None else self.default_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no pretrained model at {path}; make one with "
+                f"`python -m Proj_123456_654321.Miniproject_2.others.train --data DATA_FOLDER`")
+        with open(path, 'rb') as file:
+            try:
+                payload = _PlainDataUnpickler(file).load()
+            except BestModelError:
+                raise
+            except Exception as error:
+                raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
+        self._check_payload(payload, path)
+        for (parameter, _), saved in zip(self.network.param(), payload['parameters']):
+            values = array('f')
+            values.frombytes(saved['data'])
+            if sys.byteorder != 'little':
+                values.byteswap()
+            parameter.copy_(parameter.new_tensor(values.tolist()).view(parameter.shape))
+        self.optimizer = type(self.optimizer)(self.network.param(), lr=self.optimizer.lr)
+
+    def _check_payload(self, payload, path):
+        if not isinstance(payload, dict) or payload.get('format') != self.FILE_FORMAT:
+            raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 2")
+        if payload.get('version') != self.FILE_VERSION:
+            raise BestModelError(f"{path} has format version {payload.get('version')!r}, "
+                                 f"this code reads version {self.FILE_VERSION}")
+        saved_config = payload.get('config')
+        if not isinstance(saved_config, dict):
+            raise BestModelError(f"{path} has no network configuration")
+        if saved_config != self.config:
+            differences = ', '.join(f"{key}: file {saved_config.get(key)!r}, model {self.config.get(key)!r}"
+                                    for key in sorted(set(saved_config) | set(self.config))
+                                    if saved_config.get(key) != self.config.get(key))
+            arguments = ', '.join(f'{key}={value!r}' for key, value in saved_config.items())
+            raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
+                                 f"load it into Model({arguments})")
+        saved_parameters = payload.get('parameters')
+        expected = [tuple(parameter.shape) for parameter, _ in self.network.param()]
+        if (not isinstance(saved_parameters, list) or len(saved_parameters) != len(expected) or not all(
+                isinstance(saved, dict) and saved.get('shape') == shape and isinstance(saved.get('data'), bytes)
+                and len(saved['data']) == 4 * math.prod(shape)
+                for saved, shape in zip(saved_parameters, expected))):
+            raise BestModelError(f"{path}: the saved parameters do not have the shapes {expected}")
+
+    # -- training and prediction -----------------------------------------------------------------------
+
+    def _to_unit(self, images):
+        """uint8 or float images in [0, 255] -> float32 in [0, 1] on the model's device."""
+        return images.to(self.device).float() / 255
+
+    def _snapshot(self):
+        return [parameter.clone() for parameter, _ in self.network.param()], self.optimizer.state_dict()
+
+    def _restore(self, snapshot):
+        parameters, optimizer_state = snapshot
+        for (parameter, _), saved in zip(self.network.param(), parameters):
+            parameter.copy_(saved)
+        self.optimizer.load_state_dict(optimizer_state)
+
+    def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,
+              seed=None, verbose=True):
+        """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
+        of 4) for ``num_epochs`` epochs, continuing from the current weights.
+
+        Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
+        the PSNR after each epoch; ``seed`` makes the shuffling reproducible; ``verbose=False`` is silent.
+        Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}`` to ``self.history``.
+        """
+        _check_images(train_input, 'train_input')
+        _check_images(train_target, 'train_target')
+        if train_input.shape != train_target.shape:
+            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
+                             f"{tuple(train_target.shape)} must have the same shape")
+        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
+            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
+                             f"got {tuple(train_input.shape[2:])}")
+        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+        batch_size = self.batch_size if batch_size is None else batch_size
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if lr is not None and not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr!r}")
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+                raise TypeError("validation must be a pair (noisy_images, clean_images)")
+            _check_images(validation[0], 'validation noisy images')
+            _check_images(validation[1], 'validation clean images')
+            if validation[0].shape != validation[1].shape:
+                raise ValueError("validation noisy and clean images must have the same shape")
+        if lr is not None:
+            self.optimizer.lr = lr
+
+        shuffler = random.Random(seed)
+        inputs, targets = train_input.to(self.device), train_target.to(self.device)
+        count = len(inputs)
+        for epoch in range(1, num_epochs + 1):
+            snapshot = self._snapshot()
+            start = time.perf_counter()
+            order = list(range(count))
+            shuffler.shuffle(order)
+            order = arange(1, device=self.device).new_tensor(order)
+            loss_sum = 0
+            for first in range(0, count, batch_size):
+                batch = order[first:first + batch_size]
+                output = self.network.forward(self._to_unit(inputs[batch]))
+                loss_sum += self.loss.forward(output, self._to_unit(targets[batch])) * len(batch)
+                self.optimizer.zero_grad()
+                self.network.backward(self.loss.backward())
+                self.optimizer.step()
+            mean_loss = loss_sum.item() / count
+            seconds = time.perf_counter() - start
+            if not math.isfinite(mean_loss):
+                self._restore(snapshot)
+                raise FloatingPointError(
+                    f"the training loss became {mean_loss} in epoch {epoch}; the weights from before that epoch "
+                    f"are restored. Try a lower learning rate (now {self.optimizer.lr}).")
+            record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
+                      'images_per_second': count / seconds, 'val_psnr': None}
+            if validation is not None:
+                denoised = self.predict(validation[0]).div_(255)
+                record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
+            self.history.append(record)
+            if verbose:
+                line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
+                        f"{record['images_per_second']:.0f} img/s")
+                if record['val_psnr'] is not None:
+                    line += f"  val PSNR {record['val_psnr']:.2f} dB"
+                print(line, flush=True)
+        return self.history
+
+    def predict(self, test_input):
+        """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
+
+        Images are padded (edge replication) to a multiple of 4 and cropped back, and processed in chunks
+        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded.
+        """
+        _check_images(test_input, 'test_input')
+        n, _, height, width = test_input.shape
+        pad_height, pad_width = (-height) % self.SIZE_MULTIPLE, (-width) % self.SIZE_MULTIPLE
+        chunk = max(1, self.PREDICT_CHUNK_PIXELS // ((height + pad_height) * (width + pad_width)))
+        output = empty(test_input.shape, device=test_input.device)
+        for first in range(0, n, chunk):
+            images = self._to_unit(test_input[first:first + chunk])
+            if pad_height:
+                images = cat([images, images[:, :, -1:].expand(-1, -1, pad_height, -1)], 2)
+            if pad_width:
+                images = cat([images, images[:, :, :, -1:].expand(-1, -1, -1, pad_width)], 3)
+            denoised = self.network.forward(images)[:, :, :height, :width]
+            output[first:first + chunk] = (denoised * 255).to(output.device)
+        return output

@@ -1,0 +1,323 @@
+"""Build a stand-in for the course's Noise2Noise data set.
+
+The course's ``train_data.pkl`` / ``val_data.pkl`` are not available here, so
+this module makes files in the same format from photographs that ship inside
+installed Python packages (scikit-image, scikit-learn, matplotlib), optionally
+plus the user's own photos.  Nothing is downloaded.
+
+Output (the course's format):
+
+* ``DIR/train_data.pkl``: ``(noisy_imgs_1, noisy_imgs_2)``, two uint8 tensors
+  ``[N, 3, 32, 32]``: two independent noisy versions of the same clean patches;
+* ``DIR/val_data.pkl``: ``(noisy_imgs, clean_imgs)``, uint8 ``[M, 3, 32, 32]``.
+
+Both are written with ``torch.save`` and hold tensors only, so ``torch.load``
+reads them with or without ``weights_only=True``.
+
+Recipe, for each patch:
+
+1. clean patch: pick a source photo (H x W) uniformly at random among the
+   split's photos, draw a scale ``s`` log-uniformly in ``[1, min(H, W) / 32]``,
+   crop a random square of side ``round(32 * s)`` at a uniformly random
+   position, resize it to 32 x 32 with PIL's Lanczos filter (antialiasing),
+   and flip it horizontally with probability 1/2;
+2. noise: ``clamp(round(clean + 25 * N(0, 1)), 0, 255)`` as uint8,
+   independently per pixel and channel.  The two training inputs are two
+   independent draws on the same clean patch; validation pairs one noisy draw
+   with its clean patch.
+
+Photos are converted to RGB (grayscale gives 3 equal channels).  Everything is
+drawn from ``numpy.random.default_rng`` generators derived from ``--seed``, so
+the same seed and the same sources give byte-identical files.  Training and
+validation use separate derived generators, so the validation set does not
+change with ``--train``.
+
+Sources: the photos listed in ``TRAIN_PHOTOS`` / ``VAL_PHOTOS``, plus every
+.jpg/.jpeg/.png found recursively under the ``--images`` folders; each of
+those goes to validation (1 in 5) or training by a hash of its content.
+
+Command::
+
+    python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
+        [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
+        [--force] [--quiet]
+
+Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
+without ``--force`` (they may be the real course data).
+"""
+
+import argparse
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+import uuid
+
+import numpy as np
+import torch
+from PIL import Image
+
+PATCH_SIZE = 32
+NOISE_STD = 25.0
+TRAIN_FILE = "train_data.pkl"
+VAL_FILE = "val_data.pkl"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+# One added photo in VAL_HASH_MODULUS goes to validation.
+VAL_HASH_MODULUS = 5
+# Noise is added this many patches at a time to bound the float32 memory.
+NOISE_CHUNK = 4096
+
+# (package, path inside the package).  Validation photos are disjoint from
+# training photos so that validation measures generalisation to unseen
+# scenes; the two motorcycle views show the same scene, so they stay together
+# in the same split.
+TRAIN_PHOTOS = (
+    ("skimage", "data/coffee.png"),
+    ("skimage", "data/astronaut.png"),
+    ("skimage", "data/rocket.jpg"),
+    ("skimage", "data/motorcycle_left.png"),
+    ("skimage", "data/motorcycle_right.png"),
+    ("skimage", "data/hubble_deep_field.jpg"),
+    ("skimage", "data/retina.jpg"),
+    ("skimage", "data/ihc.png"),
+    ("skimage", "data/camera.png"),
+    ("skimage", "data/moon.png"),
+    ("skimage", "data/gravel.png"),
+    ("skimage", "data/brick.png"),
+    ("skimage", "data/grass.png"),
+    ("skimage", "data/coins.png"),
+    ("sklearn", "datasets/images/china.jpg"),
+)
+VAL_PHOTOS = (
+    ("skimage", "data/chelsea.png"),
+    ("sklearn", "datasets/images/flower.jpg"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+)
+
+
+def warn(message):
+    print(f"build_data: warning: {message}", file=sys.stderr)
+
+
+def package_file(package, relative_path):
+    """Path of a file shipped inside an installed package."""
+    # find_spec locates the package without importing it (importing
+    # scikit-learn or matplotlib alone takes seconds).
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package!r} is not installed")
+    path = os.path.join(spec.submodule_search_locations[0], relative_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} not found (another {package} version?)")
+    return path
+
+
+def file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
+def find_images(folder):
+    """Sorted paths of the JPEG/PNG files under ``folder``, recursively."""
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"image folder {folder!r} does not exist")
+    found = []
+    for root, _, files in os.walk(folder):
+        found.extend(os.path.join(root, name) for name in files
+                     if name.lower().endswith(IMAGE_EXTENSIONS))
+    return sorted(found)
+
+
+def source_photos(image_dirs=()):
+    """Return ``(train_paths, val_paths)``: the default photos plus those
+    found under ``image_dirs``, split by a hash of their content."""
+    train = [package_file(*entry) for entry in TRAIN_PHOTOS]
+    val = [package_file(*entry) for entry in VAL_PHOTOS]
+    # Identical files are kept once, so a copy of a photo can never end up
+    # in both splits.
+    seen = {file_digest(path) for path in train + val}
+    for folder in image_dirs:
+        for path in find_images(folder):
+            digest = file_digest(path)
+            if digest in seen:
+                warn(f"skipping {path}: same content as another photo")
+                continue
+            seen.add(digest)
+            if int(digest, 16) % VAL_HASH_MODULUS == 0:
+                val.append(path)
+            else:
+                train.append(path)
+    return train, val
+
+
+def load_photo(path):
+    """The photo at ``path`` as an RGB PIL image, fully read into memory."""
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def load_photos(paths, split):
+    """Load the usable photos among ``paths``, warning about the others."""
+    photos = []
+    for path in paths:
+        try:
+            photo = load_photo(path)
+        except (OSError, ValueError, Image.DecompressionBombError) as error:
+            warn(f"skipping {path}: cannot read it ({error})")
+            continue
+        if min(photo.size) < PATCH_SIZE:
+            warn(f"skipping {path}: {photo.size[0]}x{photo.size[1]} is smaller "
+                 f"than {PATCH_SIZE} px on a side")
+            continue
+        photos.append(photo)
+    if not photos:
+        raise ValueError(f"no usable photo for the {split} split")
+    return photos
+
+
+def sample_clean_patches(photos, n, rng, progress=None):
+    """``n`` clean patches, uint8 numpy ``[n, 3, 32, 32]``, following the
+    recipe in the module docstring.  ``progress(done)`` is called every ~10%."""
+    patches = np.empty((n, 3, PATCH_SIZE, PATCH_SIZE), dtype=np.uint8)
+    report_every = max(1, n // 10)
+    for i in range(n):
+        photo = photos[rng.integers(len(photos))]
+        width, height = photo.size
+        short_side = min(width, height)
+        scale = np.exp(rng.uniform(0.0, np.log(short_side / PATCH_SIZE)))
+        side = min(short_side, round(PATCH_SIZE * scale))
+        left = rng.integers(width - side + 1)
+        top = rng.integers(height - side + 1)
+        # Resizing only the box avoids copying the crop first.
+        patch = photo.resize((PATCH_SIZE, PATCH_SIZE), Image.LANCZOS,
+                             box=(left, top, left + side, top + side))
+        pixels = np.asarray(patch)
+        if rng.random() < 0.5:
+            pixels = pixels[:, ::-1]
+        patches[i] = pixels.transpose(2, 0, 1)
+        if progress is not None and ((i + 1) % report_every == 0 or i + 1 == n):
+            progress(i + 1)
+    return patches
+
+
+def add_noise(clean, rng):
+    """``clamp(round(clean + 25 N(0, 1)), 0, 255)`` as uint8, per pixel."""
+    noisy = np.empty_like(clean, dtype=np.uint8)
+    for start in range(0, len(clean), NOISE_CHUNK):
+        chunk = clean[start:start + NOISE_CHUNK]
+        values = rng.standard_normal(chunk.shape, dtype=np.float32)
+        values *= NOISE_STD
+        values += chunk
+        np.rint(values, out=values)
+        np.clip(values, 0, 255, out=values)
+        noisy[start:start + NOISE_CHUNK] = values
+    return noisy
+
+
+def save_atomically(tensors, path):
+    """``torch.save`` to ``path`` through a temporary file in the same
+    folder, so that an interrupted run never leaves a truncated file."""
+    folder, name = os.path.split(os.path.abspath(path))
+    # Not tempfile.mkstemp: its files are private (mode 0600) whatever the
+    # umask, unlike those torch.save writes.
+    temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
+    try:
+        # Saving to a file object (not a path) keeps the archive's inner name
+        # fixed, so equal tensors give byte-identical files.
+        with open(temporary, "xb") as f:
+            torch.save(tensors, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def build_split(split, photos, n, rng, progress):
+    """Clean patches of one split and the noisy draws the split needs."""
+    start = time.perf_counter()
+
+    def report(done):
+        print(f"{split}: {done}/{n} patches ({time.perf_counter() - start:.1f} s)",
+              file=sys.stderr)
+
+    clean = sample_clean_patches(photos, n, rng, report if progress else None)
+    if split == "train":
+        return add_noise(clean, rng), add_noise(clean, rng)
+    return add_noise(clean, rng), clean
+
+
+def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
+          force=False, progress=True):
+    """Write ``train_data.pkl`` and ``val_data.pkl`` into ``out_dir`` and
+    return their paths.  Raises ``FileExistsError`` (writing nothing) when
+    either exists and ``force`` is false."""
+    if n_train < 1 or n_val < 1:
+        raise ValueError("the number of train and val patches must be >= 1")
+    train_path = os.path.join(out_dir, TRAIN_FILE)
+    val_path = os.path.join(out_dir, VAL_FILE)
+    existing = [p for p in (train_path, val_path) if os.path.exists(p)]
+    if existing and not force:
+        raise FileExistsError(
+            f"{', '.join(existing)} already exist(s); refusing to overwrite "
+            "(it may be the real course data), use --force to replace")
+    train_paths, val_paths = source_photos(image_dirs)
+    train_photos = load_photos(train_paths, "train")
+    val_photos = load_photos(val_paths, "val")
+    # One generator per split, so that --train leaves validation unchanged.
+    train_rng, val_rng = (np.random.default_rng(s)
+                          for s in np.random.SeedSequence(seed).spawn(2))
+
+    os.makedirs(out_dir, exist_ok=True)
+    for split, path, photos, n, rng in (
+            ("train", train_path, train_photos, n_train, train_rng),
+            ("val", val_path, val_photos, n_val, val_rng)):
+        arrays = build_split(split, photos, n, rng, progress)
+        save_atomically(tuple(torch.from_numpy(a) for a in arrays), path)
+    if progress:
+        for path in (train_path, val_path):
+            print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)",
+                  file=sys.stderr)
+    return train_path, val_path
+
+
+def int_at_least(minimum):
+    def parse(text):
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return parse
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m Proj_123456_654321.Miniproject_2.others.build_data",
+        description="Build a stand-in Noise2Noise data set "
+                    "(train_data.pkl, val_data.pkl) from bundled photos.")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--train", type=int_at_least(1), default=50000,
+                        help="number of training pairs (default 50000)")
+    parser.add_argument("--val", type=int_at_least(1), default=1000,
+                        help="number of validation pairs (default 1000)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0,
+                        help="random seed (default 0)")
+    parser.add_argument("--images", nargs="+", default=[], metavar="DIR",
+                        help="also use the JPEG/PNG photos under these folders")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing train_data.pkl / val_data.pkl")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    try:
+        build(args.out, args.train, args.val, args.seed, args.images,
+              args.force, progress=not args.quiet)
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        parser.exit(1, f"build_data: error: {error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
