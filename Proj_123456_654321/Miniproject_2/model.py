@@ -322,11 +322,21 @@ class NearestUpsampling(Module):
 
 
 class Upsampling(Conv2d):
-    """Nearest upsampling by ``scale_factor`` followed by a ``Conv2d`` (whose weight, bias and attributes it has).
+    """Nearest upsampling by ``scale_factor`` ``s`` followed by a ``Conv2d`` (whose weight, bias and attributes
+    it has): ``Y = conv(up(X))``.
 
-    Forward: ``Y = conv(up(X))``, the upsampled image written straight into the convolution's padded buffer.
-    Backward: ``dX[n, c, i, j] = Σ_{a, b < s} dU[n, c, s·i + a, s·j + b]`` with ``dU`` the convolution's input
-    gradient; the convolution accumulates ``dW`` and ``db`` as ``Conv2d`` does.
+    With ``stride=1`` the upsampled image is never built. Along one axis, output ``o = s·i + a`` (phase ``a``)
+    reads kernel tap ``u`` at the low-resolution row ``i + t`` with ``t = ⌊(a - padding + u·dilation) / s⌋``,
+    so taps sharing ``(a, t)`` can be summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
+    matrix per axis). With ``X`` the low-resolution input as a ``[N·H·W, C_in]`` matrix:
+
+    * forward: ``Z = X Vᵀ`` (one product for all phases and offsets), then ``Y[s·i + a] += Z[a, t][i + t]``
+      for every group: a ×2, 3×3 upsampling convolution costs 2.25× fewer multiply-adds than ``conv(up(X))``;
+    * backward: ``dZ[a, t][i + t] = dY[s·i + a]`` (a strided gather), ``dV = dZᵀ X``, ``dW = Mᵀ dV M``,
+      ``db = Σ dY``, ``dX = dZ V``.
+
+    With another stride it upsamples into the convolution's padded buffer and runs ``Conv2d``; the input
+    gradient then sums each ``s×s`` block of the convolution's input gradient.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
@@ -335,6 +345,88 @@ class Upsampling(Conv2d):
         if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
             raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
         self.scale_factor = scale_factor
+
+    def _phase_plan(self, size, kernel, padding, dilation):
+        """One axis of the decomposition: the output size, the groups ``(a, t, first, stop)`` (``Y[s·i + a]``
+        for ``first <= i < stop`` reads row ``i + t``) and the 0/1 matrix ``M`` [groups, kernel]."""
+        s = self.scale_factor
+        out_size = s * size + 2 * padding - dilation * (kernel - 1)
+        offset = [[(a - padding + u * dilation) // s for u in range(kernel)] for a in range(s)]
+        keys = sorted({(a, t) for a in range(s) for t in offset[a]})
+        membership = self.weight.new_zeros(len(keys), kernel)
+        groups = []
+        for g, (a, t) in enumerate(keys):
+            for u in range(kernel):
+                if offset[a][u] == t:
+                    membership[g, u] = 1
+            groups.append((a, t, max(0, -t), min(-(-(out_size - a) // s), size - t)))
+        return out_size, groups, membership
+
+    def _combined_weight(self, rows, columns):
+        """``V``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
+        kernel_height, kernel_width = self.kernel_size
+        taps = self.weight.permute(2, 3, 0, 1).reshape(kernel_height, -1)
+        by_row = rows.matmul(taps).view(len(rows), kernel_width, -1)
+        return columns.matmul(by_row).view(-1, self.in_channels)
+
+    def _uncombined_grad(self, grad_combined, rows, columns):
+        """``dW`` from ``dV``: the transpose of ``_combined_weight``."""
+        kernel_height, kernel_width = self.kernel_size
+        by_row = columns.t().matmul(grad_combined.view(len(rows), len(columns), -1))
+        taps = rows.t().matmul(by_row.view(len(rows), -1))
+        return taps.view(kernel_height, kernel_width, self.out_channels, self.in_channels).permute(2, 3, 0, 1)
+
+    def _pieces(self):
+        """Pairs of views (output phase block, matching block of ``Z``) over every row and column group."""
+        s = self.scale_factor
+        (_, row_groups, _), (_, column_groups, _) = self._plans
+        for g, (a, t, first, stop) in enumerate(row_groups):
+            for h, (b, v, left, right) in enumerate(column_groups):
+                if first < stop and left < right:
+                    yield ((slice(a, None, s), slice(b, None, s)), (slice(first, stop), slice(left, right)),
+                           (slice(first + t, stop + t), slice(left + v, right + v)), g, h)
+
+    def forward(self, input):
+        self._check_input(input)
+        if self.stride != (1, 1):
+            return super().forward(input)
+        n, _, height, width = input.shape
+        self._plans = [self._phase_plan(*axis) for axis in
+                       zip((height, width), self.kernel_size, self.padding, self.dilation)]
+        (out_height, row_groups, rows), (out_width, column_groups, columns) = self._plans
+        if out_height < 1 or out_width < 1:
+            raise ValueError(f"input {height}x{width} is too small for {self!r}")
+        self._input_size = (n, height, width)
+        self._input_matrix = input.permute(0, 2, 3, 1).reshape(-1, self.in_channels)
+        self._combined = self._combined_weight(rows, columns)
+        combined_output = self._input_matrix.matmul(self._combined.t()).view(
+            n, height, width, len(row_groups), len(column_groups), self.out_channels)
+        output = input.new_empty(n, out_height, out_width, self.out_channels)
+        if self.bias is not None:
+            output.copy_(self.bias.expand(output.shape))
+        else:
+            output.zero_()
+        for (phase_rows, phase_columns), (rows_i, columns_j), (rows_z, columns_z), g, h in self._pieces():
+            output[:, phase_rows, phase_columns][:, rows_i, columns_j] += combined_output[:, rows_z, columns_z, g, h]
+        return output.permute(0, 3, 1, 2)
+
+    def backward(self, grad_output):
+        if self.stride != (1, 1):
+            return super().backward(grad_output)
+        (_, row_groups, rows), (_, column_groups, columns) = self._plans
+        grad_image = grad_output.permute(0, 2, 3, 1)
+        n, height, width = self._input_size
+        grad_combined_output = grad_output.new_zeros(
+            n, height, width, len(row_groups), len(column_groups), self.out_channels)
+        for (phase_rows, phase_columns), (rows_i, columns_j), (rows_z, columns_z), g, h in self._pieces():
+            grad_combined_output[:, rows_z, columns_z, g, h] = \
+                grad_image[:, phase_rows, phase_columns][:, rows_i, columns_j]
+        grad_matrix = grad_combined_output.view(n * height * width, -1)
+        self.weight_grad += self._uncombined_grad(grad_matrix.t().matmul(self._input_matrix), rows, columns)
+        if self.bias is not None:
+            self.bias_grad += grad_image.sum((0, 1, 2))
+        grad_input = grad_matrix.matmul(self._combined)
+        return grad_input.view(n, height, width, self.in_channels).permute(0, 3, 1, 2)
 
     def _image_size(self, input):
         return input.shape[2] * self.scale_factor, input.shape[3] * self.scale_factor
