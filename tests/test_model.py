@@ -308,3 +308,19 @@ def test_gpu_path_matches_cpu():
     expected = cpu_network.forward(noisy_1[:4].float() / 255) * 255
     torch.testing.assert_close(output, expected, atol=1e-3, rtol=1e-4)
     assert model.predict(noisy_1[:4].cuda()).is_cuda
+
+
+@pytest.mark.parametrize('first, channels', [(lambda: m.Conv2d(3, 4, 3, stride=2, padding=1), 4),
+                                             (lambda: m.Upsampling(3, 4, 3, padding=1), 4), (m.ReLU, 3)])
+def test_backward_parameters_accumulates_what_backward_does(first, channels):
+    torch.manual_seed(0)
+    network = m.Sequential(first(), m.ReLU(), m.Conv2d(channels, 2, 3, padding=1))
+    x = torch.randn(2, 3, 12, 12)
+    grad = torch.randn_like(network.forward(x))
+    network.backward(grad)
+    expected = [gradient.clone() for _, gradient in network.param()]
+    network.zero_grad()
+    network.forward(x)
+    assert network.backward_parameters(grad) is None
+    for (_, gradient), reference in zip(network.param(), expected):
+        torch.testing.assert_close(gradient, reference, rtol=0, atol=0)

@@ -56,6 +56,11 @@ class Module:
     def backward(self, *gradwrtoutput):
         raise NotImplementedError
 
+    def backward_parameters(self, *gradwrtoutput):
+        """Accumulate the parameter gradients only: for a block whose input needs no gradient (the network's
+        input, like a torch tensor without ``requires_grad``). Blocks that can skip work override it."""
+        self.backward(*gradwrtoutput)
+
     def __call__(self, *input):
         return self.forward(*input)
 
@@ -179,14 +184,21 @@ class Conv2d(Module):
             output += self.bias
         return output.view(n, out_height, out_width, self.out_channels).permute(0, 3, 1, 2)
 
+    def _accumulate_parameter_grads(self, grad_output):
+        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        self.weight_grad += grad_matrix.t().matmul(self._patches).view(
+            self.out_channels, *self.kernel_size, self.in_channels).permute(0, 3, 1, 2)
+        if self.bias is not None:
+            self.bias_grad += grad_matrix.sum(0)
+        return grad_matrix
+
+    def backward_parameters(self, grad_output):
+        self._accumulate_parameter_grads(grad_output)
+
     def backward(self, grad_output):
         n, _, out_height, out_width = grad_output.shape
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
-        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
-        self.weight_grad += grad_matrix.t().matmul(self._patches).view(
-            self.out_channels, kernel_height, kernel_width, self.in_channels).permute(0, 3, 1, 2)
-        if self.bias is not None:
-            self.bias_grad += grad_matrix.sum(0)
+        grad_matrix = self._accumulate_parameter_grads(grad_output)
         grad_patches = grad_matrix.matmul(self._weight_matrix).view(
             n, out_height, out_width, kernel_height, kernel_width, self.in_channels)
         grad_padded = grad_output.new_zeros(self._padded_shape)
@@ -321,22 +333,64 @@ class NearestUpsampling(Module):
         return f"NearestUpsampling(scale_factor={self.scale_factor})"
 
 
+class _PhaseAxis:
+    """One axis of ``Upsampling``'s decomposition (stride 1), for a low-resolution size ``size``.
+
+    Output row ``o = s·i + a`` (phase ``a``) reads kernel tap ``u`` at low-resolution row ``i + offset[a][u]``,
+    ``offset[a][u] = ⌊(a - padding + u·dilation) / s⌋``. Phase ``a``'s taps fall on the ``taps`` rows
+    ``start(a) + k``; the fast path needs ``start(a) = t0 + delta·a`` (always true when ``s <= 2``).
+    ``forward_keys`` / ``backward_keys`` list the groups ``(a, t)`` in the order of the strided views below.
+    """
+
+    def __init__(self, size, scale, kernel, padding, dilation):
+        s = scale
+        self.out_size = s * size + 2 * padding - dilation * (kernel - 1)
+        self.blocks = -(-self.out_size // s)
+        self.offset = [[(a - padding + u * dilation) // s for u in range(kernel)] for a in range(s)]
+        starts = [min(row) for row in self.offset]
+        self.t0, self.delta = starts[0], (starts[1] - starts[0] if s > 1 else 0)
+        self.affine = all(start == self.t0 + self.delta * a for a, start in enumerate(starts))
+        self.taps = max(max(row) - start + 1 for row, start in zip(self.offset, starts))
+        last = self.taps - 1
+        self.forward_keys = [(a, starts[a] + k) for a in range(s) for k in range(self.taps)]
+        # Forward view: Z row i + t0 + delta·a + k, for i < blocks.
+        low, high = self.t0, self.blocks - 1 + self.t0 + self.delta * (s - 1) + last
+        self.z_before = max(0, -low)
+        self.z_size = max(size - 1, high) + 1 + self.z_before
+        # Backward view: dY row s·m + (1 - s·delta)·a - s·(t0 + last) + s·k, for taps t = start(a) + last - k;
+        # phases run backwards where 1 - s·delta < 0, so that every stride is non-negative.
+        self.phase_step = 1 - s * self.delta
+        phases = range(s - 1, -1, -1) if self.phase_step < 0 else range(s)
+        self.backward_keys = [(a, starts[a] + last - k) for a in phases for k in range(self.taps)]
+        self.dy_start = -s * (self.t0 + last) + (self.phase_step * (s - 1) if self.phase_step < 0 else 0)
+        rows = [s * m + self.phase_step * a - s * (self.t0 + last) + s * k
+                for m in (0, size - 1) for a in (0, s - 1) for k in (0, last)]
+        self.dy_before = max(0, -min(rows))
+        self.dy_size = max(self.out_size - 1, max(rows)) + 1 + self.dy_before
+
+    def membership(self, keys, like):
+        """The 0/1 matrix ``M`` [groups, kernel]: tap ``u`` belongs to group ``(a, t)`` when it reads row ``t``."""
+        return like.new_tensor([[float(row_offset == t) for row_offset in self.offset[a]] for a, t in keys])
+
+
 class Upsampling(Conv2d):
     """Nearest upsampling by ``scale_factor`` ``s`` followed by a ``Conv2d`` (whose weight, bias and attributes
     it has): ``Y = conv(up(X))``.
 
     With ``stride=1`` the upsampled image is never built. Along one axis, output ``o = s·i + a`` (phase ``a``)
     reads kernel tap ``u`` at the low-resolution row ``i + t`` with ``t = ⌊(a - padding + u·dilation) / s⌋``,
-    so taps sharing ``(a, t)`` can be summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
+    so taps sharing ``(a, t)`` are summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
     matrix per axis). With ``X`` the low-resolution input as a ``[N·H·W, C_in]`` matrix:
 
-    * forward: ``Z = X Vᵀ`` (one product for all phases and offsets), then ``Y[s·i + a] += Z[a, t][i + t]``
-      for every group: a ×2, 3×3 upsampling convolution costs 2.25× fewer multiply-adds than ``conv(up(X))``;
-    * backward: ``dZ[a, t][i + t] = dY[s·i + a]`` (a strided gather), ``dV = dZᵀ X``, ``dW = Mᵀ dV M``,
+    * forward: ``Z = X Vᵀ``, one product for every phase and offset, then ``Y[s·i + a] = Σ_t Z[a, t][i + t]``,
+      one sum over a strided view of ``Z``: a ×2, 3×3 upsampling convolution costs 2.25× fewer
+      multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
+    * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZᵀ X``, ``dW = Mᵀ dV M``,
       ``db = Σ dY``, ``dX = dZ V``.
 
-    With another stride it upsamples into the convolution's padded buffer and runs ``Conv2d``; the input
-    gradient then sums each ``s×s`` block of the convolution's input gradient.
+    Otherwise (another stride, or ``s >= 3`` with phases that do not line up) it writes the upsampled image
+    into the convolution's padded buffer and runs ``Conv2d``; the input gradient then sums each ``s×s`` block
+    of the convolution's input gradient.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
@@ -345,22 +399,18 @@ class Upsampling(Conv2d):
         if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
             raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
         self.scale_factor = scale_factor
+        self._plan_cache = {}
 
-    def _phase_plan(self, size, kernel, padding, dilation):
-        """One axis of the decomposition: the output size, the groups ``(a, t, first, stop)`` (``Y[s·i + a]``
-        for ``first <= i < stop`` reads row ``i + t``) and the 0/1 matrix ``M`` [groups, kernel]."""
-        s = self.scale_factor
-        out_size = s * size + 2 * padding - dilation * (kernel - 1)
-        offset = [[(a - padding + u * dilation) // s for u in range(kernel)] for a in range(s)]
-        keys = sorted({(a, t) for a in range(s) for t in offset[a]})
-        membership = self.weight.new_zeros(len(keys), kernel)
-        groups = []
-        for g, (a, t) in enumerate(keys):
-            for u in range(kernel):
-                if offset[a][u] == t:
-                    membership[g, u] = 1
-            groups.append((a, t, max(0, -t), min(-(-(out_size - a) // s), size - t)))
-        return out_size, groups, membership
+    backward_parameters = Module.backward_parameters
+
+    def _axes(self, height, width):
+        """Both axes' ``_PhaseAxis``, or None where the decomposition does not apply; cached per input size."""
+        if (height, width) not in self._plan_cache:
+            axes = [_PhaseAxis(size, self.scale_factor, kernel, padding, dilation) for size, kernel, padding, dilation
+                    in zip((height, width), self.kernel_size, self.padding, self.dilation)]
+            usable = self.stride == (1, 1) and all(axis.affine for axis in axes)
+            self._plan_cache[(height, width)] = axes if usable else None
+        return self._plan_cache[(height, width)]
 
     def _combined_weight(self, rows, columns):
         """``V``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
@@ -376,57 +426,92 @@ class Upsampling(Conv2d):
         taps = rows.t().matmul(by_row.view(len(rows), -1))
         return taps.view(kernel_height, kernel_width, self.out_channels, self.in_channels).permute(2, 3, 0, 1)
 
-    def _pieces(self):
-        """Pairs of views (output phase block, matching block of ``Z``) over every row and column group."""
-        s = self.scale_factor
-        (_, row_groups, _), (_, column_groups, _) = self._plans
-        for g, (a, t, first, stop) in enumerate(row_groups):
-            for h, (b, v, left, right) in enumerate(column_groups):
-                if first < stop and left < right:
-                    yield ((slice(a, None, s), slice(b, None, s)), (slice(first, stop), slice(left, right)),
-                           (slice(first + t, stop + t), slice(left + v, right + v)), g, h)
-
     def forward(self, input):
         self._check_input(input)
-        if self.stride != (1, 1):
-            return super().forward(input)
         n, _, height, width = input.shape
-        self._plans = [self._phase_plan(*axis) for axis in
-                       zip((height, width), self.kernel_size, self.padding, self.dilation)]
-        (out_height, row_groups, rows), (out_width, column_groups, columns) = self._plans
-        if out_height < 1 or out_width < 1:
+        self._axes_in_use = axes = self._axes(height, width)
+        if axes is None:
+            return super().forward(input)
+        rows, columns = axes
+        if rows.out_size < 1 or columns.out_size < 1:
             raise ValueError(f"input {height}x{width} is too small for {self!r}")
+        s, out = self.scale_factor, self.out_channels
         self._input_size = (n, height, width)
-        self._input_matrix = input.permute(0, 2, 3, 1).reshape(-1, self.in_channels)
-        self._combined = self._combined_weight(rows, columns)
-        combined_output = self._input_matrix.matmul(self._combined.t()).view(
-            n, height, width, len(row_groups), len(column_groups), self.out_channels)
-        output = input.new_empty(n, out_height, out_width, self.out_channels)
-        if self.bias is not None:
-            output.copy_(self.bias.expand(output.shape))
+        # Elementwise passes run fastest over a long innermost dimension: the output channels when there are
+        # many (channels-last memory), else the image columns (channel-major memory).
+        self._channels_last = channels_last = out >= columns.blocks
+        # [C, N·H·W]: a view of a channels-last or channel-major input.
+        self._input_columns = input.permute(1, 0, 2, 3).reshape(self.in_channels, -1)
+        combined = self._combined_weight(rows.membership(rows.forward_keys, self.weight),
+                                         columns.membership(columns.forward_keys, self.weight))
+        row_groups, column_groups = len(rows.forward_keys), len(columns.forward_keys)
+        if channels_last:
+            product = self._input_columns.t().matmul(combined.t()).view(
+                n, height, width, row_groups, column_groups, out).permute(3, 4, 5, 0, 1, 2)
+            padded = input.new_zeros(n, rows.z_size, columns.z_size, row_groups, column_groups, out).permute(
+                3, 4, 5, 0, 1, 2)
         else:
-            output.zero_()
-        for (phase_rows, phase_columns), (rows_i, columns_j), (rows_z, columns_z), g, h in self._pieces():
-            output[:, phase_rows, phase_columns][:, rows_i, columns_j] += combined_output[:, rows_z, columns_z, g, h]
-        return output.permute(0, 3, 1, 2)
+            product = combined.matmul(self._input_columns).view(row_groups, column_groups, out, n, height, width)
+            padded = input.new_zeros(row_groups, column_groups, out, n, rows.z_size, columns.z_size)
+        padded[:, :, :, :, rows.z_before:rows.z_before + height, columns.z_before:columns.z_before + width] = product
+        row_group, column_group, channel, batch, row, column = padded.stride()
+        window = padded.as_strided(
+            (s, s, out, n, rows.blocks, columns.blocks, rows.taps, columns.taps),
+            (rows.taps * row_group + rows.delta * row, columns.taps * column_group + columns.delta * column,
+             channel, batch, row, column, row_group + row, column_group + column),
+            (rows.t0 + rows.z_before) * row + (columns.t0 + columns.z_before) * column)
+        # Channels-last sums straight into the interleaved [N, H, s, W, s, C] order; channel-major sums
+        # phase by phase (contiguous columns) and interleaves with one copy.
+        order = (3, 4, 0, 5, 1, 2) if channels_last else (0, 1, 2, 3, 4, 5)
+        output = window[..., 0, 0].permute(order).contiguous()
+        for row_tap in range(rows.taps):
+            for column_tap in range(columns.taps):
+                if row_tap or column_tap:
+                    output += window[..., row_tap, column_tap].permute(order)
+        if channels_last:
+            output = output.view(n, rows.blocks * s, columns.blocks * s, out).permute(3, 0, 1, 2)
+        else:
+            output = output.permute(2, 3, 4, 0, 5, 1).reshape(out, n, rows.blocks * s, columns.blocks * s)
+        output = output[:, :, :rows.out_size, :columns.out_size]
+        if self.bias is not None:
+            output += self.bias.view(-1, 1, 1, 1)
+        return output.permute(1, 0, 2, 3)
 
     def backward(self, grad_output):
-        if self.stride != (1, 1):
+        if self._axes_in_use is None:
             return super().backward(grad_output)
-        (_, row_groups, rows), (_, column_groups, columns) = self._plans
-        grad_image = grad_output.permute(0, 2, 3, 1)
+        rows, columns = self._axes_in_use
         n, height, width = self._input_size
-        grad_combined_output = grad_output.new_zeros(
-            n, height, width, len(row_groups), len(column_groups), self.out_channels)
-        for (phase_rows, phase_columns), (rows_i, columns_j), (rows_z, columns_z), g, h in self._pieces():
-            grad_combined_output[:, rows_z, columns_z, g, h] = \
-                grad_image[:, phase_rows, phase_columns][:, rows_i, columns_j]
-        grad_matrix = grad_combined_output.view(n * height * width, -1)
-        self.weight_grad += self._uncombined_grad(grad_matrix.t().matmul(self._input_matrix), rows, columns)
+        s, out = self.scale_factor, self.out_channels
+        grad_image = grad_output.permute(1, 0, 2, 3)
+        if self._channels_last:
+            padded = grad_image.new_zeros(n, rows.dy_size, columns.dy_size, out).permute(3, 0, 1, 2)
+        else:
+            padded = grad_image.new_zeros(out, n, rows.dy_size, columns.dy_size)
+        padded[:, :, rows.dy_before:rows.dy_before + rows.out_size,
+               columns.dy_before:columns.dy_before + columns.out_size] = grad_image
+        channel, batch, row, column = padded.stride()
+        grad_groups = padded.as_strided(
+            (s, rows.taps, s, columns.taps, out, n, height, width),
+            (abs(rows.phase_step) * row, s * row, abs(columns.phase_step) * column, s * column,
+             channel, batch, s * row, s * column),
+            (rows.dy_before + rows.dy_start) * row + (columns.dy_before + columns.dy_start) * column)
+        if self._channels_last:
+            grad_columns = grad_groups.permute(5, 6, 7, 0, 1, 2, 3, 4).reshape(n * height * width, -1).t()
+        else:
+            grad_columns = grad_groups.reshape(-1, n * height * width)
+        row_membership = rows.membership(rows.backward_keys, self.weight)
+        column_membership = columns.membership(columns.backward_keys, self.weight)
+        self.weight_grad += self._uncombined_grad(
+            grad_columns.matmul(self._input_columns.t()), row_membership, column_membership)
         if self.bias is not None:
-            self.bias_grad += grad_image.sum((0, 1, 2))
-        grad_input = grad_matrix.matmul(self._combined)
-        return grad_input.view(n, height, width, self.in_channels).permute(0, 3, 1, 2)
+            self.bias_grad += grad_image.sum((1, 2, 3))
+        combined = self._combined_weight(row_membership, column_membership)
+        if self._channels_last:
+            grad_input = grad_columns.t().matmul(combined).view(n, height, width, self.in_channels)
+            return grad_input.permute(0, 3, 1, 2)
+        grad_input = combined.t().matmul(grad_columns).view(self.in_channels, n, height, width)
+        return grad_input.permute(1, 0, 2, 3)
 
     def _image_size(self, input):
         return input.shape[2] * self.scale_factor, input.shape[3] * self.scale_factor
@@ -622,7 +707,8 @@ class Adam(Optimizer):
 # ----------------------------------------------------------------------------------------------------
 
 class Sequential(Module):
-    """Applies its modules in order; ``backward`` passes the gradient through them in reverse order."""
+    """Applies its modules in order; ``backward`` passes the gradient through them in reverse order
+    (``backward_parameters`` skips the first module's input gradient)."""
 
     def __init__(self, *modules):
         self.modules = list(modules)
@@ -636,6 +722,12 @@ class Sequential(Module):
         for module in reversed(self.modules):
             grad_output = module.backward(grad_output)
         return grad_output
+
+    def backward_parameters(self, grad_output):
+        for module in reversed(self.modules[1:]):
+            grad_output = module.backward(grad_output)
+        if self.modules:
+            self.modules[0].backward_parameters(grad_output)
 
     def param(self):
         return [pair for module in self.modules for pair in module.param()]
@@ -710,7 +802,7 @@ class Model:
     FILE_VERSION = 1
     # The network downsamples by 2 twice: predict pads inputs to a multiple of this.
     SIZE_MULTIPLE = 4
-    PREDICT_CHUNK_PIXELS = 1 << 22
+    PREDICT_CHUNK_PIXELS = 1 << 18
 
     def __init__(self, width=48, kernel_size=3, lr=1e-3, batch_size=32):
         self.config = {'width': width, 'kernel_size': kernel_size}
@@ -868,7 +960,7 @@ class Model:
                 output = self.network.forward(self._to_unit(inputs[batch]))
                 loss_sum += self.loss.forward(output, self._to_unit(targets[batch])) * len(batch)
                 self.optimizer.zero_grad()
-                self.network.backward(self.loss.backward())
+                self.network.backward_parameters(self.loss.backward())
                 self.optimizer.step()
             mean_loss = loss_sum.item() / count
             seconds = time.perf_counter() - start

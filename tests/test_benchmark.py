@@ -1,0 +1,83 @@
+"""The benchmark script ``Miniproject_2/others/benchmark.py``: the agreement check, the alternating timer,
+and a tiny end-to-end run (what it measures is not checked here, only that it runs and reports)."""
+import json
+import statistics
+
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_2.model import Model
+from Proj_123456_654321.Miniproject_2.others import benchmark
+
+CONFIG = {'width': 8, 'kernel_size': 3}
+
+
+def networks(seed=0):
+    torch.manual_seed(seed)
+    ours = Model._build_network(**CONFIG)
+    return ours, benchmark.copy_weights(ours, benchmark.twin_network(CONFIG))
+
+
+def batch(seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(4, 3, 32, 32, generator=generator), torch.rand(4, 3, 32, 32, generator=generator)
+
+
+def test_check_agreement_passes_on_the_twin():
+    ours, theirs = networks()
+    differences = benchmark.check_agreement(ours, theirs, *batch())
+    assert set(differences) >= {'output', 'loss'} and len(differences) == 2 + 8
+    assert max(differences.values()) < 1e-5
+
+
+def test_check_agreement_fails_when_one_twin_weight_is_perturbed():
+    ours, theirs = networks()
+    with torch.no_grad():
+        # a first-layer weight multiplies raw, positive pixels, so the change reaches the output
+        theirs[0].weight[0, 0, 1, 1] += 0.1
+    with pytest.raises(benchmark.AgreementError, match='disagree'):
+        benchmark.check_agreement(ours, theirs, *batch())
+
+
+def test_copy_weights_refuses_a_twin_of_another_shape():
+    torch.manual_seed(0)
+    with pytest.raises(benchmark.AgreementError, match='shapes'):
+        benchmark.copy_weights(Model._build_network(**CONFIG), benchmark.twin_network({'width': 16, 'kernel_size': 3}))
+
+
+def test_time_alternating_alternates_and_returns_medians_of_repeats():
+    calls = []
+    times = benchmark.time_alternating(lambda: calls.append('a'), lambda: calls.append('b'), repeats=5, warmup=2)
+    assert ''.join(calls) == 'ab' * 7
+    assert len(times.samples_a_ms) == len(times.samples_b_ms) == 5
+    assert times.median_a_ms == statistics.median(times.samples_a_ms) >= 0
+    assert times.median_b_ms == statistics.median(times.samples_b_ms) >= 0
+
+
+def test_main_writes_the_json_report(tmp_path, monkeypatch, capsys):
+    # 1,000 images at the submitted width take seconds on a small CPU; the code path is the same
+    monkeypatch.setattr(benchmark, 'PREDICT_CASES', (('predict 8x32x32', (8, 3, 32, 32)),
+                                                     ('predict 1x64x64', (1, 3, 64, 64))))
+    path = tmp_path / 'benchmark.json'
+    benchmark.main(['--widths', '8', '--batch-sizes', '4', '--repeats', '3', '--warmup', '1', '--threads', '1',
+                    '--epoch-size', '64', '--device', 'cpu', '--json', str(path)])
+    results = json.loads(path.read_text())
+
+    assert set(results) == {'environment', 'settings', 'step', 'epoch', 'predict'}
+    assert results['environment']['threads'] == 1
+    assert {'device', 'device_name', 'cpu_model', 'torch_version', 'model_sha256'} <= set(results['environment'])
+    submitted = Model()
+    assert [(row['width'], row['kernel_size'], row['batch_size']) for row in results['step']] == [
+        (submitted.config['width'], submitted.config['kernel_size'], submitted.batch_size), (8, 3, 4)]
+    for row in results['step'] + results['predict']:
+        assert row['ours_ms'] > 0 and row['torch_ms'] > 0 and row['ratio'] > 0 and row['ours_images_per_second'] > 0
+
+    epoch = results['epoch']
+    assert epoch['ratio'] > 0 and epoch['images'] == 64
+    for side in ('ours', 'torch'):
+        assert epoch[side]['seconds'] > 0 and epoch[side]['peak_rss_kib'] >= epoch[side]['rss_before_kib'] > 0
+    # same weights, same shuffling, same batches: the two loops train the same way
+    assert epoch['ours']['loss'] == pytest.approx(epoch['torch']['loss'], rel=1e-4)
+
+    printed = capsys.readouterr().out
+    assert 'ours ms' in printed and 'submitted' in printed and str(path) in printed
