@@ -192,7 +192,8 @@ def _our_training_step(network, inputs, targets):
         output = network.forward(inputs)
         loss_function.forward(output, targets)
         optimizer.zero_grad()
-        network.backward(loss_function.backward())
+        # As Model.train does, and as autograd does for an input without requires_grad.
+        network.backward_parameters(loss_function.backward())
         optimizer.step()
     return step
 
