@@ -45,6 +45,19 @@ def load_data(name):
     return torch.load(path, weights_only=True)
 
 
+def load_validation():
+    """The validation pairs (noisy uint8, clean in [0, 1]) and the noisy input's PSNR."""
+    noisy, clean = load_data('val_data.pkl')
+    clean = clean.float() / 255
+    return noisy, clean, psnr(noisy.float() / 255, clean)
+
+
+def pretrained_model(number):
+    model = import_model(number).Model()
+    model.load_pretrained_model()
+    return model
+
+
 class HarnessTest(unittest.TestCase):
 
     def test_folder_structure(self):
@@ -63,8 +76,7 @@ class HarnessTest(unittest.TestCase):
 
     def test_predict_shapes(self):
         for number in MINIPROJECTS:
-            model = import_model(number).Model()
-            model.load_pretrained_model()
+            model = pretrained_model(number)
             for shape in ((1, 3, 32, 32), (1, 3, 512, 512), (3, 3, 31, 17), (1, 3, 7, 45)):
                 with self.subTest(miniproject=number, shape=shape):
                     output = model.predict(torch.randint(0, 256, shape, dtype=torch.uint8))
@@ -83,29 +95,24 @@ class HarnessTest(unittest.TestCase):
         torch.testing.assert_close(model.Sequential(conv, sigmoid).forward(x), torch.sigmoid(expected))
 
     def test_pretrained_psnr(self):
-        noisy, clean = load_data('val_data.pkl')
-        baseline = psnr(noisy.float() / 255, clean.float() / 255)
+        noisy, clean, baseline = load_validation()
         for number in MINIPROJECTS:
             with self.subTest(miniproject=number):
-                model = import_model(number).Model()
-                model.load_pretrained_model()
-                value = psnr(model.predict(noisy) / 255, clean.float() / 255)
+                value = psnr(pretrained_model(number).predict(noisy) / 255, clean)
                 print(f"\nMiniproject_{number}: pretrained validation PSNR {value:.2f} dB "
                       f"(noisy input {baseline:.2f} dB, {len(noisy)} images)", flush=True)
                 self.assertGreater(value, baseline + 3)
 
     def test_train_one_epoch(self):
         train_input, train_target = load_data('train_data.pkl')
-        noisy, clean = load_data('val_data.pkl')
-        baseline = psnr(noisy.float() / 255, clean.float() / 255)
+        noisy, clean, baseline = load_validation()
         for number in MINIPROJECTS:
             with self.subTest(miniproject=number):
-                model = import_model(number).Model()
-                model.load_pretrained_model()
+                model = pretrained_model(number)
                 start = time.perf_counter()
                 model.train(train_input, train_target, 1)
                 seconds = time.perf_counter() - start
-                value = psnr(model.predict(noisy) / 255, clean.float() / 255)
+                value = psnr(model.predict(noisy) / 255, clean)
                 print(f"\nMiniproject_{number}: one epoch on {len(train_input)} pairs took {seconds:.1f} s; "
                       f"validation PSNR after it {value:.2f} dB (noisy input {baseline:.2f} dB)", flush=True)
                 self.assertGreater(value, baseline)

@@ -12,12 +12,8 @@ from Proj_123456_654321.Miniproject_2 import model as m
 torch.set_num_threads(1)
 
 
-@pytest.fixture(autouse=True)
-def _autograd_for_the_reference():
-    """model.py turns autograd off globally (torch.set_grad_enabled(False)), as the project
-    requires; the torch reference computations of the tests need it, our blocks run without."""
-    with torch.enable_grad():
-        yield
+# The torch reference computations need autograd, which model.py turns off at import.
+pytestmark = pytest.mark.usefixtures('autograd')
 
 
 F64 = torch.float64
