@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 PROJECT_FOLDER = Path(os.environ.get('PROJECT_FOLDER', 'Proj_123456_654321'))
 DATA_FOLDER = Path(os.environ.get('DATA_FOLDER', 'data'))
-MINIPROJECTS = (2,)
+MINIPROJECTS = (1, 2)
 
 
 def psnr(denoised, clean):

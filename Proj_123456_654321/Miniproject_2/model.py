@@ -912,13 +912,15 @@ class Model:
         self.optimizer.load_state_dict(optimizer_state)
 
     def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,
-              seed=None, verbose=True):
+              seed=None, verbose=True, after_epoch=None):
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
         of 4) for ``num_epochs`` epochs, continuing from the current weights.
 
         Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
-        the PSNR after each epoch; ``seed`` makes the shuffling reproducible; ``verbose=False`` is silent.
-        Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}`` to ``self.history``.
+        the PSNR after each epoch; ``seed`` makes the shuffling reproducible; ``verbose=False`` is silent;
+        ``after_epoch(record)``, if given, is called after each epoch (the training command saves the best
+        epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}`` to
+        ``self.history``.
         """
         _check_images(train_input, 'train_input')
         _check_images(train_target, 'train_target')
@@ -981,6 +983,8 @@ class Model:
                 if record['val_psnr'] is not None:
                     line += f"  val PSNR {record['val_psnr']:.2f} dB"
                 print(line, flush=True)
+            if after_epoch is not None:
+                after_epoch(record)
         return self.history
 
     def predict(self, test_input):

@@ -1,0 +1,247 @@
+"""Mini-project 1: a Noise2Noise U-Net built with torch.nn, autograd and torch.optim.
+
+The reference above Mini-project 2: the same task and the same ``Model`` API, with all of PyTorch
+allowed. The network is a compact U-Net in the spirit of the Noise2Noise paper (Lehtinen et al., 2018),
+sized for 32×32 patches: three 2× poolings, skip connections by concatenation, leaky ReLUs, a linear
+output. Trained with Adam and a cosine learning-rate schedule on the MSE between the prediction for one
+noisy image and another noisy version of it, with random flips and 90° rotations of each pair.
+"""
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+def psnr(denoised, clean):
+    """Mean over images of the per-image PSNR in dB, both tensors in [0, 1] (the course harness's definition)."""
+    mse = (denoised - clean).pow(2).flatten(1).mean(1)
+    return (-10 * mse.log10()).mean().item()
+
+
+def _check_images(images, name):
+    """Raise TypeError / ValueError unless ``images`` is a non-empty [N, 3, H, W] tensor in [0, 255]."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor [N, 3, H, W], got {type(images).__name__}")
+    if not (images.is_floating_point() or images.dtype == torch.uint8):
+        raise TypeError(f"{name} must be uint8 or floating point, got {images.dtype}")
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"{name} must have shape [N, 3, H, W], got {tuple(images.shape)}")
+    if images.numel() == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(images.shape)}")
+    if images.is_floating_point():
+        if not images.isfinite().all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        low, high = images.min().item(), images.max().item()
+        if low < 0 or high > 255:
+            raise ValueError(f"{name} must hold values in [0, 255], found [{low:g}, {high:g}]")
+
+
+def _convolution(in_channels, out_channels):
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.LeakyReLU(0.1, inplace=True))
+
+
+class UNet(nn.Module):
+    """Encoder: 32 -> 16 -> 8 -> 4 pixels with ``width`` channels; decoder: nearest upsampling, concatenation
+    with the encoder's features of the same size, two convolutions; a linear 3×3 convolution out."""
+
+    def __init__(self, width=48):
+        super().__init__()
+        self.encode_1 = nn.Sequential(_convolution(3, width), _convolution(width, width))
+        self.encode_2 = _convolution(width, width)
+        self.encode_3 = _convolution(width, width)
+        self.bottleneck = _convolution(width, width)
+        self.decode_3 = nn.Sequential(_convolution(2 * width, 2 * width), _convolution(2 * width, 2 * width))
+        self.decode_2 = nn.Sequential(_convolution(3 * width, 2 * width), _convolution(2 * width, 2 * width))
+        self.decode_1 = nn.Sequential(_convolution(3 * width, width), _convolution(width, width))
+        self.output = nn.Conv2d(width, 3, 3, padding=1)
+
+    def forward(self, x):
+        features_1 = self.encode_1(x)
+        features_2 = self.encode_2(F.max_pool2d(features_1, 2))
+        features_3 = self.encode_3(F.max_pool2d(features_2, 2))
+        y = self.bottleneck(F.max_pool2d(features_3, 2))
+        y = self.decode_3(torch.cat([F.interpolate(y, scale_factor=2.0), features_3], 1))
+        y = self.decode_2(torch.cat([F.interpolate(y, scale_factor=2.0), features_2], 1))
+        y = self.decode_1(torch.cat([F.interpolate(y, scale_factor=2.0), features_1], 1))
+        return self.output(y)
+
+
+def _augment(inputs, targets, generator):
+    """The same random flip and 90° rotation (one of 8) for a batch's inputs and targets."""
+    choice = torch.randint(8, (), generator=generator).item()
+    if choice & 1:
+        inputs, targets = inputs.flip(3), targets.flip(3)
+    turns = choice >> 1
+    return inputs.rot90(turns, (2, 3)), targets.rot90(turns, (2, 3))
+
+
+class Model:
+    """The Noise2Noise U-Net with the course's ``Model`` API (see the module docstring)."""
+
+    FILE_FORMAT = 'ee559-miniproject1-bestmodel'
+    # Three 2× poolings: predict pads inputs to a multiple of this.
+    SIZE_MULTIPLE = 8
+    PREDICT_CHUNK_PIXELS = 1 << 18
+
+    def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True):
+        self.config = {'width': width}
+        self.lr, self.batch_size, self.augment = lr, batch_size, augment
+        self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+        self.network = UNet(**self.config).to(self.device)
+        self.history = []
+
+    # -- saving and loading ----------------------------------------------------------------------------
+
+    @staticmethod
+    def default_path():
+        return Path(__file__).resolve().parent / 'bestmodel.pth'
+
+    def save_model(self, path=None):
+        """Write ``{format, config, state_dict}`` (CPU tensors) to ``path`` (default: ``bestmodel.pth`` beside
+        this file), atomically: a temporary file, then a rename."""
+        path = Path(path) if path is not None else self.default_path()
+        state = {key: value.detach().cpu() for key, value in self.network.state_dict().items()}
+        temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        try:
+            torch.save({'format': self.FILE_FORMAT, 'config': dict(self.config), 'state_dict': state}, temporary)
+            temporary.replace(path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        return path
+
+    def load_pretrained_model(self, path=None):
+        """Load ``bestmodel.pth`` (default: beside this file) with ``torch.load(weights_only=True)``."""
+        path = Path(path) if path is not None else self.default_path()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no pretrained model at {path}; make one with "
+                f"`python -m Proj_123456_654321.Miniproject_1.others.train --data DATA_FOLDER`")
+        try:
+            payload = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as error:
+            raise ValueError(f"{path} is not a readable bestmodel file: {error}") from error
+        if not isinstance(payload, dict) or payload.get('format') != self.FILE_FORMAT:
+            raise ValueError(f"{path} was not written by Model.save_model of Mini-project 1")
+        if payload.get('config') != self.config:
+            raise ValueError(f"{path} holds a network of configuration {payload.get('config')}, "
+                             f"this model has {self.config}")
+        self.network.load_state_dict(payload['state_dict'])
+
+    # -- training and prediction -----------------------------------------------------------------------
+
+    def _to_unit(self, images):
+        return images.to(self.device).float() / 255
+
+    def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,
+              seed=None, verbose=True, after_epoch=None):
+        """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
+        of 8) for ``num_epochs`` epochs, continuing from the current weights, with Adam whose learning rate
+        falls from ``lr`` to ``lr / 100`` along a cosine over this call's steps.
+
+        Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
+        the PSNR after each epoch; ``seed`` makes shuffling and augmentation reproducible; ``verbose=False``
+        is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
+        the best epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
+        to ``history``.
+        """
+        _check_images(train_input, 'train_input')
+        _check_images(train_target, 'train_target')
+        if train_input.shape != train_target.shape:
+            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
+                             f"{tuple(train_target.shape)} must have the same shape")
+        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
+            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
+                             f"got {tuple(train_input.shape[2:])}")
+        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+        batch_size = self.batch_size if batch_size is None else batch_size
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        lr = self.lr if lr is None else lr
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr!r}")
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+                raise TypeError("validation must be a pair (noisy_images, clean_images)")
+            _check_images(validation[0], 'validation noisy images')
+            _check_images(validation[1], 'validation clean images')
+            if validation[0].shape != validation[1].shape:
+                raise ValueError("validation noisy and clean images must have the same shape")
+
+        shuffler = random.Random(seed)
+        generator = torch.Generator().manual_seed(shuffler.randrange(1 << 62))
+        inputs, targets = train_input.to(self.device), train_target.to(self.device)
+        count = len(inputs)
+        steps_per_epoch = math.ceil(count / batch_size)
+        optimizer = torch.optim.Adam(self.network.parameters(), lr=lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=num_epochs * steps_per_epoch, eta_min=lr / 100)
+        # Importing Mini-project 2's model turns autograd off process-wide; this model needs it.
+        with torch.enable_grad():
+            for epoch in range(1, num_epochs + 1):
+                self.network.train()
+                snapshot = {key: value.clone() for key, value in self.network.state_dict().items()}
+                start = time.perf_counter()
+                order = list(range(count))
+                shuffler.shuffle(order)
+                order = torch.tensor(order, device=self.device)
+                loss_sum = torch.zeros((), device=self.device)
+                for first in range(0, count, batch_size):
+                    batch = order[first:first + batch_size]
+                    batch_inputs, batch_targets = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
+                    if self.augment:
+                        batch_inputs, batch_targets = _augment(batch_inputs, batch_targets, generator)
+                    loss = F.mse_loss(self.network(batch_inputs), batch_targets)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    schedule.step()
+                    loss_sum += loss.detach() * len(batch)
+                mean_loss = loss_sum.item() / count
+                seconds = time.perf_counter() - start
+                if not math.isfinite(mean_loss):
+                    self.network.load_state_dict(snapshot)
+                    raise FloatingPointError(
+                        f"the training loss became {mean_loss} in epoch {epoch}; the weights from before that "
+                        f"epoch are restored. Try a lower learning rate (now {lr}).")
+                record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
+                          'images_per_second': count / seconds, 'val_psnr': None}
+                if validation is not None:
+                    denoised = self.predict(validation[0]) / 255
+                    record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
+                self.history.append(record)
+                if verbose:
+                    line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
+                            f"{record['images_per_second']:.0f} img/s")
+                    if record['val_psnr'] is not None:
+                        line += f"  val PSNR {record['val_psnr']:.2f} dB"
+                    print(line, flush=True)
+                if after_epoch is not None:
+                    after_epoch(record)
+        return self.history
+
+    def predict(self, test_input):
+        """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
+
+        Images are padded (edge replication) to a multiple of 8 and cropped back, and processed in chunks
+        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded.
+        """
+        _check_images(test_input, 'test_input')
+        n, _, height, width = test_input.shape
+        pad_height, pad_width = (-height) % self.SIZE_MULTIPLE, (-width) % self.SIZE_MULTIPLE
+        chunk = max(1, self.PREDICT_CHUNK_PIXELS // ((height + pad_height) * (width + pad_width)))
+        output = torch.empty(test_input.shape, device=test_input.device)
+        self.network.eval()
+        with torch.inference_mode():
+            for first in range(0, n, chunk):
+                images = self._to_unit(test_input[first:first + chunk])
+                # Replication, not reflection: reflection needs at least pad + 1 pixels per side.
+                images = F.pad(images, (0, pad_width, 0, pad_height), mode='replicate')
+                denoised = self.network(images)[:, :, :height, :width].clamp(0, 1)
+                output[first:first + chunk] = (denoised * 255).to(output.device)
+        return output

@@ -1,0 +1,325 @@
+"""Classical denoisers and our two trained models on the same validation images.
+
+    python -m Proj_123456_654321.Miniproject_2.others.baselines --data DIR [--limit N] [--workers K]
+        [--skip blur nlm bm3d mp2 mp1] [--json PATH]
+
+Evaluates on ``DIR/val_data.pkl`` (its first ``--limit`` images if given), noise σ = 25 on the 0-255
+scale, known to every method that takes it. Methods, in this order (keys for ``--skip`` in brackets):
+
+* **noisy input**: the identity, the reference for the gains;
+* **Gaussian blur** [blur]: ``scipy.ndimage.gaussian_filter`` per channel (H and W only, reflected edges),
+  its σ swept over ``BLUR_SIGMAS`` pixels;
+* **non-local means** [nlm]: ``skimage.restoration.denoise_nl_means`` on the RGB image (5×5 patches,
+  searched within 6 pixels, ``fast_mode``, ``sigma`` = 25/255), its filter strength ``h`` swept over
+  ``NLM_H_FACTORS`` × σ;
+* **BM3D** [bm3d]: ``bm3d.bm3d_rgb`` with ``sigma_psd`` = 25/255, no parameter to tune; about 1 s per
+  32×32 image, so the images are spread over ``--workers`` processes (default: all CPUs), each BM3D
+  single-threaded (which also makes it deterministic);
+* **Mini-project 2 (ours)** [mp2] and **Mini-project 1 (U-Net)** [mp1]: ``Model()``,
+  ``load_pretrained_model()``, ``predict(uint8 images)``, exactly as the course harness calls them. A model
+  whose ``model.py`` or ``bestmodel.pth`` is missing, or that fails to load, is skipped with the reason.
+
+Tuning is *oracle*: the blur σ and the NLM ``h`` are chosen as the best on the evaluated images
+themselves, with their clean versions. This favours the baselines (a real user has no clean images to tune
+on), so a model that beats them beats them for real. The baselines' outputs are clipped to [0, 1], the
+known image range (clipping can only raise their PSNR); the models' outputs are scored as the harness
+scores them.
+
+Figures
+-------
+* **PSNR (dB)**: the harness's definition: images scaled to [0, 1], per image
+  ``-10·log10(mean((denoised - clean)²))`` over C, H, W, then the mean over images (computed in float32
+  torch, as the harness does, so the models' figures equal the harness's).
+* **gain (dB)**: PSNR minus the noisy input's PSNR on the same images.
+* **seconds**: wall-clock time to denoise all evaluated images once: for blur and NLM with the chosen
+  parameter (the whole sweep's time is in the JSON), for BM3D with all ``--workers`` processes (their
+  start-up included), for the models the ``predict`` call only (not the loading).
+
+Everything printed is also written as JSON (default ``others/results/baselines.json``), with every sweep's
+per-parameter PSNR and time and ``"tuning": "oracle, on the evaluated images"``.
+"""
+import argparse
+import datetime
+import importlib
+import importlib.metadata
+import json
+import math
+import multiprocessing
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import bm3d
+import numpy as np
+import scipy
+import skimage
+import torch
+from scipy.ndimage import gaussian_filter
+from skimage.restoration import denoise_nl_means
+
+from .data import load_val
+
+PROJECT_FOLDER = Path(__file__).resolve().parents[2]
+RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
+DEFAULT_JSON = RESULTS_FOLDER / 'baselines.json'
+
+NOISE_SIGMA = 25 / 255
+BLUR_SIGMAS = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0)
+NLM_H_FACTORS = (0.4, 0.6, 0.8, 1.0, 1.2)
+# Suited to 32×32 images: an 11×11 patch would cover a third of the image.
+NLM_PATCH_SIZE = 5
+NLM_PATCH_DISTANCE = 6
+TUNING = 'oracle, on the evaluated images'
+
+METHOD_NAMES = {
+    'noisy': 'noisy input',
+    'blur': 'Gaussian blur',
+    'nlm': 'non-local means',
+    'bm3d': 'BM3D',
+    'mp2': 'Mini-project 2 (ours)',
+    'mp1': 'Mini-project 1 (U-Net)',
+}
+SKIPPABLE = tuple(key for key in METHOD_NAMES if key != 'noisy')
+MINIPROJECT_OF = {'mp2': 2, 'mp1': 1}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Score
+# ----------------------------------------------------------------------------------------------------
+
+def psnr(denoised, clean):
+    """Mean over images of the per-image PSNR (dB) of ``[N, C, H, W]`` images in [0, 1]: the harness's
+    definition and arithmetic (float32 torch)."""
+    denoised = torch.as_tensor(np.asarray(denoised), dtype=torch.float32)
+    clean = torch.as_tensor(np.asarray(clean), dtype=torch.float32)
+    mse = ((denoised - clean) ** 2).mean((1, 2, 3))
+    return (-10 * torch.log10(mse)).mean().item()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Denoisers: float arrays [N, 3, H, W] in [0, 1] -> the same
+# ----------------------------------------------------------------------------------------------------
+
+def denoise_blur(noisy, sigma):
+    """Gaussian blur of standard deviation ``sigma`` pixels, each channel on its own."""
+    blurred = gaussian_filter(np.asarray(noisy, dtype=np.float64), sigma=(0, 0, sigma, sigma), mode='reflect')
+    return np.clip(blurred, 0, 1)
+
+
+def denoise_nlm(noisy, h):
+    """Non-local means with filter strength ``h`` (on the [0, 1] scale); patches compare all 3 channels."""
+    denoised = np.empty(np.shape(noisy))
+    for index, image in enumerate(np.asarray(noisy, dtype=np.float64)):
+        denoised[index] = denoise_nl_means(
+            image.transpose(1, 2, 0), h=h, sigma=NOISE_SIGMA, fast_mode=True, patch_size=NLM_PATCH_SIZE,
+            patch_distance=NLM_PATCH_DISTANCE, channel_axis=-1).transpose(2, 0, 1)
+    return np.clip(denoised, 0, 1)
+
+
+def _bm3d_one_image(image):
+    """BM3D of one ``[3, H, W]`` image, single-threaded: the parallelism is over images, and bm3d's own
+    threads give nothing on 32×32 images and make the output vary slightly between runs."""
+    profile = bm3d.BM3DProfile()
+    profile.num_threads = 1
+    return bm3d.bm3d_rgb(image.transpose(1, 2, 0), sigma_psd=NOISE_SIGMA, profile=profile).transpose(2, 0, 1)
+
+
+def denoise_bm3d(noisy, workers=1, progress=None):
+    """BM3D (σ known) of every image, over ``workers`` processes; ``progress(done, total)`` is called as
+    images finish, in order."""
+    noisy = np.asarray(noisy, dtype=np.float64)
+    total = len(noisy)
+    denoised = np.empty(noisy.shape)
+    if workers <= 1 or total <= 1:
+        results = map(_bm3d_one_image, noisy)
+        pool = None
+    else:
+        # 'spawn', not fork: a forked child would inherit torch's thread pools in whatever state they are.
+        pool = multiprocessing.get_context('spawn').Pool(min(workers, total))
+        results = pool.imap(_bm3d_one_image, noisy, chunksize=1)
+    try:
+        for index, image in enumerate(results):
+            denoised[index] = image
+            if progress is not None:
+                progress(index + 1, total)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    return np.clip(denoised, 0, 1)
+
+
+def denoise_with_model(model, noisy):
+    """A ``Model`` of the mini-projects, fed uint8 images as the harness does; its output is not clipped."""
+    images = torch.from_numpy(np.rint(np.asarray(noisy) * 255).astype(np.uint8))
+    with torch.no_grad():
+        output = model.predict(images)
+    return output.detach().to('cpu', torch.float64).numpy() / 255
+
+
+def load_miniproject_model(number):
+    """``(model, None)`` with the pretrained weights loaded, or ``(None, reason)`` when that is not possible."""
+    folder = PROJECT_FOLDER / f'Miniproject_{number}'
+    for name in ('model.py', 'bestmodel.pth'):
+        if not (folder / name).is_file():
+            return None, f"{folder.relative_to(PROJECT_FOLDER.parent) / name} does not exist"
+    try:
+        module = importlib.import_module(f'{PROJECT_FOLDER.name}.Miniproject_{number}.model')
+        model = module.Model()
+        model.load_pretrained_model()
+    except Exception as error:  # a model being written may fail in any way: report it, evaluate the rest
+        return None, f"loading it failed: {type(error).__name__}: {error}"
+    return model, None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------------------------------
+
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+def sweep(denoise, noisy, clean, name, values, scale=1.0):
+    """Run ``denoise(noisy, value × scale)`` for every value; return the sweep's rows and the best row."""
+    rows = []
+    for value in values:
+        denoised, seconds = _timed(denoise, noisy, value * scale)
+        rows.append({name: value, 'psnr_db': psnr(denoised, clean), 'seconds': seconds})
+    best = dict(max(rows, key=lambda row: row['psnr_db']))
+    # the best value on the grid's edge means the grid may not hold the true optimum
+    best['at_grid_edge'] = best[name] in (min(values), max(values))
+    return rows, best
+
+
+def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
+    """Evaluate every method not in ``skip`` on uint8 ``[N, 3, H, W]`` images; return a JSON-ready dict.
+
+    ``log`` receives one line per method as it finishes (and BM3D's progress lines).
+    """
+    workers = workers or os.cpu_count() or 1
+    noisy = noisy_uint8.numpy().astype(np.float64) / 255
+    clean = clean_uint8.numpy().astype(np.float64) / 255
+    rows, skipped = [], []
+
+    def add(key, psnr_db, seconds, parameter=None, **details):
+        gain = psnr_db - rows[0]['psnr_db'] if rows else 0.0
+        row = {'key': key, 'method': METHOD_NAMES[key], 'parameter': parameter, 'psnr_db': psnr_db,
+               'gain_db': gain, 'seconds': seconds, **details}
+        rows.append(row)
+        log(f"{row['method']:<24} {parameter or '':<14} {psnr_db:6.2f} dB  {gain:+6.2f} dB  {seconds:8.2f} s")
+        if details.get('at_grid_edge'):
+            log(f"  note: the best {METHOD_NAMES[key]} parameter is at the edge of its grid")
+
+    add('noisy', psnr(noisy, clean), 0.0)
+
+    if 'blur' not in skip:
+        sweep_rows, best = sweep(denoise_blur, noisy, clean, 'sigma', BLUR_SIGMAS)
+        add('blur', best['psnr_db'], best['seconds'], f"σ={best['sigma']:g} px", chosen={'sigma': best['sigma']},
+            at_grid_edge=best['at_grid_edge'], sweep=sweep_rows,
+            sweep_seconds=sum(row['seconds'] for row in sweep_rows))
+
+    if 'nlm' not in skip:
+        sweep_rows, best = sweep(denoise_nlm, noisy, clean, 'h_over_sigma', NLM_H_FACTORS, scale=NOISE_SIGMA)
+        add('nlm', best['psnr_db'], best['seconds'], f"h={best['h_over_sigma']:g}σ",
+            chosen={'h_over_sigma': best['h_over_sigma'], 'h': best['h_over_sigma'] * NOISE_SIGMA,
+                    'patch_size': NLM_PATCH_SIZE, 'patch_distance': NLM_PATCH_DISTANCE},
+            at_grid_edge=best['at_grid_edge'], sweep=sweep_rows,
+            sweep_seconds=sum(row['seconds'] for row in sweep_rows))
+
+    if 'bm3d' not in skip:
+        total = len(noisy)
+        step = max(1, math.ceil(total / 10))
+        log(f"  BM3D: {total} images over {min(workers, total)} worker processes")
+        start = time.perf_counter()
+
+        def progress(done, total):
+            if done % step == 0 or done == total:
+                log(f"  BM3D: {done}/{total} images ({100 * done / total:.0f}%), "
+                    f"{time.perf_counter() - start:.0f} s")
+
+        denoised, seconds = _timed(denoise_bm3d, noisy, workers=workers, progress=progress)
+        add('bm3d', psnr(denoised, clean), seconds, f"σ={NOISE_SIGMA * 255:g} given", workers=min(workers, total))
+
+    for key in ('mp2', 'mp1'):
+        if key in skip:
+            continue
+        model, reason = load_miniproject_model(MINIPROJECT_OF[key])
+        if model is None:
+            skipped.append({'key': key, 'method': METHOD_NAMES[key], 'reason': reason})
+            log(f"{METHOD_NAMES[key]:<24} skipped: {reason}")
+            continue
+        denoised, seconds = _timed(denoise_with_model, model, noisy)
+        device = getattr(model, 'device', None)
+        add(key, psnr(denoised, clean), seconds, 'bestmodel.pth',
+            device=None if device is None else str(device))
+
+    return {
+        'images': len(noisy),
+        'noise_sigma_255': NOISE_SIGMA * 255,
+        'tuning': TUNING,
+        'psnr': 'mean over images of -10 log10(mean over C,H,W of (denoised - clean)^2), images in [0, 1]',
+        'baseline_outputs_clipped_to_unit_range': True,
+        'methods': rows,
+        'skipped': skipped,
+    }
+
+
+def format_table(results):
+    header = f"{'method':<24} {'parameter':<14} {'PSNR (dB)':>9} {'gain (dB)':>9} {'seconds':>9}"
+    lines = [header, '-' * len(header)]
+    for row in results['methods']:
+        lines.append(f"{row['method']:<24} {row['parameter'] or '—':<14} {row['psnr_db']:9.2f} "
+                     f"{row['gain_db']:+9.2f} {row['seconds']:9.2f}")
+    for row in results['skipped']:
+        lines.append(f"{row['method']:<24} skipped: {row['reason']}")
+    return '\n'.join(lines)
+
+
+def environment():
+    return {'python': platform.python_version(), 'platform': platform.platform(), 'cpu_count': os.cpu_count(),
+            'torch': torch.__version__, 'numpy': np.__version__, 'scipy': scipy.__version__,
+            'scikit-image': skimage.__version__, 'bm3d': importlib.metadata.version('bm3d')}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Classical denoisers (oracle-tuned) and the mini-project models on the validation set.')
+    parser.add_argument('--data', type=Path, default=Path('data'), help='folder with val_data.pkl')
+    parser.add_argument('--limit', type=int, help='evaluate the first N validation images only')
+    parser.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='processes for BM3D')
+    parser.add_argument('--skip', nargs='*', default=[], choices=SKIPPABLE, metavar='METHOD',
+                        help=f"methods to leave out, among: {' '.join(SKIPPABLE)}")
+    parser.add_argument('--json', type=Path, default=DEFAULT_JSON, help=f'output JSON (default {DEFAULT_JSON})')
+    arguments = parser.parse_args(argv)
+    if arguments.limit is not None and arguments.limit < 1:
+        parser.error('--limit must be at least 1')
+    if arguments.workers < 1:
+        parser.error('--workers must be at least 1')
+
+    noisy, clean = load_val(arguments.data)
+    if arguments.limit is not None:
+        noisy, clean = noisy[:arguments.limit], clean[:arguments.limit]
+    print(f"{len(noisy)} validation images from {arguments.data}; tuning: {TUNING}", flush=True)
+
+    results = evaluate(noisy, clean, skip=set(arguments.skip), workers=arguments.workers,
+                       log=lambda line: print(line, flush=True))
+    print()
+    print(format_table(results))
+
+    results = {'data': str(arguments.data), 'limit': arguments.limit,
+               'date': datetime.datetime.now().isoformat(timespec='seconds'),
+               'arguments': list(sys.argv[1:] if argv is None else argv),
+               'environment': environment(), **results}
+    arguments.json.parent.mkdir(parents=True, exist_ok=True)
+    arguments.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + '\n')
+    print(f"\nwritten to {arguments.json}")
+    return results
+
+
+if __name__ == '__main__':
+    main()

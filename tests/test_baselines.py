@@ -1,0 +1,110 @@
+"""The classical baselines script ``Miniproject_2/others/baselines.py``: its PSNR is the harness's, each
+denoiser helps on smooth noisy images, and a tiny end-to-end run writes the JSON it promises."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_2.others import baselines
+
+
+def harness_psnr(denoised, clean):
+    """test.py's formula, copied (importing ``test`` would find the standard library's package)."""
+    mse = ((denoised - clean) ** 2).mean((1, 2, 3))
+    return (-10 * torch.log10(mse)).mean().item()
+
+
+def smooth_pairs(count=3, seed=0):
+    """``count`` smooth 32×32 RGB images (uint8) and their noisy versions made as the data recipe does:
+    ``clamp(round(clean + 25·N(0, 1)), 0, 255)``."""
+    generator = torch.Generator().manual_seed(seed)
+    coordinates = torch.linspace(0, 1, 32)
+    rows, columns = coordinates.view(32, 1), coordinates.view(1, 32)
+    clean = torch.empty(count, 3, 32, 32)
+    for index in range(count):
+        for channel in range(3):
+            a, b, c, d = (torch.rand(4, generator=generator) * 2 * torch.pi).tolist()
+            clean[index, channel] = 128 + 60 * torch.sin(2 * rows + a) * torch.cos(3 * columns + b) \
+                + 30 * torch.sin(4 * (rows + columns) + c + d)
+    clean = clean.round().clamp(0, 255)
+    noisy = (clean + 25 * torch.randn(clean.shape, generator=generator)).round().clamp(0, 255)
+    return noisy.to(torch.uint8), clean.to(torch.uint8)
+
+
+@pytest.fixture(scope='module')
+def smooth_images():
+    noisy, clean = smooth_pairs()
+    return noisy.double().numpy() / 255, clean.double().numpy() / 255
+
+
+def test_psnr_of_a_constant_error_of_one_tenth_is_20_db():
+    clean = np.full((2, 3, 4, 4), 0.5)
+    assert baselines.psnr(clean + 0.1, clean) == pytest.approx(20, abs=1e-4)
+
+
+def test_psnr_averages_the_per_image_values_like_the_harness():
+    clean = np.zeros((2, 3, 4, 4))
+    denoised = clean + np.array([0.1, 0.01]).reshape(2, 1, 1, 1)
+    assert baselines.psnr(denoised, clean) == pytest.approx(30, abs=1e-4)  # (20 + 40) / 2, not 25.2
+    generator = torch.Generator().manual_seed(0)
+    clean, denoised = torch.rand(5, 3, 8, 8, generator=generator), torch.rand(5, 3, 8, 8, generator=generator)
+    assert baselines.psnr(denoised.numpy(), clean.numpy()) == harness_psnr(denoised, clean)
+
+
+def test_blur_with_a_tiny_sigma_is_the_identity(smooth_images):
+    noisy, _ = smooth_images
+    np.testing.assert_allclose(baselines.denoise_blur(noisy, 0.05), noisy, atol=1e-12)
+
+
+def assert_improves(denoised, noisy, clean):
+    assert denoised.shape == noisy.shape and denoised.min() >= 0 and denoised.max() <= 1
+    assert baselines.psnr(denoised, clean) > baselines.psnr(noisy, clean) + 3
+
+
+@pytest.mark.parametrize('denoise', [lambda noisy: baselines.denoise_blur(noisy, 1.0),
+                                     lambda noisy: baselines.denoise_nlm(noisy, 0.8 * baselines.NOISE_SIGMA)],
+                         ids=['blur', 'nlm'])
+def test_blur_and_nlm_improve_smooth_noisy_images(smooth_images, denoise):
+    noisy, clean = smooth_images
+    assert_improves(denoise(noisy), noisy, clean)
+
+
+def test_bm3d_improves_smooth_noisy_images_and_its_workers_change_nothing(smooth_images):
+    noisy, clean = smooth_images[0][:2], smooth_images[1][:2]
+    serial = baselines.denoise_bm3d(noisy, workers=1)
+    assert_improves(serial, noisy, clean)
+    progress = []
+    parallel = baselines.denoise_bm3d(noisy, workers=2, progress=lambda done, total: progress.append((done, total)))
+    assert progress == [(1, 2), (2, 2)]
+    np.testing.assert_array_equal(parallel, serial)  # in order, and single-threaded BM3D is deterministic
+
+
+def test_a_missing_model_is_skipped_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(baselines, 'PROJECT_FOLDER', tmp_path / 'Proj_0_0')
+    model, reason = baselines.load_miniproject_model(1)
+    assert model is None and 'Miniproject_1/model.py does not exist' in reason
+
+
+def test_main_writes_the_table_as_json(tmp_path, capsys):
+    torch.save(smooth_pairs(count=4, seed=1), tmp_path / 'val_data.pkl')
+    output = tmp_path / 'results' / 'baselines.json'
+    baselines.main(['--data', str(tmp_path), '--limit', '4', '--workers', '1', '--skip', 'mp1', 'bm3d',
+                    '--json', str(output)])
+    results = json.loads(output.read_text())
+
+    assert results['tuning'] == 'oracle, on the evaluated images'
+    assert results['images'] == 4 and results['limit'] == 4
+    assert [row['key'] for row in results['methods']] == ['noisy', 'blur', 'nlm', 'mp2']
+    for row in results['methods']:
+        assert {'method', 'parameter', 'psnr_db', 'gain_db', 'seconds'} <= set(row)
+    noisy_row, blur, nlm, _ = results['methods']
+    assert noisy_row['gain_db'] == 0
+    assert [entry['sigma'] for entry in blur['sweep']] == list(baselines.BLUR_SIGMAS)
+    assert [entry['h_over_sigma'] for entry in nlm['sweep']] == list(baselines.NLM_H_FACTORS)
+    assert blur['psnr_db'] == max(entry['psnr_db'] for entry in blur['sweep'])
+    assert nlm['chosen']['h_over_sigma'] in baselines.NLM_H_FACTORS
+    assert blur['gain_db'] > 0 and nlm['gain_db'] > 0
+    assert results['skipped'] == []
+    printed = capsys.readouterr().out
+    assert 'Gaussian blur' in printed and 'BM3D' not in printed and 'Mini-project 1' not in printed

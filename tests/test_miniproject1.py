@@ -1,0 +1,129 @@
+"""The Mini-project 1 U-Net: the same Model API as Mini-project 2, with torch.nn, autograd and torch.optim."""
+import pickle
+
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_1 import model as mp1
+
+from test_model import BAD_INPUTS, GOOD, images, noisy_pairs
+
+
+def parameters(model):
+    return [parameter.detach().clone() for parameter in model.network.parameters()]
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return mp1.Model(width=8)
+
+
+def test_shipped_weights_load():
+    model = mp1.Model()
+    model.load_pretrained_model()
+    assert model.predict(images(2)).shape == (2, 3, 32, 32)
+
+
+@pytest.mark.parametrize('shape', [(1, 3, 32, 32), (2, 3, 31, 17), (1, 3, 1, 1), (1, 3, 6, 129)])
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.float32])
+def test_predict_keeps_the_shape_and_range(model, shape, dtype):
+    test_input = (torch.rand(shape) * 255).to(dtype)
+    original = test_input.clone()
+    output = model.predict(test_input)
+    assert output.shape == test_input.shape and output.is_floating_point()
+    assert 0 <= output.min().item() and output.max().item() <= 255
+    assert torch.equal(test_input, original)
+
+
+def test_predict_in_chunks_equals_predict_at_once(model):
+    test_input = images(10, size=16)
+    whole = model.predict(test_input)
+    model.PREDICT_CHUNK_PIXELS = 3 * 16 * 16
+    torch.testing.assert_close(model.predict(test_input), whole)
+
+
+def test_training_improves_the_loss_and_records_history(model, capsys):
+    noisy_1, noisy_2, clean = noisy_pairs(128)
+    history = model.train(noisy_1, noisy_2, 3, batch_size=16, lr=3e-3, validation=(noisy_1[:16], clean[:16]), seed=1)
+    assert [record['epoch'] for record in history] == [1, 2, 3]
+    assert history[-1]['loss'] < history[0]['loss']
+    assert all(record['val_psnr'] is not None for record in history)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith('epoch 1/3') and 'val PSNR' in lines[0]
+
+
+def test_training_works_with_autograd_turned_off_by_miniproject_2(model):
+    from Proj_123456_654321.Miniproject_2 import model as _  # its import turns autograd off process-wide
+    noisy_1, noisy_2, _clean = noisy_pairs(32)
+    previous = torch.is_grad_enabled()
+    torch.set_grad_enabled(False)
+    try:
+        before = parameters(model)
+        model.train(noisy_1, noisy_2, 1, batch_size=8, verbose=False)
+    finally:
+        torch.set_grad_enabled(previous)
+    assert any(not torch.equal(a, b) for a, b in zip(before, parameters(model)))
+
+
+def test_training_is_reproducible_with_a_seed():
+    noisy_1, noisy_2, _ = noisy_pairs(32)
+    results = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model = mp1.Model(width=8)
+        model.train(noisy_1, noisy_2, 1, batch_size=8, seed=5, verbose=False)
+        results.append(parameters(model))
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
+def test_save_then_load_gives_identical_predictions(tmp_path, model):
+    noisy_1, noisy_2, _ = noisy_pairs(32)
+    model.train(noisy_1, noisy_2, 1, verbose=False)
+    path = model.save_model(tmp_path / 'bestmodel.pth')
+    assert [p.name for p in tmp_path.iterdir()] == ['bestmodel.pth']
+    other = mp1.Model(width=8)
+    other.load_pretrained_model(path)
+    assert torch.equal(model.predict(noisy_1), other.predict(noisy_1))
+
+
+def test_loading_refuses_code_and_other_configurations(tmp_path, model):
+    path = tmp_path / 'bestmodel.pth'
+    path.write_bytes(pickle.dumps({'format': mp1.Model.FILE_FORMAT, 'payload': print}))
+    with pytest.raises(ValueError, match='not a readable bestmodel'):
+        model.load_pretrained_model(path)
+    mp1.Model(width=4).save_model(path)
+    with pytest.raises(ValueError, match='configuration'):
+        model.load_pretrained_model(path)
+    with pytest.raises(FileNotFoundError, match='others.train'):
+        model.load_pretrained_model(tmp_path / 'missing.pth')
+
+
+@pytest.mark.parametrize('bad, error, message', BAD_INPUTS)
+def test_bad_input_changes_nothing(model, bad, error, message):
+    before = parameters(model)
+    with pytest.raises(error, match=message):
+        model.train(bad, GOOD, 1)
+    with pytest.raises(error, match=message):
+        model.train(GOOD, bad, 1)
+    with pytest.raises(error, match=message):
+        model.predict(bad)
+    assert all(torch.equal(a, b) for a, b in zip(before, parameters(model)))
+    assert model.history == []
+
+
+def test_divergence_stops_and_restores_the_weights(model):
+    noisy_1, noisy_2, _ = noisy_pairs(64)
+    before = parameters(model)
+    with pytest.raises(FloatingPointError, match='restored'):
+        model.train(noisy_1, noisy_2, 1, lr=1e30, verbose=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, parameters(model)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='no GPU on this machine')
+def test_gpu_path():
+    model = mp1.Model(width=8)
+    assert next(model.network.parameters()).is_cuda
+    noisy_1, noisy_2, clean = noisy_pairs(32)
+    model.train(noisy_1, noisy_2, 1, batch_size=8, validation=(noisy_1[:8], clean[:8]), verbose=False)
+    assert model.predict(noisy_1[:4]).device.type == 'cpu'
