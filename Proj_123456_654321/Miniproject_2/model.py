@@ -383,8 +383,8 @@ class Upsampling(Conv2d):
     matrix per axis). With ``X`` the low-resolution input as a ``[N·H·W, C_in]`` matrix:
 
     * forward: ``Z = X Vᵀ``, one product for every phase and offset, then ``Y[s·i + a] = Σ_t Z[a, t][i + t]``,
-      one sum over a strided view of ``Z``: a ×2, 3×3 upsampling convolution costs 2.25× fewer
-      multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
+      one add per tap offset over a strided view of ``Z``: a ×2, 3×3 upsampling convolution costs 2.25×
+      fewer multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
     * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZᵀ X``, ``dW = Mᵀ dV M``,
       ``db = Σ dY``, ``dX = dZ V``.
 
@@ -401,6 +401,7 @@ class Upsampling(Conv2d):
         self.scale_factor = scale_factor
         self._plan_cache = {}
 
+    # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
     backward_parameters = Module.backward_parameters
 
     def _axes(self, height, width):
