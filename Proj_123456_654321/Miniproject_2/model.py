@@ -367,10 +367,17 @@ class _PhaseAxis:
                 for m in (0, size - 1) for a in (0, s - 1) for k in (0, last)]
         self.dy_before = max(0, -min(rows))
         self.dy_size = max(self.out_size - 1, max(rows)) + 1 + self.dy_before
+        self._memberships = {}
 
-    def membership(self, keys, like):
-        """The 0/1 matrix ``M`` [groups, kernel]: tap ``u`` belongs to group ``(a, t)`` when it reads row ``t``."""
-        return like.new_tensor([[float(row_offset == t) for row_offset in self.offset[a]] for a, t in keys])
+    def membership(self, direction, like):
+        """The 0/1 matrix ``M`` [groups, kernel] of ``direction``'s groups (``'forward'`` or ``'backward'``):
+        tap ``u`` belongs to group ``(a, t)`` when it reads row ``t``. Built once per device and dtype."""
+        key = (direction, like.device, like.dtype)
+        if key not in self._memberships:
+            keys = self.forward_keys if direction == 'forward' else self.backward_keys
+            self._memberships[key] = like.new_tensor(
+                [[float(row_offset == t) for row_offset in self.offset[a]] for a, t in keys])
+        return self._memberships[key]
 
 
 class Upsampling(Conv2d):
@@ -443,8 +450,8 @@ class Upsampling(Conv2d):
         self._channels_last = channels_last = out >= columns.blocks
         # [C, N·H·W]: a view of a channels-last or channel-major input.
         self._input_columns = input.permute(1, 0, 2, 3).reshape(self.in_channels, -1)
-        combined = self._combined_weight(rows.membership(rows.forward_keys, self.weight),
-                                         columns.membership(columns.forward_keys, self.weight))
+        combined = self._combined_weight(rows.membership('forward', self.weight),
+                                         columns.membership('forward', self.weight))
         row_groups, column_groups = len(rows.forward_keys), len(columns.forward_keys)
         if channels_last:
             product = self._input_columns.t().matmul(combined.t()).view(
@@ -501,8 +508,8 @@ class Upsampling(Conv2d):
             grad_columns = grad_groups.permute(5, 6, 7, 0, 1, 2, 3, 4).reshape(n * height * width, -1).t()
         else:
             grad_columns = grad_groups.reshape(-1, n * height * width)
-        row_membership = rows.membership(rows.backward_keys, self.weight)
-        column_membership = columns.membership(columns.backward_keys, self.weight)
+        row_membership = rows.membership('backward', self.weight)
+        column_membership = columns.membership('backward', self.weight)
         self.weight_grad += self._uncombined_grad(
             grad_columns.matmul(self._input_columns.t()), row_membership, column_membership)
         if self.bias is not None:
