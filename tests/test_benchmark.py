@@ -9,7 +9,7 @@ import torch
 from Proj_123456_654321.Miniproject_2.model import Model
 from Proj_123456_654321.Miniproject_2.others import benchmark
 
-CONFIG = {'width': 8, 'kernel_size': 3}
+CONFIG = {'width': 8, 'kernel_size': 3, 'up_kernel_size': 3}
 
 
 def networks(seed=0):
@@ -42,7 +42,7 @@ def test_check_agreement_fails_when_one_twin_weight_is_perturbed():
 def test_copy_weights_refuses_a_twin_of_another_shape():
     torch.manual_seed(0)
     with pytest.raises(benchmark.AgreementError, match='shapes'):
-        benchmark.copy_weights(Model._build_network(**CONFIG), benchmark.twin_network({'width': 16, 'kernel_size': 3}))
+        benchmark.copy_weights(Model._build_network(**CONFIG), benchmark.twin_network(dict(CONFIG, width=16)))
 
 
 def test_time_alternating_alternates_and_returns_medians_of_repeats():

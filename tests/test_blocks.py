@@ -95,6 +95,7 @@ def _all_blocks():
         m.Sigmoid(),
         m.Tanh(),
         m.MSE(),
+        m.L1(),
         m.Sequential(m.Conv2d(2, 3, 3), m.ReLU()),
     ]
 
@@ -107,7 +108,7 @@ def test_blocks_are_modules():
 
 
 def test_param_free_blocks_have_no_params():
-    for blk in [m.NearestUpsampling(2), m.ReLU(), m.LeakyReLU(), m.Sigmoid(), m.Tanh(), m.MSE()]:
+    for blk in [m.NearestUpsampling(2), m.ReLU(), m.LeakyReLU(), m.Sigmoid(), m.Tanh(), m.MSE(), m.L1()]:
         assert list(blk.param()) == [], type(blk).__name__
         blk.zero_grad()  # must not fail
 
@@ -128,7 +129,7 @@ def test_call_is_forward():
     torch.manual_seed(0)
     x = torch.randn(2, 2, 7, 6, dtype=F64)
     for blk in _all_blocks():
-        if isinstance(blk, m.MSE):
+        if isinstance(blk, (m.MSE, m.L1)):
             t = torch.randn_like(x)
             assert torch.equal(blk(x, t), blk.forward(x, t))
             continue
@@ -513,21 +514,25 @@ def test_activation(make, ref, dtype, shape):
 
 
 # --------------------------------------------------------------------------
-# MSE
+# Losses
 # --------------------------------------------------------------------------
+LOSSES = [(m.MSE, F.mse_loss), (m.L1, F.l1_loss)]
+
+
 @pytest.mark.parametrize("shape", [(1,), (5,), (3, 4), (2, 3, 5, 4)], ids=fmt)
 @pytest.mark.parametrize("dtype", [F32, F64], ids=str)
-def test_mse(shape, dtype):
-    crit = m.MSE()
+@pytest.mark.parametrize("make, ref", LOSSES, ids=["mse", "l1"])
+def test_loss(make, ref, shape, dtype):
+    crit = make()
     x, t = torch.randn(shape, dtype=dtype), torch.randn(shape, dtype=dtype)
     xr = leaf(x)
-    lr = F.mse_loss(xr, t)
+    lr = ref(xr, t)
     lr.backward()
     x_in, t_in = x.clone(), t.clone()
     with torch.no_grad():
         loss = crit.forward(x_in, t_in)
         gx = crit.backward()
-    assert torch.equal(x_in, x) and torch.equal(t_in, t), "MSE modified its inputs"
+    assert torch.equal(x_in, x) and torch.equal(t_in, t), "the loss modified its inputs"
     assert isinstance(loss, torch.Tensor) and loss.dim() == 0, "loss must be a scalar tensor"
     tol = TOL if dtype == F64 else {}
     assert_close(loss, lr.detach(), **tol)
@@ -537,11 +542,22 @@ def test_mse(shape, dtype):
         assert_close(crit(x, t), lr.detach(), **tol)
 
 
-def test_mse_zero():
+@pytest.mark.parametrize("make, ref", LOSSES, ids=["mse", "l1"])
+def test_loss_zero(make, ref):
     x = torch.randn(2, 3, 4, 4, dtype=F64)
-    crit = m.MSE()
+    crit = make()
     assert crit(x, x.clone()).item() == 0
     assert torch.count_nonzero(crit.backward()) == 0
+    # where input equals target, L1's gradient is 0 as in torch (sign(0) = 0)
+    xr = leaf(x)
+    ref(xr, x.clone()).backward()
+    assert torch.equal(crit.backward(), xr.grad)
+
+
+@pytest.mark.parametrize("make", [m.MSE, m.L1], ids=["mse", "l1"])
+def test_loss_shape_mismatch(make):
+    with pytest.raises(ValueError, match="one shape"):
+        make()(torch.zeros(2, 3), torch.zeros(3, 2))
 
 
 # --------------------------------------------------------------------------

@@ -232,6 +232,32 @@ def test_build_with_added_photos(image_folder, tmp_path, capsys):
     assert Path(first[0]).read_bytes() != Path(plain[0]).read_bytes()
 
 
+def test_train_images_all_go_to_training_and_leave_validation_unchanged(image_folder, tmp_path):
+    default_train, default_val = build_data.source_photos()
+    train, val = build_data.source_photos(train_image_dirs=[str(image_folder)])
+    assert val == default_val
+    assert len(train) == len(default_train) + 23
+    first = build_small(tmp_path / "out", train_image_dirs=[str(image_folder)])
+    plain = build_small(tmp_path / "plain")
+    assert Path(first[1]).read_bytes() == Path(plain[1]).read_bytes()
+    assert Path(first[0]).read_bytes() != Path(plain[0]).read_bytes()
+
+
+def test_with_clean_writes_the_clean_patches_behind_the_training_pairs(tmp_path):
+    train_path, val_path = build_small(tmp_path / "clean", with_clean=True)
+    plain = build_small(tmp_path / "plain")
+    assert Path(train_path).read_bytes() == Path(plain[0]).read_bytes()
+    clean = torch.load(tmp_path / "clean" / "train_clean.pkl", weights_only=True)
+    noisy_1, noisy_2 = torch.load(train_path, weights_only=True)
+    assert clean.dtype == torch.uint8 and clean.shape == noisy_1.shape
+    for noisy in (noisy_1, noisy_2):
+        residual = noisy.float() - clean.float()
+        unclipped = (noisy > 0) & (noisy < 255)
+        assert abs(residual[unclipped].std().item() - 25) < 1.5
+    with pytest.raises(FileExistsError):
+        build_small(tmp_path / "clean", with_clean=True)
+
+
 def test_missing_image_folder_is_an_error(tmp_path):
     missing = str(tmp_path / "missing")
     with pytest.raises(FileNotFoundError, match="does not exist"):

@@ -43,6 +43,17 @@ def test_predict_in_chunks_equals_predict_at_once(model):
     torch.testing.assert_close(model.predict(test_input), whole)
 
 
+def test_self_ensemble_commutes_with_flips_and_transposition_and_can_be_switched_off(model):
+    image = images(1, size=16)
+    denoised = model.predict(image)
+    torch.testing.assert_close(model.predict(image.flip(2)), denoised.flip(2))
+    torch.testing.assert_close(model.predict(image.transpose(2, 3)), denoised.transpose(2, 3))
+    model.self_ensemble = False
+    with torch.no_grad():
+        plain = model.network.eval()(image.float() / 255).clamp(0, 1) * 255
+    torch.testing.assert_close(model.predict(image), plain)
+
+
 def test_training_improves_the_loss_and_records_history(model, capsys):
     noisy_1, noisy_2, clean = noisy_pairs(128)
     history = model.train(noisy_1, noisy_2, 3, batch_size=16, lr=3e-3, validation=(noisy_1[:16], clean[:16]), seed=1)

@@ -70,10 +70,36 @@ def test_predict_in_chunks_equals_predict_at_once(model):
 
 
 def test_predict_pads_by_edge_replication_and_crops_back(model):
+    model.self_ensemble = False
     image = images(2, size=30)[:, :, :, :29]
     padded = torch.nn.functional.pad(image.float() / 255, (0, 3, 0, 2), mode='replicate')
     expected = model.network.forward(padded.to(model.device))[:, :, :30, :29].cpu() * 255
     torch.testing.assert_close(model.predict(image), expected)
+
+
+def test_self_ensemble_averages_the_eight_symmetries(model):
+    image = images(2, size=12)[:, :, :, :8]
+    unit = image.float() / 255
+    views = []
+    for transpose in (False, True):
+        for flips in ((), (2,), (3,), (2, 3)):
+            view = unit.transpose(2, 3) if transpose else unit
+            view = view.flip(flips) if flips else view
+            output = model.network.forward(view)
+            output = output.flip(flips) if flips else output
+            views.append(output.transpose(2, 3) if transpose else output)
+    expected = sum(views) / 8 * 255
+    torch.testing.assert_close(model.predict(image), expected)
+    model.self_ensemble = False
+    assert not torch.allclose(model.predict(image), expected)
+
+
+def test_self_ensembled_predictions_commute_with_flips_and_transposition(model):
+    # sizes that need no padding: padding on the bottom and right edges is not symmetric
+    image = images(1, size=20)[:, :, :, :16]
+    denoised = model.predict(image)
+    torch.testing.assert_close(model.predict(image.flip(3)), denoised.flip(3))
+    torch.testing.assert_close(model.predict(image.transpose(2, 3)), denoised.transpose(2, 3))
 
 
 def test_training_improves_the_loss_and_records_history(model, capsys):

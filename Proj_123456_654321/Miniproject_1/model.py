@@ -88,9 +88,12 @@ class Model:
     SIZE_MULTIPLE = 8
     PREDICT_CHUNK_PIXELS = 1 << 18
 
-    def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True):
+    def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True, self_ensemble=True):
         self.config = {'width': width}
         self.lr, self.batch_size, self.augment = lr, batch_size, augment
+        # predict averages the outputs for the 8 flips and transpositions of the input, each turned back:
+        # the noise differs in each view, so the errors partly cancel (8 times the prediction cost).
+        self.self_ensemble = self_ensemble
         self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         self.network = UNet(**self.config).to(self.device)
         self.history = []
@@ -229,7 +232,8 @@ class Model:
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
 
         Images are padded (edge replication) to a multiple of 8 and cropped back, and processed in chunks
-        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded.
+        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded. With ``self_ensemble``, each
+        chunk's output is the mean over the 8 symmetries of the square.
         """
         _check_images(test_input, 'test_input')
         n, _, height, width = test_input.shape
@@ -242,6 +246,19 @@ class Model:
                 images = self._to_unit(test_input[first:first + chunk])
                 # Replication, not reflection: reflection needs at least pad + 1 pixels per side.
                 images = F.pad(images, (0, pad_width, 0, pad_height), mode='replicate')
-                denoised = self.network(images)[:, :, :height, :width].clamp(0, 1)
+                denoised = self._symmetric_mean(images) if self.self_ensemble else self.network(images)
+                denoised = denoised[:, :, :height, :width].clamp(0, 1)
                 output[first:first + chunk] = (denoised * 255).to(output.device)
         return output
+
+    def _symmetric_mean(self, images):
+        """Mean of the network's outputs for the 8 flips and transpositions of ``images``, each turned back."""
+        total = 0
+        for transpose in (False, True):
+            for flip_dims in ((), (2,), (3,), (2, 3)):
+                view = images.transpose(2, 3) if transpose else images
+                view = view.flip(flip_dims) if flip_dims else view
+                output = self.network(view)
+                output = output.flip(flip_dims) if flip_dims else output
+                total = total + (output.transpose(2, 3) if transpose else output)
+        return total / 8

@@ -616,6 +616,21 @@ class MSE(Module):
         return self._difference * (2 / self._difference.numel())
 
 
+class L1(Module):
+    """Mean absolute error, as ``torch.nn.L1Loss()``: ``L = mean(|x - t|)`` over all elements;
+    ``dL/dx = sign(x - t) / numel`` (0 where ``x = t``, as torch)."""
+
+    def forward(self, input, target):
+        if input.shape != target.shape:
+            raise ValueError(f"L1 needs input and target of one shape, got {tuple(input.shape)} and "
+                             f"{tuple(target.shape)}")
+        self._difference = input - target
+        return self._difference.abs().mean()
+
+    def backward(self):
+        return self._difference.sign() / self._difference.numel()
+
+
 # ----------------------------------------------------------------------------------------------------
 # Optimizers
 # ----------------------------------------------------------------------------------------------------
@@ -802,8 +817,21 @@ class Model:
     """The Noise2Noise denoiser of the required shape:
     ``Conv2d(stride 2), ReLU, Conv2d(stride 2), ReLU, Upsampling, ReLU, Upsampling, Sigmoid``.
 
-    ``width`` is the number of hidden channels; ``kernel_size`` that of every convolution.
-    Trained with Adam on the MSE between the prediction for one noisy image and another noisy version of it.
+    Trained on the loss between the prediction for one noisy image and another noisy version of it.
+
+    The architecture, saved with the weights as ``config``: ``width`` hidden channels, ``kernel_size`` of
+    the two strided convolutions, ``up_kernel_size`` (odd) of the two upsampling
+    convolutions.
+
+    ``self_ensemble`` (default on): ``predict`` averages the outputs for the 8 flips and transpositions of
+    the input, each turned back; the noise differs in each view, so the errors partly cancel (8 times the
+    prediction cost).
+
+    How it trains (not saved): ``lr`` and ``batch_size``; ``optimizer`` ``'adam'`` or ``'sgd'`` (with
+    ``momentum``); ``loss`` ``'mse'`` or ``'l1'``; ``schedule`` ``'constant'`` or ``'cosine'`` (the learning
+    rate decays from ``lr`` to 0 over each ``train`` call, step by step); ``augment`` (each batch flipped
+    and transposed at random, input and target alike); ``init`` ``'torch'`` (torch's default) or ``'he'``
+    (weights normal with std ``sqrt(2 / fan_in)``, biases 0).
     """
 
     FILE_FORMAT = 'ee559-miniproject2-bestmodel'
@@ -812,23 +840,55 @@ class Model:
     SIZE_MULTIPLE = 4
     PREDICT_CHUNK_PIXELS = 1 << 18
 
-    def __init__(self, width=48, kernel_size=3, lr=1e-3, batch_size=32):
-        self.config = {'width': width, 'kernel_size': kernel_size}
-        self.batch_size = batch_size
+    LOSSES = {'mse': MSE, 'l1': L1}
+    OPTIMIZERS = ('adam', 'sgd')
+    SCHEDULES = ('constant', 'cosine')
+    INITS = ('torch', 'he')
+
+    # The defaults are the configuration the study chose (others/study.py, run "combined-kernel3").
+    def __init__(self, width=48, kernel_size=3, lr=3e-3, batch_size=16, *, up_kernel_size=5,
+                 optimizer='adam', momentum=0.9, loss='mse', schedule='cosine', augment=True, init='he',
+                 self_ensemble=True):
+        for name, value, choices in (('optimizer', optimizer, self.OPTIMIZERS), ('loss', loss, self.LOSSES),
+                                     ('schedule', schedule, self.SCHEDULES), ('init', init, self.INITS)):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        if up_kernel_size % 2 == 0:
+            raise ValueError(f"up_kernel_size must be odd (the upsampling convolutions keep the size), "
+                             f"got {up_kernel_size}")
+        self.config = {'width': width, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size}
+        self.lr, self.batch_size, self.momentum = lr, batch_size, momentum
+        self.optimizer_name, self.schedule, self.augment, self.init = optimizer, schedule, augment, init
+        self.self_ensemble = self_ensemble
         self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         self.network = self._build_network(**self.config).to(self.device)
-        self.loss = MSE()
-        self.optimizer = Adam(self.network.param(), lr=lr)
+        if self.init == 'he':
+            self._initialise_he()
+        self.loss = self.LOSSES[loss]()
+        self.optimizer = self._make_optimizer()
         self.history = []
 
     @staticmethod
-    def _build_network(width, kernel_size):
-        padding = kernel_size // 2
+    def _build_network(width, kernel_size, up_kernel_size):
+        # (k - 1) // 2 halves any size that is a multiple of 2, for odd and even k alike.
+        down_padding, up_padding = (kernel_size - 1) // 2, up_kernel_size // 2
         return Sequential(
-            Conv2d(3, width, kernel_size, stride=2, padding=padding), ReLU(),
-            Conv2d(width, width, kernel_size, stride=2, padding=padding), ReLU(),
-            Upsampling(width, width, kernel_size, scale_factor=2, padding=padding), ReLU(),
-            Upsampling(width, 3, kernel_size, scale_factor=2, padding=padding), Sigmoid())
+            Conv2d(3, width, kernel_size, stride=2, padding=down_padding), ReLU(),
+            Conv2d(width, width, kernel_size, stride=2, padding=down_padding), ReLU(),
+            Upsampling(width, width, up_kernel_size, scale_factor=2, padding=up_padding), ReLU(),
+            Upsampling(width, 3, up_kernel_size, scale_factor=2, padding=up_padding), Sigmoid())
+
+    def _initialise_he(self):
+        for parameter, _ in self.network.param():
+            if parameter.dim() == 4:
+                parameter.normal_(0, math.sqrt(2 / parameter[0].numel()))
+            else:
+                parameter.zero_()
+
+    def _make_optimizer(self):
+        if self.optimizer_name == 'sgd':
+            return SGD(self.network.param(), lr=self.lr, momentum=self.momentum)
+        return Adam(self.network.param(), lr=self.lr)
 
     # -- saving and loading ----------------------------------------------------------------------------
 
@@ -878,7 +938,7 @@ class Model:
             if sys.byteorder != 'little':
                 values.byteswap()
             parameter.copy_(parameter.new_tensor(values.tolist()).view(parameter.shape))
-        self.optimizer = type(self.optimizer)(self.network.param(), lr=self.optimizer.lr)
+        self.optimizer = self._make_optimizer()
 
     def _check_payload(self, payload, path):
         if not isinstance(payload, dict) or payload.get('format') != self.FILE_FORMAT:
@@ -924,11 +984,11 @@ class Model:
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
         of 4) for ``num_epochs`` epochs, continuing from the current weights.
 
-        Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
-        the PSNR after each epoch; ``seed`` makes the shuffling reproducible; ``verbose=False`` is silent;
-        ``after_epoch(record)``, if given, is called after each epoch (the training command saves the best
-        epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}`` to
-        ``self.history``.
+        Keyword-only: ``batch_size`` and ``lr`` override the model's for this call; ``validation=(noisy,
+        clean)`` reports the PSNR after each epoch; ``seed`` makes the shuffling and the augmentation
+        reproducible; ``verbose=False`` is silent; ``after_epoch(record)``, if given, is called after each
+        epoch (the training command saves the best epoch with it). Each epoch appends ``{epoch, loss, lr,
+        seconds, images_per_second, val_psnr}`` to ``self.history`` (``lr``: the rate at the epoch's start).
         """
         _check_images(train_input, 'train_input')
         _check_images(train_target, 'train_target')
@@ -952,34 +1012,39 @@ class Model:
             _check_images(validation[1], 'validation clean images')
             if validation[0].shape != validation[1].shape:
                 raise ValueError("validation noisy and clean images must have the same shape")
-        if lr is not None:
-            self.optimizer.lr = lr
+        base_lr = self.lr if lr is None else lr
 
         shuffler = random.Random(seed)
+        # A generator of its own, so that switching augmentation on leaves the shuffling unchanged.
+        augmenter = random.Random(None if seed is None else seed + 1)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         count = len(inputs)
+        steps_per_epoch = -(-count // batch_size)
         for epoch in range(1, num_epochs + 1):
             snapshot = self._snapshot()
             start = time.perf_counter()
+            epoch_lr = self._scheduled_lr(base_lr, (epoch - 1) * steps_per_epoch, num_epochs * steps_per_epoch)
             order = list(range(count))
             shuffler.shuffle(order)
             order = arange(1, device=self.device).new_tensor(order)
             loss_sum = 0
-            for first in range(0, count, batch_size):
+            for step, first in enumerate(range(0, count, batch_size)):
+                self.optimizer.lr = self._scheduled_lr(base_lr, (epoch - 1) * steps_per_epoch + step,
+                                                       num_epochs * steps_per_epoch)
                 batch = order[first:first + batch_size]
-                output = self.network.forward(self._to_unit(inputs[batch]))
-                loss_sum += self.loss.forward(output, self._to_unit(targets[batch])) * len(batch)
-                self.optimizer.zero_grad()
-                self.network.backward_parameters(self.loss.backward())
-                self.optimizer.step()
+                input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
+                if self.augment:
+                    input, target = self._random_symmetry(input, target, augmenter)
+                loss_sum += self._training_step(input, target) * len(batch)
+            self.optimizer.lr = self.lr
             mean_loss = loss_sum.item() / count
             seconds = time.perf_counter() - start
             if not math.isfinite(mean_loss):
                 self._restore(snapshot)
                 raise FloatingPointError(
                     f"the training loss became {mean_loss} in epoch {epoch}; the weights from before that epoch "
-                    f"are restored. Try a lower learning rate (now {self.optimizer.lr}).")
-            record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
+                    f"are restored. Try a lower learning rate (now {base_lr}).")
+            record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'lr': epoch_lr, 'seconds': seconds,
                       'images_per_second': count / seconds, 'val_psnr': None}
             if validation is not None:
                 denoised = self.predict(validation[0]).div_(255)
@@ -995,11 +1060,37 @@ class Model:
                 after_epoch(record)
         return self.history
 
+    def _scheduled_lr(self, base_lr, step, total_steps):
+        if self.schedule == 'cosine':
+            return base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+        return base_lr
+
+    @staticmethod
+    def _random_symmetry(input, target, generator):
+        """One of the 8 symmetries of the square, drawn from ``generator``, applied to both tensors:
+        noise and photos look the same flipped or transposed, so this multiplies the training data."""
+        if generator.random() < 0.5:
+            input, target = input.flip(3), target.flip(3)
+        if generator.random() < 0.5:
+            input, target = input.flip(2), target.flip(2)
+        if input.shape[2] == input.shape[3] and generator.random() < 0.5:
+            input, target = input.transpose(2, 3), target.transpose(2, 3)
+        return input, target
+
+    def _training_step(self, input, target):
+        """One optimizer step on a batch (floats in [0, 1]); returns the loss as a 0-d tensor."""
+        loss = self.loss.forward(self.network.forward(input), target)
+        self.optimizer.zero_grad()
+        self.network.backward_parameters(self.loss.backward())
+        self.optimizer.step()
+        return loss
+
     def predict(self, test_input):
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
 
         Images are padded (edge replication) to a multiple of 4 and cropped back, and processed in chunks
-        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded.
+        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded. With ``self_ensemble``, each
+        chunk's output is the mean over the 8 symmetries of the square (see the class docstring).
         """
         _check_images(test_input, 'test_input')
         n, _, height, width = test_input.shape
@@ -1012,6 +1103,18 @@ class Model:
                 images = cat([images, images[:, :, -1:].expand(-1, -1, pad_height, -1)], 2)
             if pad_width:
                 images = cat([images, images[:, :, :, -1:].expand(-1, -1, -1, pad_width)], 3)
-            denoised = self.network.forward(images)[:, :, :height, :width]
-            output[first:first + chunk] = (denoised * 255).to(output.device)
+            denoised = self._symmetric_mean(images) if self.self_ensemble else self.network.forward(images)
+            output[first:first + chunk] = (denoised[:, :, :height, :width] * 255).to(output.device)
         return output
+
+    def _symmetric_mean(self, images):
+        """Mean of the network's outputs for the 8 flips and transpositions of ``images``, each turned back."""
+        total = 0
+        for transpose in (False, True):
+            for flip_dims in ((), (2,), (3,), (2, 3)):
+                view = images.transpose(2, 3) if transpose else images
+                view = view.flip(flip_dims) if flip_dims else view
+                output = self.network.forward(view)
+                output = output.flip(flip_dims) if flip_dims else output
+                total = total + (output.transpose(2, 3) if transpose else output)
+        return total / 8

@@ -11,7 +11,7 @@ Upsample, Conv2d, Sigmoid``, i.e. what ``Model._build_network`` builds from our 
 Figures
 -------
 * **step**: one training step = forward, MSE loss, zero_grad, backward, Adam step (lr 1e-3) on one batch of
-  32×32 images already on the device. Rows: the submitted network (``Model()``'s width, kernel size and
+  32×32 images already on the device. Rows: the submitted network (``Model()``'s width, kernel sizes and
   batch size), then every ``--widths`` × ``--batch-sizes`` pair with kernel 3. Before timing, one forward and
   backward pass on both sides must agree (outputs, loss and every parameter gradient), else the run stops.
   The two sides' steps alternate (ours, torch, ours, ...) after ``--warmup`` untimed steps each, so that
@@ -19,8 +19,9 @@ Figures
 * **ratio** = ours / torch: at most 1.0 means our framework is as fast or faster.
 * **img/s** = images per second of our side (batch size / median time).
 * **epoch**: ``Model.train`` for one epoch on ``--epoch-size`` random uint8 pairs (the first that many pairs
-  of ``DIR/train_data.pkl`` with ``--data DIR``) against the same loop in torch (shuffling, uint8 -> /255 per
-  batch, MSE, Adam), each side in a fresh Python process so that its memory can be measured. Before the
+  of ``DIR/train_data.pkl`` with ``--data DIR``) against ``Model.train`` of the torch twin (``others/twin.py``:
+  the same loop, shuffling, augmentation and learning-rate schedule, with a torch.nn + autograd +
+  torch.optim step), each side in a fresh Python process so that its memory can be measured. Before the
   timed epoch each process trains a throwaway copy on 64 pairs, so that one-time costs (imports, kernel
   selection) are not counted. ``peak RSS`` is the process's resident-memory high-water mark (``VmHWM``)
   during the epoch: it is reset just before (Linux ``/proc/self/clear_refs``; where that fails the JSON says
@@ -29,7 +30,7 @@ Figures
   what training itself costs. The JSON also holds ``process_peak_rss_kib``, the whole process's
   ``ru_maxrss`` (imports, data and warm-up included; it cannot be reset), and on CUDA the epoch's
   ``torch.cuda.max_memory_allocated``. One epoch is timed once: run it on a quiet machine.
-* **predict**: ``Model.predict`` on 1,000 uint8 32×32 images and on one 512×512 image (created on the
+* **predict**: ``Model.predict`` (``self_ensemble`` off: one forward pass) on 1,000 uint8 32×32 images and on one 512×512 image (created on the
   device, so no host transfer is timed) against ``twin(images / 255) * 255`` under ``torch.inference_mode``;
   medians of ``--repeats`` alternating runs.
 
@@ -44,7 +45,6 @@ import datetime
 import hashlib
 import json
 import platform
-import random
 import resource
 import statistics
 import subprocess
@@ -89,13 +89,15 @@ class AlternatingTimes(NamedTuple):
 
 def twin_network(config):
     """The torch.nn network that ``Model._build_network(**config)`` builds from our blocks."""
-    width, kernel_size = config['width'], config['kernel_size']
-    padding = kernel_size // 2
+    width, kernel_size, up_kernel_size = config['width'], config['kernel_size'], config['up_kernel_size']
+    down_padding, up_padding = (kernel_size - 1) // 2, up_kernel_size // 2
     return nn.Sequential(
-        nn.Conv2d(3, width, kernel_size, 2, padding), nn.ReLU(),
-        nn.Conv2d(width, width, kernel_size, 2, padding), nn.ReLU(),
-        nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(width, width, kernel_size, 1, padding), nn.ReLU(),
-        nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(width, 3, kernel_size, 1, padding), nn.Sigmoid())
+        nn.Conv2d(3, width, kernel_size, 2, down_padding), nn.ReLU(),
+        nn.Conv2d(width, width, kernel_size, 2, down_padding), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(width, width, up_kernel_size, 1, up_padding),
+        nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(width, 3, up_kernel_size, 1, up_padding),
+        nn.Sigmoid())
 
 
 def copy_weights(ours, theirs):
@@ -219,41 +221,42 @@ def _row(name, times, images, **extra):
 
 
 def submitted_settings():
-    """Width, kernel size and batch size of the network ``Model()`` trains by default."""
+    """Configuration and batch size of the network ``Model()`` trains by default."""
     model = Model()
     return dict(model.config, batch_size=model.batch_size)
 
 
-def model_on(device):
-    """``Model()`` with its network on ``device``: ``Model`` itself always picks CUDA when there is one."""
-    model = Model()
+def model_on(device, model_class=Model):
+    """``model_class()`` with its network on ``device``: ``Model`` itself always picks CUDA when there is one."""
+    model = model_class()
     device = torch.device(device)
     if model.device != device:
         model.device = device
         model.network.to(device)
         # the optimizer holds the replaced parameter tensors
-        model.optimizer = framework.Adam(model.network.param(), lr=model.optimizer.lr)
+        model.optimizer = model._make_optimizer()
     return model
 
 
 def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
     """Time one training step of both sides for the submitted network and for each width × batch size."""
     submitted = submitted_settings()
-    configurations = [(f"submitted w{submitted['width']} k{submitted['kernel_size']} b{submitted['batch_size']}",
-                       submitted['width'], submitted['kernel_size'], submitted['batch_size'])]
-    configurations += [(f"w{width} k3 b{batch_size}", width, 3, batch_size)
-                       for width in widths for batch_size in batch_sizes]
+    batch_size = submitted.pop('batch_size')
+    configurations = [(f"submitted w{submitted['width']} k{submitted['kernel_size']}/{submitted['up_kernel_size']} "
+                       f"b{batch_size}", submitted, batch_size)]
+    configurations += [(f"w{width} k3 b{batch_size}", {'width': width, 'kernel_size': 3, 'up_kernel_size': 3},
+                        batch_size) for width in widths for batch_size in batch_sizes]
     rows = []
-    for name, width, kernel_size, batch_size in configurations:
+    for name, config, batch_size in configurations:
         torch.manual_seed(SEED)
-        ours = Model._build_network(width=width, kernel_size=kernel_size).to(device)
-        theirs = copy_weights(ours, twin_network({'width': width, 'kernel_size': kernel_size}).to(device))
+        ours = Model._build_network(**config).to(device)
+        theirs = copy_weights(ours, twin_network(config).to(device))
         inputs, targets = _random_batch(batch_size, device)
         differences = check_agreement(ours, theirs, inputs, targets)
         times = time_alternating(_our_training_step(ours, inputs, targets),
                                  _torch_training_step(theirs, inputs, targets),
                                  repeats, warmup, _synchronizer(device))
-        row = _row(name, times, batch_size, width=width, kernel_size=kernel_size, batch_size=batch_size,
+        row = _row(name, times, batch_size, **config, batch_size=batch_size,
                    largest_difference=max(differences.values()))
         rows.append(row)
         report(_format_row(row))
@@ -272,28 +275,6 @@ def training_pairs(epoch_size, data=None):
     generator = torch.Generator().manual_seed(SEED)
     shape = (epoch_size, 3, IMAGE_SIZE, IMAGE_SIZE)
     return tuple(torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator) for _ in range(2))
-
-
-def torch_epoch(network, inputs, targets, batch_size, lr, device, seed=SEED):
-    """One epoch of ``Model.train``'s loop written with torch.nn, autograd and torch.optim; the same
-    shuffling (same seed, same order), batches and per-batch uint8 -> float conversion. Returns the mean loss."""
-    optimizer = torch.optim.Adam(network.parameters(), lr=lr)
-    inputs, targets = inputs.to(device), targets.to(device)
-    count = len(inputs)
-    order = list(range(count))
-    random.Random(seed).shuffle(order)
-    order = torch.tensor(order, device=device)
-    loss_sum = 0
-    with torch.enable_grad():
-        for first in range(0, count, batch_size):
-            batch = order[first:first + batch_size]
-            output = network(inputs[batch].float() / 255)
-            loss = F.mse_loss(output, targets[batch].float() / 255)
-            loss_sum += loss.detach() * len(batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return loss_sum.item() / count
 
 
 def _memory_status_kib(field):
@@ -318,14 +299,12 @@ def _reset_peak_rss():
 
 
 def _epoch_runner(side, inputs, targets, device):
-    """A fresh ``Model()`` (seeded, so both sides start from the same weights) and a function that trains
-    ``side`` of it for one epoch and returns the mean loss, with the model's batch size."""
+    """A fresh ``Model()`` or, for ``side == 'torch'``, its torch.nn twin (seeded, so both start from the same
+    weights), and a function that trains it for one epoch of ``Model.train`` (same shuffling, augmentation and
+    schedule; only the training step differs) and returns the mean loss; with the model's batch size."""
+    from .twin import TorchTwinModel  # twin.py imports this module
     torch.manual_seed(SEED)
-    model = model_on(device)
-    if side == 'torch':
-        network = copy_weights(model.network, twin_network(model.config).to(device))
-        return (lambda: torch_epoch(network, inputs, targets, model.batch_size, model.optimizer.lr, device),
-                model.batch_size)
+    model = model_on(device, TorchTwinModel if side == 'torch' else Model)
     return lambda: model.train(inputs, targets, 1, seed=SEED, verbose=False)[-1]['loss'], model.batch_size
 
 
@@ -392,6 +371,8 @@ def predict_benchmark(repeats, device, warmup=3, report=print):
     """``Model.predict`` against the twin under ``torch.inference_mode``, on the shapes of ``PREDICT_CASES``."""
     torch.manual_seed(SEED)
     model = model_on(device)
+    # One forward pass on each side: self-ensembling would make ours 8 of them.
+    model.self_ensemble = False
     twin = copy_weights(model.network, twin_network(model.config).to(device)).eval()
     generator = torch.Generator().manual_seed(SEED)
     rows = []

@@ -35,12 +35,19 @@ change with ``--train``.
 Sources: the photos listed in ``TRAIN_PHOTOS`` / ``VAL_PHOTOS``, plus every
 .jpg/.jpeg/.png found recursively under the ``--images`` folders; each of
 those goes to validation (1 in 5) or training by a hash of its content.
+Photos under ``--train-images`` folders all go to training: use it when the
+folders hold several versions of one scene (a hash split would put copies of
+a scene in both splits), and to keep the validation set unchanged.
+
+``--with-clean`` also writes ``DIR/train_clean.pkl``: the clean patches behind
+the training pairs (uint8 ``[N, 3, 32, 32]``), for training with clean targets
+(Noise2Clean) as a comparison.  It changes no other file.
 
 Command::
 
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
-        [--force] [--quiet]
+        [--train-images DIR ...] [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
 without ``--force`` (they may be the real course data).
@@ -62,6 +69,7 @@ PATCH_SIZE = 32
 NOISE_STD = 25.0
 TRAIN_FILE = "train_data.pkl"
 VAL_FILE = "val_data.pkl"
+TRAIN_CLEAN_FILE = "train_clean.pkl"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 # One added photo in VAL_HASH_MODULUS goes to validation.
 VAL_HASH_MODULUS = 5
@@ -129,22 +137,25 @@ def find_images(folder):
     return sorted(found)
 
 
-def source_photos(image_dirs=()):
+def source_photos(image_dirs=(), train_image_dirs=()):
     """Return ``(train_paths, val_paths)``: the default photos plus those
-    found under ``image_dirs``, split by a hash of their content."""
+    found under ``image_dirs``, split by a hash of their content, plus those
+    found under ``train_image_dirs``, all for training."""
     train = [package_file(*entry) for entry in TRAIN_PHOTOS]
     val = [package_file(*entry) for entry in VAL_PHOTOS]
     # Identical files are kept once, so a copy of a photo can never end up
     # in both splits.
     seen = {file_digest(path) for path in train + val}
-    for folder in image_dirs:
+    folders = [(folder, False) for folder in image_dirs]
+    folders += [(folder, True) for folder in train_image_dirs]
+    for folder, training_only in folders:
         for path in find_images(folder):
             digest = file_digest(path)
             if digest in seen:
                 warn(f"skipping {path}: same content as another photo")
                 continue
             seen.add(digest)
-            if int(digest, 16) % VAL_HASH_MODULUS == 0:
+            if not training_only and int(digest, 16) % VAL_HASH_MODULUS == 0:
                 val.append(path)
             else:
                 train.append(path)
@@ -237,7 +248,8 @@ def save_atomically(tensors, path):
 
 
 def build_split(split, photos, n, rng, progress):
-    """Clean patches of one split and the noisy draws the split needs."""
+    """``(clean, arrays)``: the clean patches of one split and the arrays its
+    file holds (two noisy draws for training, noisy and clean for validation)."""
     start = time.perf_counter()
 
     def report(done):
@@ -246,25 +258,28 @@ def build_split(split, photos, n, rng, progress):
 
     clean = sample_clean_patches(photos, n, rng, report if progress else None)
     if split == "train":
-        return add_noise(clean, rng), add_noise(clean, rng)
-    return add_noise(clean, rng), clean
+        return clean, (add_noise(clean, rng), add_noise(clean, rng))
+    return clean, (add_noise(clean, rng), clean)
 
 
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
-          force=False, progress=True):
-    """Write ``train_data.pkl`` and ``val_data.pkl`` into ``out_dir`` and
-    return their paths.  Raises ``FileExistsError`` (writing nothing) when
-    either exists and ``force`` is false."""
+          force=False, progress=True, train_image_dirs=(), with_clean=False):
+    """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
+    if ``with_clean``) into ``out_dir`` and return the paths of the first two.
+    Raises ``FileExistsError`` (writing nothing) when one of them exists and
+    ``force`` is false."""
     if n_train < 1 or n_val < 1:
         raise ValueError("the number of train and val patches must be >= 1")
     train_path = os.path.join(out_dir, TRAIN_FILE)
     val_path = os.path.join(out_dir, VAL_FILE)
-    existing = [p for p in (train_path, val_path) if os.path.exists(p)]
+    clean_path = os.path.join(out_dir, TRAIN_CLEAN_FILE)
+    outputs = (train_path, val_path) + ((clean_path,) if with_clean else ())
+    existing = [p for p in outputs if os.path.exists(p)]
     if existing and not force:
         raise FileExistsError(
             f"{', '.join(existing)} already exist(s); refusing to overwrite "
             "(it may be the real course data), use --force to replace")
-    train_paths, val_paths = source_photos(image_dirs)
+    train_paths, val_paths = source_photos(image_dirs, train_image_dirs)
     train_photos = load_photos(train_paths, "train")
     val_photos = load_photos(val_paths, "val")
     # One generator per split, so that --train leaves validation unchanged.
@@ -275,10 +290,12 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     for split, path, photos, n, rng in (
             ("train", train_path, train_photos, n_train, train_rng),
             ("val", val_path, val_photos, n_val, val_rng)):
-        arrays = build_split(split, photos, n, rng, progress)
+        clean, arrays = build_split(split, photos, n, rng, progress)
         save_atomically(tuple(torch.from_numpy(a) for a in arrays), path)
+        if split == "train" and with_clean:
+            save_atomically(torch.from_numpy(clean), clean_path)
     if progress:
-        for path in (train_path, val_path):
+        for path in outputs:
             print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)",
                   file=sys.stderr)
     return train_path, val_path
@@ -306,14 +323,22 @@ def main(argv=None):
     parser.add_argument("--seed", type=int_at_least(0), default=0,
                         help="random seed (default 0)")
     parser.add_argument("--images", nargs="+", default=[], metavar="DIR",
-                        help="also use the JPEG/PNG photos under these folders")
+                        help="also use the JPEG/PNG photos under these folders "
+                             "(1 in 5 goes to validation, by content hash)")
+    parser.add_argument("--train-images", nargs="+", default=[], metavar="DIR",
+                        help="also use the JPEG/PNG photos under these folders, "
+                             "all for training")
+    parser.add_argument("--with-clean", action="store_true",
+                        help=f"also write {TRAIN_CLEAN_FILE}, the clean patches "
+                             "behind the training pairs")
     parser.add_argument("--force", action="store_true",
                         help="overwrite existing train_data.pkl / val_data.pkl")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     try:
         build(args.out, args.train, args.val, args.seed, args.images,
-              args.force, progress=not args.quiet)
+              args.force, progress=not args.quiet,
+              train_image_dirs=args.train_images, with_clean=args.with_clean)
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         parser.exit(1, f"build_data: error: {error}\n")
     return 0

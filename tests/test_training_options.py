@@ -1,0 +1,212 @@
+"""Mini-project 2's training options (optimizer, loss, schedule, augmentation, initialisation, kernel sizes),
+its torch.nn twin, and the training and study commands that drive them."""
+import json
+import math
+import random
+
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_2 import model as m
+from Proj_123456_654321.Miniproject_2.others import study, train
+from Proj_123456_654321.Miniproject_2.others.benchmark import twin_network
+from Proj_123456_654321.Miniproject_2.others.twin import TorchTwinModel
+
+from test_model import noisy_pairs, parameters
+
+
+def fresh_model(seed=0, model_class=m.Model, **options):
+    torch.manual_seed(seed)
+    return model_class(width=8, **options)
+
+
+@pytest.mark.parametrize('kernel_size, up_kernel_size', [(3, 3), (4, 3), (5, 5), (6, 3), (2, 1)])
+@pytest.mark.parametrize('size', [(32, 32), (12, 20)])
+def test_any_kernel_size_keeps_the_image_size_and_matches_the_torch_network(kernel_size, up_kernel_size, size):
+    model = fresh_model(kernel_size=kernel_size, up_kernel_size=up_kernel_size)
+    assert model.config == {'width': 8, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size}
+    images = torch.rand(2, 3, *size)
+    output = model.network.forward(images)
+    assert output.shape == images.shape
+    theirs = twin_network(model.config)
+    with torch.no_grad():
+        for ours, their in zip([p for p, _ in model.network.param()], theirs.parameters()):
+            their.copy_(ours)
+        torch.testing.assert_close(output, theirs(images))
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'up_kernel_size': 4}, 'odd'), ({'optimizer': 'rmsprop'}, 'optimizer'), ({'loss': 'l2'}, 'loss'),
+    ({'schedule': 'step'}, 'schedule'), ({'init': 'xavier'}, 'init')])
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        m.Model(**options)
+
+
+def test_he_initialisation_draws_normal_weights_with_fan_in_variance():
+    model = m.Model(width=64, init='he')
+    for parameter, _ in model.network.param():
+        if parameter.dim() == 4:
+            fan_in = parameter[0].numel()
+            assert abs(parameter.std().item() - math.sqrt(2 / fan_in)) < 0.15 * math.sqrt(2 / fan_in)
+        else:
+            assert torch.count_nonzero(parameter) == 0
+
+
+def test_cosine_schedule_decays_to_zero_over_the_call_and_restores_the_rate():
+    noisy_1, noisy_2, _ = noisy_pairs(64)
+    model = fresh_model(schedule='cosine', lr=2e-3)
+    seen = []
+    original_step = model.optimizer.step
+
+    def recording_step():
+        seen.append(model.optimizer.lr)
+        original_step()
+
+    model.optimizer.step = recording_step
+    model.train(noisy_1, noisy_2, 2, batch_size=16, verbose=False)
+    total = len(seen)
+    assert total == 8
+    expected = [2e-3 * 0.5 * (1 + math.cos(math.pi * step / total)) for step in range(total)]
+    assert seen == pytest.approx(expected)
+    assert [record['lr'] for record in model.history] == pytest.approx([expected[0], expected[4]])
+    assert model.optimizer.lr == 2e-3
+
+
+def test_constant_schedule_keeps_the_rate_and_the_lr_argument_holds_for_one_call():
+    noisy_1, noisy_2, _ = noisy_pairs(32)
+    model = fresh_model(lr=1e-3)
+    model.train(noisy_1, noisy_2, 1, lr=5e-4, verbose=False)
+    assert model.history[0]['lr'] == 5e-4 and model.optimizer.lr == 1e-3
+
+
+def test_augmentation_applies_one_symmetry_to_input_and_target_and_keeps_the_shuffling():
+    noisy_1, noisy_2, _ = noisy_pairs(8)
+    generator = random.Random(0)
+    seen = set()
+    for _ in range(64):
+        input, target = m.Model._random_symmetry(noisy_1.float(), noisy_2.float(), generator)
+        found = [(flip_w, flip_h, transpose) for flip_w in (0, 1) for flip_h in (0, 1) for transpose in (0, 1)
+                 if torch.equal(input, _symmetry(noisy_1.float(), flip_w, flip_h, transpose))
+                 and torch.equal(target, _symmetry(noisy_2.float(), flip_w, flip_h, transpose))]
+        assert found, 'input and target must get the same symmetry'
+        seen.add(found[0])
+    assert len(seen) == 8
+
+
+def _symmetry(images, flip_w, flip_h, transpose):
+    if flip_w:
+        images = images.flip(3)
+    if flip_h:
+        images = images.flip(2)
+    return images.transpose(2, 3) if transpose else images
+
+
+def test_augmented_training_is_reproducible_and_differs_from_plain_training():
+    noisy_1, noisy_2, _ = noisy_pairs(64)
+    runs = []
+    for augment in (True, True, False):
+        model = fresh_model(augment=augment)
+        model.train(noisy_1, noisy_2, 1, batch_size=16, seed=4, verbose=False)
+        runs.append(parameters(model))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1]))
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0], runs[2]))
+
+
+@pytest.mark.parametrize('options', [
+    {}, {'loss': 'l1'}, {'optimizer': 'sgd', 'lr': 0.5, 'momentum': 0.0},
+    {'optimizer': 'sgd', 'lr': 0.05, 'momentum': 0.9, 'schedule': 'cosine', 'augment': True},
+    {'kernel_size': 4, 'up_kernel_size': 5}])
+def test_torch_twin_trains_to_the_same_weights(options):
+    """Same seed, data and schedule: our blocks and torch.nn + autograd + torch.optim end up equal up to
+    floating-point rounding after 16 steps. Adam turns rounding differences of near-zero gradients into
+    steps of up to ``lr``, hence the tolerance; a wrong gradient or schedule moves weights by far more."""
+    noisy_1, noisy_2, clean = noisy_pairs(128)
+    ours = fresh_model(**options)
+    twin = fresh_model(model_class=TorchTwinModel, **options)
+    for (mine, _), theirs in zip(ours.network.param(), twin.network.module.parameters()):
+        assert torch.equal(mine, theirs)
+    for model in (ours, twin):
+        model.train(noisy_1, noisy_2, 2, batch_size=16, seed=2, validation=(noisy_1[:16], clean[:16]),
+                    verbose=False)
+    for (mine, _), theirs in zip(ours.network.param(), twin.network.module.parameters()):
+        torch.testing.assert_close(mine, theirs.detach(), atol=1e-3, rtol=0)
+    assert abs(ours.history[-1]['val_psnr'] - twin.history[-1]['val_psnr']) < 0.01
+    assert ours.history[-1]['loss'] == pytest.approx(twin.history[-1]['loss'], rel=1e-3)
+
+
+def test_torch_twin_saves_in_our_format(tmp_path):
+    twin = fresh_model(model_class=TorchTwinModel)
+    path = twin.save_model(tmp_path / 'twin.pth')
+    ours = fresh_model(seed=1)
+    ours.load_pretrained_model(path)
+    images = torch.rand(2, 3, 16, 16) * 255
+    torch.testing.assert_close(ours.predict(images), twin.predict(images))
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    noisy_1, noisy_2, clean = noisy_pairs(64)
+    torch.save((noisy_1, noisy_2), tmp_path / 'train_data.pkl')
+    torch.save((noisy_1[:16], clean[:16].round().to(torch.uint8)), tmp_path / 'val_data.pkl')
+    torch.save(clean.round().to(torch.uint8), tmp_path / 'train_clean.pkl')
+    return tmp_path
+
+
+@pytest.mark.parametrize('extra', [[], ['--twin'], ['--clean-targets'],
+                                   ['--loss', 'l1', '--schedule', 'cosine', '--augment', '--init', 'he',
+                                    '--optimizer', 'sgd', '--momentum', '0.9', '--lr', '0.01',
+                                    '--kernel-size', '4', '--up-kernel-size', '5']])
+def test_training_command_writes_the_configuration_and_history(data_folder, tmp_path, extra):
+    history = tmp_path / 'run.json'
+    out = tmp_path / 'run.pth'
+    train.main(['--data', str(data_folder), '--epochs', '2', '--width', '8', '--batch-size', '16',
+                '--out', str(out), '--history', str(history), '--threads', '1'] + extra)
+    result = json.loads(history.read_text())
+    assert result['model'] == ('TorchTwinModel' if '--twin' in extra else 'Model')
+    assert result['clean_targets'] == ('--clean-targets' in extra)
+    assert result['self_ensembled_validation'] is True
+    assert result['config']['width'] == 8 and len(result['history']) == 2
+    assert result['best_val_psnr'] == max(record['val_psnr'] for record in result['history'])
+    if '--loss' in extra:
+        assert result['config'] == {'width': 8, 'kernel_size': 4, 'up_kernel_size': 5}
+        assert result['training'] == {'lr': 0.01, 'batch_size': 16, 'optimizer': 'sgd', 'momentum': 0.9,
+                                      'loss': 'l1', 'schedule': 'cosine', 'augment': True, 'init': 'he'}
+    assert out.is_file()
+
+
+def test_clean_targets_need_the_clean_file(data_folder, tmp_path):
+    (data_folder / 'train_clean.pkl').unlink()
+    with pytest.raises(FileNotFoundError, match='--with-clean'):
+        train.main(['--data', str(data_folder), '--epochs', '1', '--clean-targets', '--out', str(tmp_path / 'x')])
+
+
+def test_study_runs_name_options_the_training_command_understands():
+    for name, (axis, changes) in study.RUNS.items():
+        options = study.run_options(name)
+        arguments = study.command_line(name, 'data', 3, 1, 'out.pth')
+        parsed = train.parse_arguments(arguments[3:], m.Model)
+        for option, value in options.items():
+            assert getattr(parsed, option) == value, (name, option)
+        if axis not in ('base', 'default'):
+            assert changes, name
+
+
+def test_study_summary_makes_tables_and_plots(tmp_path):
+    def result(psnrs, seconds):
+        return {'data': 'data', 'best_val_psnr': max(psnrs), 'best_epoch': psnrs.index(max(psnrs)) + 1,
+                'history': [{'epoch': i + 1, 'val_psnr': p, 'seconds': seconds, 'loss': 0.01, 'lr': 1e-3}
+                            for i, p in enumerate(psnrs)]}
+    for name, psnrs, seconds in (('base', [24.0, 25.0], 30.0), ('width64', [24.5, 25.5], 50.0),
+                                 ('cosine', [24.2, 25.3], 31.0)):
+        (tmp_path / f'{name}.json').write_text(json.dumps(result(psnrs, seconds)))
+    written = study.summary(tmp_path)
+    table = (tmp_path / 'summary.md').read_text()
+    assert '| width64 | width=64 | 25.50 | 25.50 | +0.50 | 50.0 | 2 | no |' in table
+    assert '| cosine | schedule=cosine | 25.30 | 25.30 | +0.30 | 31.0 | 2 | no |' in table
+    assert all(path.is_file() and path.stat().st_size > 0 for path in written)
+
+
+def test_study_summary_without_results_says_how_to_make_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match='study run'):
+        study.summary(tmp_path)
