@@ -113,7 +113,8 @@ def training_options(model):
     options = {}
     for option, attribute in names.items():
         value = getattr(model, attribute, None)
-        options[option] = type(value).__name__.lower() if option == 'loss' else value
+        # the loss is a block (MSE or L1); the record keeps its name
+        options[option] = type(value).__name__.lower() if option == 'loss' and value is not None else value
     return options
 
 
