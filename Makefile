@@ -1,12 +1,15 @@
 # One-command entry points. `make demo` is the main job, `make test` runs every check.
 PYTHON ?= python3
+# bash with pipefail, so that `command | tee log` fails when the command does.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
 PROJECT := Proj_123456_654321
 DATA ?= data
 SMALL_DATA := data_small
 
-.PHONY: setup demo test data train
+.PHONY: setup demo test data train report report-tools experiments
 
 setup: $(VENV)/.installed
 
@@ -48,3 +51,31 @@ $(TRAIN_DATA)/train_data.pkl: $(PHOTOS)/.fetched
 # Retrain the shipped model from scratch with Model()'s defaults (see README for the time it takes).
 train: setup $(TRAIN_DATA)/train_data.pkl
 	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(TRAIN_DATA) --epochs $(or $(EPOCHS),20)
+
+# The reports (report/*.tex -> Miniproject_1/Report_1.pdf, Miniproject_2/Report_2.pdf): run the analysis
+# notebooks, generate every number and table from the committed results files, typeset. About half a minute.
+MP2_RESULTS := $(PROJECT)/Miniproject_2/others/results
+MP1_RESULTS := $(PROJECT)/Miniproject_1/others/results
+LATEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern latexmk poppler-utils
+
+report: setup
+	$(PY) -m $(PROJECT).Miniproject_2.others.report
+
+# Debian's LaTeX and PDF tools for `make report` (as root; CI installs them too).
+report-tools:
+	apt-get install -y --no-install-recommends $(LATEX_PACKAGES)
+
+# Rerun every experiment behind the reports, overwriting the results files and both bestmodel.pth, then
+# rebuild the reports: about 10 hours on a 2-core CPU, 7 of them the U-Net (see the README).
+experiments: setup $(TRAIN_DATA)/train_data.pkl $(DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(TRAIN_DATA) --epochs 40 \
+		--history $(MP2_RESULTS)/bestmodel_history.json | tee $(MP2_RESULTS)/bestmodel_train_cpu.log
+	$(PY) -m $(PROJECT).Miniproject_1.others.train --data $(TRAIN_DATA) --epochs 40 \
+		--history $(MP1_RESULTS)/bestmodel_history.json | tee $(MP1_RESULTS)/bestmodel_train.log
+	$(PY) -m $(PROJECT).Miniproject_2.others.study run --data $(TRAIN_DATA) --force
+	$(PY) -m $(PROJECT).Miniproject_2.others.study summary
+	$(PY) -m $(PROJECT).Miniproject_2.others.baselines --data $(DATA) | tee $(MP2_RESULTS)/baselines.log
+	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(DATA)
+	$(PY) -m $(PROJECT).Miniproject_2.others.benchmark --data $(DATA) | tee $(MP2_RESULTS)/benchmark_cpu.log
+	$(PY) test.py -p $(PROJECT) -d $(DATA) 2>&1 | tee $(MP2_RESULTS)/demo_cpu.log
+	$(MAKE) report

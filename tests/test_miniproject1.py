@@ -1,4 +1,5 @@
 """The Mini-project 1 U-Net: the same Model API as Mini-project 2, with torch.nn, autograd and torch.optim."""
+import math
 import pickle
 
 import pytest
@@ -129,6 +130,18 @@ def test_divergence_stops_and_restores_the_weights(model):
     with pytest.raises(FloatingPointError, match='restored'):
         model.train(noisy_1, noisy_2, 1, lr=1e30, verbose=False)
     assert all(torch.equal(a, b) for a, b in zip(before, parameters(model)))
+
+
+def test_a_finite_loss_explosion_stops_and_restores_the_weights(model):
+    # lr 1 takes this U-Net's loss from about 0.36 to about 4e29: finite, so only the ratio test catches it.
+    noisy_1, noisy_2, _ = noisy_pairs(64)
+    model.train(noisy_1, noisy_2, 1, seed=0, verbose=False)
+    before = parameters(model)
+    with pytest.raises(FloatingPointError, match=r'in epoch 1 \(previous epoch: 0\.\d+\).*restored') as error:
+        model.train(noisy_1, noisy_2, 1, lr=1.0, seed=0, verbose=False)
+    assert math.isfinite(float(str(error.value).split('became ')[1].split(' ')[0]))
+    assert all(torch.equal(a, b) for a, b in zip(before, parameters(model)))
+    assert len(model.history) == 1
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no GPU on this machine')

@@ -1,0 +1,432 @@
+"""Rebuild both reports from the committed results files:
+
+    python -m Proj_123456_654321.Miniproject_2.others.report [--pages] [--no-pdf]
+
+1. runs the analysis notebooks (``Miniproject_{1,2}/others/analysis.ipynb``) headless; they read the results
+   files and draw the figures into ``report/figures/``;
+2. writes ``report/generated/results.tex``: one LaTeX macro per number the reports quote and the tables, all
+   read from the results files of the baseline, benchmark, study and training commands, and the size of the
+   correctness grid read from the test suite (``pytest --collect-only``);
+3. typesets ``report/report_{1,2}.tex`` with latexmk (pdfLaTeX), checks the page limits (3 and 4 pages) and
+   copies the PDFs to ``Miniproject_1/Report_1.pdf`` and ``Miniproject_2/Report_2.pdf``.
+
+``--pages`` also renders every page to ``report/build/pages/`` as PNG (pdftoppm), to read them as a reader
+would. ``--no-pdf`` stops after steps 1 and 2 (no LaTeX needed). ``--costs`` prints, from the results files,
+how long each experiment behind the reports took when it was run, and exits.
+
+LaTeX comes from Debian's packages: ``apt-get install texlive-latex-base texlive-latex-recommended
+texlive-fonts-recommended lmodern latexmk poppler-utils`` (``make report-tools``).
+"""
+
+import argparse
+import ast
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import study
+
+PROJECT_FOLDER = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_FOLDER.parent
+REPORT_FOLDER = ROOT / 'report'
+FIGURES_FOLDER = REPORT_FOLDER / 'figures'
+GENERATED_FOLDER = REPORT_FOLDER / 'generated'
+BUILD_FOLDER = REPORT_FOLDER / 'build'
+MP2_RESULTS = PROJECT_FOLDER / 'Miniproject_2' / 'others' / 'results'
+MP1_RESULTS = PROJECT_FOLDER / 'Miniproject_1' / 'others' / 'results'
+NOTEBOOKS = (PROJECT_FOLDER / 'Miniproject_2' / 'others' / 'analysis.ipynb',
+             PROJECT_FOLDER / 'Miniproject_1' / 'others' / 'analysis.ipynb')
+# (LaTeX source, where the PDF goes, page limit of the course)
+REPORTS = (('report_2', PROJECT_FOLDER / 'Miniproject_2' / 'Report_2.pdf', 4),
+           ('report_1', PROJECT_FOLDER / 'Miniproject_1' / 'Report_1.pdf', 3))
+LATEX_TOOLS = ('latexmk', 'pdflatex', 'pdfinfo')
+LATEX_PACKAGES = ('texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern latexmk '
+                  'poppler-utils')
+# The tests that compare with torch, and what each compares (for the report's correctness table).
+CORRECTNESS_TESTS = (
+    ('test_blocks.py', 'test_conv2d', 'Conv2d', 'output, all gradients'),
+    ('test_blocks.py', 'test_transposeconv2d', 'TransposeConv2d', 'output, all gradients'),
+    ('test_blocks.py', 'test_upsampling', 'Upsampling', 'output, all gradients'),
+    ('test_blocks.py', 'test_nearest_upsampling', 'NearestUpsampling', 'output, input gradient'),
+    ('test_blocks.py', 'test_activation', 'activations', 'output, input gradient'),
+    ('test_blocks.py', 'test_loss', 'MSE, L1', 'value, input gradient'),
+    ('test_blocks.py', 'test_conv2d_init_matches_torch_seed', 'initialisation', 'weights, same seed'),
+    ('test_optim.py', 'test_sgd_matches_torch', 'SGD', 'parameters after steps'),
+    ('test_optim.py', 'test_adam_matches_torch', 'Adam', 'parameters after steps'),
+    ('test_optim.py', 'test_network_training_matches_torch', 'whole network', 'weights after steps'),
+)
+
+
+class ReportError(RuntimeError):
+    """A step of the report build failed; the message says which and what to do."""
+
+
+# -- numbers -------------------------------------------------------------------------------------------------
+
+def read_json(path):
+    if not path.is_file():
+        raise ReportError(f"{path} is missing: run the command that writes it (see the README's report section)")
+    return json.loads(path.read_text())
+
+
+def latex_escape(text):
+    return (str(text).replace('\\', r'\textbackslash{}').replace('&', r'\&').replace('%', r'\%')
+            .replace('_', r'\_').replace('#', r'\#').replace('σ', r'$\sigma$'))
+
+
+def median_epoch_seconds(history):
+    return statistics.median(record['seconds'] for record in history['history'])
+
+
+def tolerance_of(test_file):
+    """The ``TOL = dict(rtol=..., atol=...)`` a test file compares with, read without importing it."""
+    tree = ast.parse((ROOT / 'tests' / test_file).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == 'TOL' for t in node.targets):
+            return {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.value.keywords}
+    raise ReportError(f"tests/{test_file} defines no TOL")
+
+
+def collected_test_counts():
+    """``{(file, test function): number of collected cases}`` for the correctness tests."""
+    files = sorted({file for file, *_ in CORRECTNESS_TESTS})
+    completed = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q',
+                                *(f'tests/{file}' for file in files)],
+                               cwd=ROOT, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise ReportError(f"pytest --collect-only failed:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
+    counts = {}
+    for line in completed.stdout.splitlines():
+        match = re.match(r'tests/(\S+?)::(\w+)', line)
+        if match:
+            counts[match.groups()] = counts.get(match.groups(), 0) + 1
+    return counts
+
+
+def method_rows(baselines):
+    return {method['key']: method for method in baselines['methods']}
+
+
+def numbers():
+    """``{macro name: LaTeX text}`` of every number the reports quote."""
+    values = {}
+    baselines = read_json(MP2_RESULTS / 'baselines.json')
+    methods = method_rows(baselines)
+    # macro names cannot hold digits
+    names = {'noisy': 'Noisy', 'blur': 'Blur', 'nlm': 'Nlm', 'bm3d': 'Bm', 'mp2': 'Ours', 'mp1': 'Unet'}
+    for key, name in names.items():
+        method = methods[key]
+        values[f'psnr{name}'] = f"{method['psnr_db']:.2f}"
+    values['valImages'] = str(baselines['images'])
+    values['noiseSigma'] = f"{baselines['noise_sigma_255']:g}"
+    for name, first, second in (('oursVersusNlm', 'mp2', 'nlm'), ('oursVersusBm', 'mp2', 'bm3d'),
+                                ('unetVersusBm', 'mp1', 'bm3d'), ('unetVersusOurs', 'mp1', 'mp2')):
+        values[name] = versus(methods[first]['psnr_db'] - methods[second]['psnr_db'])
+
+    mp2_history = read_json(MP2_RESULTS / 'bestmodel_history.json')
+    values['oursEpochs'] = str(len(mp2_history['history']))
+    values['oursBestEpoch'] = str(mp2_history['best_epoch'])
+    values['oursTrainMinutes'] = f"{mp2_history['total_seconds'] / 60:.1f}"
+    values['oursEpochSeconds'] = f"{median_epoch_seconds(mp2_history):.1f}"
+    values['oursThreads'] = str(mp2_history['threads'])
+    values['oursPlainPsnr'] = f"{mp2_history['best_val_psnr']:.2f}"
+    values['oursEnsembleGain'] = f"{methods['mp2']['psnr_db'] - mp2_history['best_val_psnr']:.2f}"
+    values['oursTrainPairs'] = thousands(mp2_history['train_size'])
+    config, training = mp2_history['config'], mp2_history['training']
+    values['oursWidth'] = str(config['width'])
+    values['oursKernel'] = str(config['kernel_size'])
+    values['oursUpKernel'] = str(config['up_kernel_size'])
+    values['oursLr'] = f"{training['lr']:g}"
+    values['oursBatch'] = str(training['batch_size'])
+
+    mp1_history = read_json(MP1_RESULTS / 'bestmodel_history.json')
+    values['unetEpochs'] = str(len(mp1_history['history']))
+    values['unetBestEpoch'] = str(mp1_history['best_epoch'])
+    values['unetTrainMinutes'] = f"{mp1_history['total_seconds'] / 60:.1f}"
+    values['unetEpochSeconds'] = f"{median_epoch_seconds(mp1_history):.1f}"
+    values['unetBestValPsnr'] = f"{mp1_history['best_val_psnr']:.2f}"
+    values['unetWidth'] = str(mp1_history['config']['width'])
+    values['unetLr'] = f"{mp1_history['training']['lr']:g}"
+    values['unetBatch'] = str(mp1_history['training']['batch_size'])
+    for width_file in sorted((MP1_RESULTS / 'width').glob('w*.json'), key=lambda p: int(p.stem[1:])):
+        width = read_json(width_file)
+        name = {'64': 'SixtyFour', '96': 'NinetySix'}.get(width_file.stem[1:])
+        if name is None:
+            continue
+        values[f'unetWidth{name}Best'] = f"{width['best_val_psnr']:.2f}"
+        values[f'unetWidth{name}BestEpoch'] = str(width['best_epoch'])
+        values[f'unetWidth{name}Final'] = f"{width['history'][-1]['val_psnr']:.2f}"
+        losses = [record['loss'] for record in width['history']]
+        jumps = [epoch for epoch in range(1, len(losses)) if losses[epoch] > 100 * losses[epoch - 1]]
+        if jumps:
+            values[f'unetWidth{name}JumpEpoch'] = str(jumps[0] + 1)
+            values[f'unetWidth{name}LossBefore'] = f"{losses[jumps[0] - 1]:.4f}"
+            values[f'unetWidth{name}LossAfter'] = f"{losses[jumps[0]]:.0f}"
+    values['unetCpuEpochSeconds'] = f"{harness_epoch_seconds(1):.0f}"
+    values['oursHarnessEpochSeconds'] = f"{harness_epoch_seconds(2):.1f}"
+
+    benchmark = read_json(MP2_RESULTS / 'benchmark_cpu.json')
+    submitted = benchmark['step'][0]
+    values['stepOursMs'] = f"{submitted['ours_ms']:.1f}"
+    values['stepTorchMs'] = f"{submitted['torch_ms']:.1f}"
+    values['stepRatio'] = f"{submitted['ratio']:.2f}"
+    grid = benchmark['step'][1:]
+    values['gridRatioMin'] = f"{min(row['ratio'] for row in grid):.2f}"
+    values['gridRatioMax'] = f"{max(row['ratio'] for row in grid):.2f}"
+    epoch = benchmark['epoch']
+    values['epochOursSeconds'] = f"{epoch['ours']['seconds']:.1f}"
+    values['epochTorchSeconds'] = f"{epoch['torch']['seconds']:.1f}"
+    values['epochRatio'] = f"{epoch['ours']['seconds'] / epoch['torch']['seconds']:.2f}"
+    values['benchThreads'] = str(benchmark['environment']['threads'])
+    values['benchTorch'] = latex_escape(benchmark['environment']['torch_version'])
+    values['benchCpu'] = latex_escape(benchmark['environment']['cpu_model'])
+    values['benchRepeats'] = str(benchmark['settings']['repeats'])
+    for row in benchmark['predict']:
+        name = 'Small' if row['shape'][0] > 1 else 'Large'
+        values[f'predict{name}Ratio'] = f"{row['ratio']:.2f}"
+
+    values.update(architecture_numbers())
+
+    results = study.load_results()
+    values['studyBaseConfig'] = latex_escape(', '.join(f'{key}={value}' for key, value in study.BASE.items()))
+    values['studyRuns'] = str(len(results))
+    values['studyHours'] = f"{sum(result['total_seconds'] for result in results.values()) / 2 / 3600:.1f}"
+    values['studyEpochs'] = str(len(results['base']['history']))
+    for name, macro in (('default', 'studyDefault'), ('default-twin', 'studyTwin'), ('default-clean', 'studyClean')):
+        values[macro] = f"{results[name]['history'][-1]['val_psnr']:.2f}"
+    values['studyTwinGap'] = f"{abs(float(values['studyDefault']) - float(values['studyTwin'])):.2f}"
+    values['studyCleanGain'] = f"{float(values['studyClean']) - float(values['studyDefault']):.2f}"
+
+    counts = collected_test_counts()
+    values['correctnessCases'] = str(sum(counts.get((file, test), 0) for file, test, *_ in CORRECTNESS_TESTS))
+    for file, prefix in (('test_blocks.py', 'block'), ('test_optim.py', 'optim')):
+        tolerance = tolerance_of(file)
+        values[f'{prefix}Rtol'] = latex_number(tolerance['rtol'])
+        values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
+    return values, counts
+
+
+def versus(difference):
+    """'0.42\\,dB above' or '0.42\\,dB below', so that the sentence stays true when the results change."""
+    return f"{abs(difference):.2f}\\,dB {'above' if difference >= 0 else 'below'}"
+
+
+def thousands(count):
+    return f'{count:,}'.replace(',', '{,}')
+
+
+def architecture_numbers():
+    """Parameter counts of both shipped networks, and the multiply-adds that the upsampling decomposition
+    saves, computed from the models themselves."""
+    from ...Miniproject_1.model import Model as UNetModel
+    from ..model import Model, Upsampling
+    ours = Model()
+    upsampling = next(layer for layer in ours.network.modules if isinstance(layer, Upsampling))
+    rows, columns = upsampling._axes(16, 16)
+    direct = upsampling.scale_factor ** 2 * upsampling.kernel_size[0] * upsampling.kernel_size[1]
+    decomposed = len(rows.forward_keys) * len(columns.forward_keys)
+    return {'oursParameters': thousands(sum(parameter.numel() for parameter, _ in ours.network.param())),
+            'unetParameters': thousands(sum(parameter.numel() for parameter in UNetModel().network.parameters())),
+            'upsamplingGroups': str(decomposed), 'upsamplingDirectTaps': str(direct),
+            'upsamplingSaving': f'{direct / decomposed:.2f}'}
+
+
+def latex_number(value):
+    mantissa, exponent = f'{value:.0e}'.split('e')
+    return f'$10^{{{int(exponent)}}}$' if mantissa == '1' else f'${mantissa}\\times10^{{{int(exponent)}}}$'
+
+
+def harness_epoch_seconds(miniproject):
+    """One training epoch's time on the CPU, as the course harness printed it in ``results/demo_cpu.log``."""
+    log = MP2_RESULTS / 'demo_cpu.log'
+    match = re.search(rf'Miniproject_{miniproject}: one epoch on \d+ pairs took ([\d.]+) s', log.read_text())
+    if match is None:
+        raise ReportError(f"{log} has no epoch time of Mini-project {miniproject}: rerun `make demo`")
+    return float(match.group(1))
+
+
+# -- tables --------------------------------------------------------------------------------------------------
+
+def baselines_table():
+    methods = read_json(MP2_RESULTS / 'baselines.json')['methods']
+    lines = [r'\begin{tabular}{llrrr}', r'\toprule',
+             r'method & parameter & PSNR (dB) & gain (dB) & time (s) \\', r'\midrule']
+    short_names = {'mp2': r'\textbf{Mini-project 2}', 'mp1': r'\textbf{Mini-project 1}'}
+    for method in methods:
+        trained = method['key'] in short_names
+        parameter = latex_escape(method['parameter']) if method['parameter'] and not trained else '--'
+        name = short_names.get(method['key'], latex_escape(method['method']))
+        lines.append(f"{name} & {parameter} & {method['psnr_db']:.2f} & {method['gain_db']:+.2f} & "
+                     f"{method['seconds']:.1f} \\\\")
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
+
+
+def speed_table():
+    benchmark = read_json(MP2_RESULTS / 'benchmark_cpu.json')
+    lines = [r'\begin{tabular}{lrrr}', r'\toprule', r'measurement & ours & torch.nn & ratio \\', r'\midrule']
+    submitted = benchmark['step'][0]
+    lines.append(f"training step (ms) & {submitted['ours_ms']:.1f} & "
+                 f"{submitted['torch_ms']:.1f} & {submitted['ratio']:.2f} \\\\")
+    epoch = benchmark['epoch']
+    lines.append(f"epoch, {epoch['images'] // 1000}k pairs (s) & "
+                 f"{epoch['ours']['seconds']:.1f} & {epoch['torch']['seconds']:.1f} & "
+                 f"{epoch['ours']['seconds'] / epoch['torch']['seconds']:.2f} \\\\")
+    for row in benchmark['predict']:
+        n, _, height, _ = row['shape']
+        lines.append(f"predict {n}$\\times${height}$^2$ (ms) & {row['ours_ms']:.0f} & "
+                     f"{row['torch_ms']:.0f} & {row['ratio']:.2f} \\\\")
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
+
+
+def correctness_table(counts):
+    lines = [r'\begin{tabular}{llr}', r'\toprule', r'block & compared with torch & cases \\', r'\midrule']
+    for file, test, block, compared in CORRECTNESS_TESTS:
+        lines.append(f"{latex_escape(block)} & {compared} & {counts.get((file, test), 0)} \\\\")
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
+
+
+def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
+    """Write ``results.tex`` (the macros, and where the figures are) and the tables into ``folder``."""
+    values, counts = numbers()
+    folder.mkdir(parents=True, exist_ok=True)
+    header = '% Generated by `python -m Proj_123456_654321.Miniproject_2.others.report`; do not edit.\n'
+    graphics = f'\\graphicspath{{{{{figures_folder.resolve()}/}}{{{MP2_RESULTS}/}}}}\n'
+    macros = ''.join(f'\\newcommand{{\\{name}}}{{{value}}}\n' for name, value in sorted(values.items()))
+    (folder / 'results.tex').write_text(header + graphics + macros)
+    tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts)}
+    for name, table in tables.items():
+        (folder / f'table_{name}.tex').write_text(header + table + '\n')
+    return values
+
+
+# -- figures and PDFs ----------------------------------------------------------------------------------------
+
+def run_notebook(path, figures_folder, timeout=600):
+    """Execute a notebook headless (nothing written back), with ``REPORT_FIGURES`` naming the figure folder."""
+    import nbformat
+    from nbclient import NotebookClient
+    notebook = nbformat.read(path, as_version=4)
+    previous = os.environ.get('REPORT_FIGURES')
+    os.environ['REPORT_FIGURES'] = str(Path(figures_folder).resolve())
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name='python3',
+                       resources={'metadata': {'path': str(path.parent)}}).execute()
+    finally:
+        if previous is None:
+            del os.environ['REPORT_FIGURES']
+        else:
+            os.environ['REPORT_FIGURES'] = previous
+    return notebook
+
+
+def check_latex_tools():
+    missing = [tool for tool in LATEX_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise ReportError(f"{', '.join(missing)} not found: install Debian's {LATEX_PACKAGES} "
+                          f"(`make report-tools`, as root), or pass --no-pdf")
+
+
+def page_count(pdf):
+    info = subprocess.run(['pdfinfo', str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r'^Pages:\s+(\d+)', info, re.MULTILINE).group(1))
+
+
+def typeset(source, build_folder, page_limit):
+    """Typeset ``source`` (a .tex file; ``generated/`` beside it) into ``build_folder``; return the PDF's path
+    and page count. Fails on LaTeX errors, undefined references or macros, and pages over ``page_limit``."""
+    build_folder.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(['latexmk', '-pdf', '-interaction=nonstopmode', '-halt-on-error', '-quiet',
+                                f'-outdir={build_folder.resolve()}', source.name],
+                               cwd=source.parent, capture_output=True, text=True)
+    log = build_folder / f'{source.stem}.log'
+    log_text = log.read_text(errors='replace') if log.exists() else ''
+    if completed.returncode != 0:
+        raise ReportError(f"LaTeX failed on {source}:\n{(log_text or completed.stdout)[-3000:]}")
+    problems = re.findall(r'^(LaTeX Warning: (?:Reference|Citation).*|! .*)$', log_text, re.MULTILINE)
+    if problems:
+        raise ReportError(f"{source}: " + '; '.join(problems[:5]))
+    pdf = build_folder / f'{source.stem}.pdf'
+    pages = page_count(pdf)
+    if pages > page_limit:
+        raise ReportError(f"{source} makes {pages} pages; the limit is {page_limit}")
+    return pdf, pages
+
+
+def render_pages(pdf):
+    """Render every page of ``pdf`` to ``pages/NAME-N.png`` beside it (replacing older renderings)."""
+    folder = pdf.parent / 'pages'
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f'{pdf.stem}-*.png'):
+        stale.unlink()
+    subprocess.run(['pdftoppm', '-png', '-r', '110', str(pdf), str(folder / pdf.stem)], check=True)
+    return sorted(folder.glob(f'{pdf.stem}-*.png'))
+
+
+# -- costs ---------------------------------------------------------------------------------------------------
+
+def experiment_costs():
+    """``[(experiment, seconds, where)]``: how long each experiment behind the reports took, from its results."""
+    costs = []
+    mp2 = read_json(MP2_RESULTS / 'bestmodel_history.json')
+    costs.append(('Mini-project 2 final training', mp2['total_seconds'], f"CPU, {mp2['threads']} threads"))
+    mp1 = read_json(MP1_RESULTS / 'bestmodel_history.json')
+    costs.append(('Mini-project 1 final training', mp1['total_seconds'], mp1['device']))
+    results = study.load_results()
+    total = sum(result['total_seconds'] for result in results.values())
+    costs.append((f'study ({len(results)} runs, one thread each, 2 at a time)', total / 2, 'CPU'))
+    widths = [read_json(path) for path in sorted((MP1_RESULTS / 'width').glob('w*.json'))]
+    if widths:
+        costs.append(('Mini-project 1 width runs (side by side)', max(w['total_seconds'] for w in widths),
+                      widths[0]['device']))
+    return costs
+
+
+def print_costs():
+    for name, seconds, where in experiment_costs():
+        print(f"{name:<55} {seconds / 60:7.1f} min  ({where})")
+    print("not recorded in results files: the data builds, baselines, pictures, benchmark and harness (see the README)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--no-pdf', action='store_true', help='figures and generated LaTeX only (no LaTeX needed)')
+    parser.add_argument('--pages', action='store_true', help='also render the pages to report/build/pages/*.png')
+    parser.add_argument('--costs', action='store_true', help='print how long the experiments took, and exit')
+    arguments = parser.parse_args(argv)
+    if arguments.costs:
+        print_costs()
+        return
+    try:
+        if not arguments.no_pdf:
+            check_latex_tools()
+        start = time.perf_counter()
+        for notebook in NOTEBOOKS:
+            print(f"running {notebook.relative_to(ROOT)}", flush=True)
+            run_notebook(notebook, FIGURES_FOLDER)
+        print("writing report/generated/ (collecting the tests' grid)", flush=True)
+        write_generated()
+        if not arguments.no_pdf:
+            for source, destination, page_limit in REPORTS:
+                pdf, pages = typeset(REPORT_FOLDER / f'{source}.tex', BUILD_FOLDER, page_limit)
+                shutil.copyfile(pdf, destination)
+                print(f"{destination.relative_to(ROOT)}: {pages} pages", flush=True)
+                if arguments.pages:
+                    for png in render_pages(pdf):
+                        print(f"  {png.relative_to(ROOT)}")
+        print(f"done in {time.perf_counter() - start:.0f} s")
+    except ReportError as error:
+        sys.exit(f"report: {error}")
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,97 @@
+"""The reports' pipeline: the analysis notebooks run headless and draw every figure the reports include, the
+generated numbers are the results files' own, and, where LaTeX is installed, both reports typeset within their
+page limits and show those numbers."""
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from Proj_123456_654321.Miniproject_2.others import report
+
+
+def included_figures():
+    names = set()
+    for source, _, _ in report.REPORTS:
+        names.update(re.findall(r'\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}',
+                                (report.REPORT_FOLDER / f'{source}.tex').read_text()))
+    return names
+
+
+@pytest.fixture(scope='module')
+def figures(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('figures')
+    for notebook in report.NOTEBOOKS:
+        report.run_notebook(notebook, folder)
+    return folder
+
+
+def test_the_notebooks_draw_every_figure_the_reports_include(figures):
+    drawn = {path.name for path in figures.iterdir()}
+    assert drawn, "the notebooks wrote no figure"
+    for path in figures.iterdir():
+        assert path.read_bytes().startswith(b'%PDF'), path.name
+    # pictures.png is a results file of others/pictures.py, not a notebook figure
+    missing = {name for name in included_figures() if name not in drawn and not (report.MP2_RESULTS / name).exists()}
+    assert not missing
+
+
+def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
+    values = report.write_generated(tmp_path, figures)
+    methods = {method['key']: method for method in
+               json.loads((report.MP2_RESULTS / 'baselines.json').read_text())['methods']}
+    assert values['psnrBm'] == f"{methods['bm3d']['psnr_db']:.2f}"
+    assert values['psnrOurs'] == f"{methods['mp2']['psnr_db']:.2f}"
+    assert values['psnrUnet'] == f"{methods['mp1']['psnr_db']:.2f}"
+    history = json.loads((report.MP1_RESULTS / 'bestmodel_history.json').read_text())
+    assert values['unetBestEpoch'] == str(history['best_epoch'])
+    macros = (tmp_path / 'results.tex').read_text()
+    assert all(f'\\newcommand{{\\{name}}}{{{value}}}' in macros for name, value in values.items())
+    for table in ('baselines', 'speed', 'correctness'):
+        text = (tmp_path / f'table_{table}.tex').read_text()
+        assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
+
+
+def test_every_listed_correctness_test_is_collected():
+    counts = report.collected_test_counts()
+    assert all(counts.get((file, test), 0) > 0 for file, test, *_ in report.CORRECTNESS_TESTS)
+
+
+def test_comparisons_are_worded_by_their_sign():
+    assert report.versus(0.5) == r'0.50\,dB above'
+    assert report.versus(-0.254) == r'0.25\,dB below'
+
+
+def test_latex_numbers_and_escapes():
+    assert report.latex_number(1e-10) == '$10^{-10}$'
+    assert report.latex_number(2e-5) == r'$2\times10^{-5}$'
+    assert report.latex_escape('h=0.6σ, 50% & up_kernel') == r'h=0.6$\sigma$, 50\% \& up\_kernel'
+
+
+def test_experiment_costs_come_from_the_results():
+    costs = report.experiment_costs()
+    assert costs and all(seconds > 0 for _, seconds, _ in costs)
+
+
+@pytest.mark.skipif(any(shutil.which(tool) is None for tool in report.LATEX_TOOLS + ('pdftotext',)),
+                    reason='LaTeX is not installed (make report-tools)')
+def test_both_reports_typeset_within_their_limits_and_show_the_numbers(tmp_path, figures):
+    for source, _, _ in report.REPORTS:
+        shutil.copy(report.REPORT_FOLDER / f'{source}.tex', tmp_path)
+    shutil.copy(report.REPORT_FOLDER / 'preamble.tex', tmp_path)
+    values = report.write_generated(tmp_path / 'generated', figures)
+    for source, _, page_limit in report.REPORTS:
+        pdf, pages = report.typeset(tmp_path / f'{source}.tex', tmp_path / 'build', page_limit)
+        assert 1 <= pages <= page_limit
+        text = subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True, check=True).stdout
+        assert values['psnrBm'] in text and values['psnrUnet'] in text and values['psnrOurs'] in text
+
+
+def test_the_page_limit_is_enforced(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, 'page_count', lambda pdf: 5)
+    monkeypatch.setattr(report.subprocess, 'run', lambda *args, **kwargs: subprocess.CompletedProcess(args, 0))
+    (tmp_path / 'build').mkdir()
+    (tmp_path / 'build' / 'report_2.log').write_text('')
+    with pytest.raises(report.ReportError, match='5 pages; the limit is 4'):
+        report.typeset(tmp_path / 'report_2.tex', tmp_path / 'build', 4)
