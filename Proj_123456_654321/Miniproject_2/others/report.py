@@ -191,6 +191,13 @@ def numbers():
         name = 'Small' if row['shape'][0] > 1 else 'Large'
         values[f'predict{name}Ratio'] = f"{row['ratio']:.2f}"
 
+    cuda = read_json(MP2_RESULTS / 'benchmark_cuda.json')
+    values['cudaDevice'] = latex_escape(cuda['environment']['device_name'])
+    values['cudaStepRatio'] = f"{cuda['step'][0]['ratio']:.2f}"
+    values['cudaEpochRatio'] = f"{cuda['epoch']['ours']['seconds'] / cuda['epoch']['torch']['seconds']:.2f}"
+    for row in cuda['predict']:
+        values[f"cudaPredict{'Small' if row['shape'][0] > 1 else 'Large'}Ratio"] = f"{row['ratio']:.2f}"
+
     values.update(architecture_numbers())
 
     results = study.load_results()
