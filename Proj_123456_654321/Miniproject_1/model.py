@@ -154,7 +154,8 @@ class Model:
         the PSNR after each epoch; ``seed`` makes shuffling and augmentation reproducible; ``verbose=False``
         is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
         the best epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
-        to ``history``.
+        to ``history``. An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the
+        previous epoch's, raises ``FloatingPointError`` after restoring the weights from before it.
         """
         _check_images(train_input, 'train_input')
         _check_images(train_target, 'train_target')
@@ -214,10 +215,10 @@ class Model:
                 previous_loss = self.history[-1]['loss'] if self.history else math.inf
                 if not math.isfinite(mean_loss) or mean_loss > self.DIVERGENCE_FACTOR * previous_loss:
                     self.network.load_state_dict(snapshot)
+                    previous = f" (previous epoch: {previous_loss:g})" if self.history else ""
                     raise FloatingPointError(
-                        f"the training loss became {mean_loss:g} in epoch {epoch} (previous epoch: "
-                        f"{previous_loss:g}); the weights from before that epoch are restored. Try a lower "
-                        f"learning rate (now {lr}).")
+                        f"the training loss became {mean_loss:g} in epoch {epoch}{previous}; the weights from "
+                        f"before that epoch are restored. Try a lower learning rate (now {lr}).")
                 record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
                           'images_per_second': count / seconds, 'val_psnr': None}
                 if validation is not None:
