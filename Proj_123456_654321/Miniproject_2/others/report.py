@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -80,10 +79,6 @@ def latex_escape(text):
             .replace('_', r'\_').replace('#', r'\#').replace('σ', r'$\sigma$'))
 
 
-def median_epoch_seconds(history):
-    return statistics.median(record['seconds'] for record in history['history'])
-
-
 def tolerance_of(test_file):
     """The ``TOL = dict(rtol=..., atol=...)`` a test file compares with, read without importing it."""
     tree = ast.parse((ROOT / 'tests' / test_file).read_text())
@@ -133,7 +128,7 @@ def numbers():
     values['oursEpochs'] = str(len(mp2_history['history']))
     values['oursBestEpoch'] = str(mp2_history['best_epoch'])
     values['oursTrainMinutes'] = f"{mp2_history['total_seconds'] / 60:.1f}"
-    values['oursEpochSeconds'] = f"{median_epoch_seconds(mp2_history):.1f}"
+    values['oursEpochSeconds'] = f"{study.seconds_per_epoch(mp2_history):.1f}"
     values['oursThreads'] = str(mp2_history['threads'])
     values['oursPlainPsnr'] = f"{mp2_history['best_val_psnr']:.2f}"
     values['oursEnsembleGain'] = f"{methods['mp2']['psnr_db'] - mp2_history['best_val_psnr']:.2f}"
@@ -149,7 +144,7 @@ def numbers():
     values['unetEpochs'] = str(len(mp1_history['history']))
     values['unetBestEpoch'] = str(mp1_history['best_epoch'])
     values['unetTrainMinutes'] = f"{mp1_history['total_seconds'] / 60:.1f}"
-    values['unetEpochSeconds'] = f"{median_epoch_seconds(mp1_history):.1f}"
+    values['unetEpochSeconds'] = f"{study.seconds_per_epoch(mp1_history):.1f}"
     values['unetBestValPsnr'] = f"{mp1_history['best_val_psnr']:.2f}"
     values['unetWidth'] = str(mp1_history['config']['width'])
     values['unetLr'] = f"{mp1_history['training']['lr']:g}"
