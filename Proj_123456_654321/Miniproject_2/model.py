@@ -108,12 +108,25 @@ class Conv2d(Module):
     ``dW = dYᵀ X``,  ``db = Σ_rows dY``,  ``dX = dY W``, and ``d input`` adds each row of ``dX`` back onto
     the pixels of its patch (the transpose of patch extraction).
 
-    The patches are read through a strided view of a channels-last copy of the padded input, so that each
-    patch row is contiguous memory and one large matrix product serves the whole batch; outputs stay
-    channels-last in memory (their logical shape is torch's ``[N, C, H, W]``).
+    Two ways to compute it, chosen per input, with the same equations:
+
+    * **torch's own order** where torch computes by im2col (``_uses_torch_im2col``: one image of at most
+      ``TORCH_IM2COL_MAX_VALUES`` values on the CPU, a kernel side of at most 3): ``X`` is ``unfold(input)``
+      in torch's ``(C_in, kh, kw)`` order and the bias is the product's accumulator (``addmm``), so forward
+      and every gradient equal ``F.conv2d`` and autograd to the last bit (the course's checks compare them
+      with ``torch.allclose`` at its default tolerances, which allow ~1e-8 near 0);
+    * **fast** everywhere else (batches, where torch itself calls oneDNN, whose summation order nothing here
+      reproduces: agreement there is to float rounding, ~1e-6): the patches are read through a strided view
+      of a channels-last copy of the padded input, in ``(kh, kw, C_in)`` order, so that each patch row is
+      contiguous memory and one large matrix product serves the whole batch; outputs stay channels-last in
+      memory (their logical shape is torch's ``[N, C, H, W]``).
 
     Initialisation as torch: weight and bias uniform in ``±1/√(C_in·kh·kw)``.
     """
+
+    # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
+    # more than one image or more than this many values, or when both kernel sides exceed 3.
+    TORCH_IM2COL_MAX_VALUES = 20480
 
     _parameter_names = ('weight', 'bias')
 
@@ -159,16 +172,46 @@ class Conv2d(Module):
         """Gradient w.r.t. the input, from the gradient w.r.t. that image (``[N, H, W, C]``)."""
         return grad_image.permute(0, 3, 1, 2)
 
-    def forward(self, input):
-        self._check_input(input)
-        n = input.shape[0]
+    def _uses_torch_im2col(self, input):
+        """Whether torch's CPU convolution computes this input's image by im2col and one matrix product."""
+        n, channels = input.shape[:2]
         height, width = self._image_size(input)
-        (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        return (input.device.type == 'cpu' and n == 1 and channels * height * width <= self.TORCH_IM2COL_MAX_VALUES
+                and min(self.kernel_size) <= 3)
+
+    def _output_size(self, height, width):
         out_height, out_width = (
             (size + 2 * p - d * (k - 1) - 1) // s + 1
             for size, p, d, k, s in zip((height, width), self.padding, self.dilation, self.kernel_size, self.stride))
         if out_height < 1 or out_width < 1:
             raise ValueError(f"input {height}x{width} is smaller than the kernel of {self!r}")
+        return out_height, out_width
+
+    def forward(self, input):
+        self._check_input(input)
+        self._in_torch_order = self._uses_torch_im2col(input)
+        if self._in_torch_order:
+            return self._forward_torch_order(input)
+        return self._forward_fast(input)
+
+    def _forward_torch_order(self, input):
+        height, width = input.shape[2:]
+        out_height, out_width = self._output_size(height, width)
+        self._image_shape = (height, width)
+        self._columns = unfold(input, self.kernel_size, dilation=self.dilation, padding=self.padding,
+                               stride=self.stride)[0]  # [C_in·kh·kw, H_out·W_out]
+        weight_matrix = self.weight.reshape(self.out_channels, -1)  # [C_out, C_in·kh·kw]
+        if self.bias is None:
+            output = weight_matrix.matmul(self._columns)
+        else:
+            output = self.bias.view(-1, 1).expand(-1, self._columns.shape[1]).addmm(weight_matrix, self._columns)
+        return output.view(1, self.out_channels, out_height, out_width)
+
+    def _forward_fast(self, input):
+        n = input.shape[0]
+        height, width = self._image_size(input)
+        (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        out_height, out_width = self._output_size(height, width)
         padded = input.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
         self._write_image(padded[:, pad_height:pad_height + height, pad_width:pad_width + width], input)
         batch_stride, row_stride, column_stride, channel_stride = padded.stride()
@@ -192,10 +235,31 @@ class Conv2d(Module):
             self.bias_grad += grad_matrix.sum(0)
         return grad_matrix
 
+    def _accumulate_parameter_grads_torch_order(self, grad_output):
+        grad_matrix = grad_output.reshape(self.out_channels, -1)  # [C_out, H_out·W_out]
+        self.weight_grad += grad_matrix.matmul(self._columns.t()).view_as(self.weight)
+        if self.bias is not None:
+            self.bias_grad += grad_output.sum((0, 2, 3))
+        return grad_matrix
+
     def backward_parameters(self, grad_output):
-        self._accumulate_parameter_grads(grad_output)
+        if self._in_torch_order:
+            self._accumulate_parameter_grads_torch_order(grad_output)
+        else:
+            self._accumulate_parameter_grads(grad_output)
 
     def backward(self, grad_output):
+        if self._in_torch_order:
+            return self._backward_torch_order(grad_output)
+        return self._backward_fast(grad_output)
+
+    def _backward_torch_order(self, grad_output):
+        grad_matrix = self._accumulate_parameter_grads_torch_order(grad_output)
+        grad_columns = self.weight.reshape(self.out_channels, -1).t().matmul(grad_matrix)  # [C_in·kh·kw, H_out·W_out]
+        return fold(grad_columns[None], self._image_shape, self.kernel_size, dilation=self.dilation,
+                    padding=self.padding, stride=self.stride)
+
+    def _backward_fast(self, grad_output):
         n, _, out_height, out_width = grad_output.shape
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
         grad_matrix = self._accumulate_parameter_grads(grad_output)
@@ -309,7 +373,8 @@ class NearestUpsampling(Module):
 
     Shapes: ``[N, C, H, W]`` -> ``[N, C, s·H, s·W]``.
     Forward: ``Y[n, c, i, j] = X[n, c, i // s, j // s]``.
-    Backward: ``dX[n, c, i, j] = Σ_{a, b < s} dY[n, c, s·i + a, s·j + b]`` (each input pixel feeds an s×s block).
+    Backward: ``dX[n, c, i, j] = Σ_{a, b < s} dY[n, c, s·i + a, s·j + b]`` (each input pixel feeds an s×s block),
+    added row by row as torch adds them, so that the sums are torch's to the last bit.
     """
 
     def __init__(self, scale_factor):
@@ -327,7 +392,13 @@ class NearestUpsampling(Module):
     def backward(self, grad_output):
         n, c, height, width = grad_output.shape
         s = self.scale_factor
-        return grad_output.reshape(n, c, height // s, s, width // s, s).sum((3, 5))
+        blocks = grad_output.reshape(n, c, height // s, s, width // s, s)
+        grad_input = blocks[:, :, :, 0, :, 0].clone()
+        for row in range(s):
+            for column in range(s):
+                if row or column:
+                    grad_input += blocks[:, :, :, row, :, column]
+        return grad_input
 
     def __repr__(self):
         return f"NearestUpsampling(scale_factor={self.scale_factor})"
@@ -395,6 +466,9 @@ class Upsampling(Conv2d):
     * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZᵀ X``, ``dW = Mᵀ dV M``,
       ``db = Σ dY``, ``dX = dZ V``.
 
+    Where torch would convolve the upsampled image by im2col (one small image on the CPU, see ``Conv2d``) it
+    computes ``NearestUpsampling`` then ``Conv2d`` in torch's order instead, which gives
+    ``F.conv2d(F.interpolate(x))`` and its gradients to the last bit; the decomposition sums in another order.
     Otherwise (another stride, or ``s >= 3`` with phases that do not line up) it writes the upsampled image
     into the convolution's padded buffer and runs ``Conv2d``; the input gradient then sums each ``s×s`` block
     of the convolution's input gradient.
@@ -406,6 +480,7 @@ class Upsampling(Conv2d):
         if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
             raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
         self.scale_factor = scale_factor
+        self._upsample = NearestUpsampling(scale_factor)
         self._plan_cache = {}
 
     # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
@@ -436,10 +511,13 @@ class Upsampling(Conv2d):
 
     def forward(self, input):
         self._check_input(input)
+        self._in_torch_order = self._uses_torch_im2col(input)
+        if self._in_torch_order:
+            return self._forward_torch_order(self._upsample.forward(input))
         n, _, height, width = input.shape
         self._axes_in_use = axes = self._axes(height, width)
         if axes is None:
-            return super().forward(input)
+            return self._forward_fast(input)
         rows, columns = axes
         if rows.out_size < 1 or columns.out_size < 1:
             raise ValueError(f"input {height}x{width} is too small for {self!r}")
@@ -486,8 +564,10 @@ class Upsampling(Conv2d):
         return output.permute(1, 0, 2, 3)
 
     def backward(self, grad_output):
+        if self._in_torch_order:
+            return self._upsample.backward(self._backward_torch_order(grad_output))
         if self._axes_in_use is None:
-            return super().backward(grad_output)
+            return self._backward_fast(grad_output)
         rows, columns = self._axes_in_use
         n, height, width = self._input_size
         s, out = self.scale_factor, self.out_channels
@@ -572,29 +652,36 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    """``y = 1 / (1 + e^(-x))``;  ``dx = dy · y · (1 - y)``."""
+    """``y = 1 / (1 + e^(-x))``;  ``dx = dy · (1 - y) · y``.
 
-    def forward(self, input):
-        self._output = input.neg().exp_().add_(1).reciprocal_()
-        return self._output
-
-    def backward(self, grad_output):
-        return grad_output * self._output * (1 - self._output)
-
-
-class Tanh(Module):
-    """``y = tanh(x) = sign(x) · (1 - e^(-2|x|)) / (1 + e^(-2|x|))``;  ``dx = dy · (1 - y²)``.
-
-    Written with ``expm1`` of a non-positive number: accurate near 0 and never ``inf / inf`` for large ``|x|``.
+    ``y`` is the tensor method ``sigmoid``: an expression such as ``1 / (1 + exp(-x))`` is off by an ulp
+    here and there, and a convolution's backward, whose sums cancel near 0, turns that into gradients
+    that fail ``torch.allclose``. The backward multiplies in torch's order for the same reason.
     """
 
     def forward(self, input):
-        shrink = input.abs().mul_(-2).expm1_()
-        self._output = shrink.neg().div_(shrink + 2).mul_(input.sign())
+        self._output = input.sigmoid()
         return self._output
 
     def backward(self, grad_output):
-        return grad_output * (1 - self._output * self._output)
+        return grad_output * (1 - self._output) * self._output
+
+
+class Tanh(Module):
+    """``y = tanh(x)``;  ``dx = dy · (1 - y²)``.
+
+    ``y`` is the tensor method ``tanh``, for torch's bits (see ``Sigmoid``). torch's kernel rounds ``1 - y²``
+    once (a fused multiply-add); for float32 outputs, computing it in float64, where ``y²`` is exact, gives
+    the same bits (tests/test_torch_exact.py).
+    """
+
+    def forward(self, input):
+        self._output = input.tanh()
+        return self._output
+
+    def backward(self, grad_output):
+        output = self._output.double()
+        return grad_output * (1 - output * output).to(self._output.dtype)
 
 
 # ----------------------------------------------------------------------------------------------------

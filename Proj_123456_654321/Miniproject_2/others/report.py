@@ -56,6 +56,10 @@ CORRECTNESS_TESTS = (
     ('test_blocks.py', 'test_activation', 'activations', 'output, input gradient'),
     ('test_blocks.py', 'test_loss', 'MSE, L1', 'value, input gradient'),
     ('test_blocks.py', 'test_conv2d_init_matches_torch_seed', 'initialisation', 'weights, same seed'),
+    ('test_torch_exact.py', 'test_conv2d_grid_equals_torch_batch_1', 'Conv2d, batch 1, float32',
+     'all, to the last bit'),
+    ('test_torch_exact.py', 'test_block_equals_torch_where_torch_uses_im2col', 'every block, batch 1, float32',
+     'all, to the last bit'),
     ('test_optim.py', 'test_sgd_matches_torch', 'SGD', 'parameters after steps'),
     ('test_optim.py', 'test_adam_matches_torch', 'Adam', 'parameters after steps'),
     ('test_optim.py', 'test_network_training_matches_torch', 'whole network', 'weights after steps'),
@@ -211,7 +215,28 @@ def numbers():
         tolerance = tolerance_of(file)
         values[f'{prefix}Rtol'] = latex_number(tolerance['rtol'])
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
+    values.update(exactness_numbers())
     return values, counts
+
+
+def exactness_numbers():
+    """The course's tolerance and what our blocks meet, from ``others/exactness.py``'s results file."""
+    exactness = read_json(MP2_RESULTS / 'exactness.json')
+    published, im2col = exactness['published_checks'], exactness['im2col_cases'].values()
+    onednn = exactness['onednn_cases']
+    shipped = next(row for name, row in onednn.items() if name.startswith('the shipped network'))
+    from ..model import Conv2d
+    return {'imcolMaxValues': thousands(Conv2d.TORCH_IM2COL_MAX_VALUES),
+            'exactPublishedChecks': thousands(3 * published['draws']),
+            'exactPublishedDraws': thousands(published['draws']),
+            'exactPublishedFailed': str(published['failed']),
+            'exactCases': str(len(im2col)),
+            'exactCaseDraws': str(min(row['draws'] for row in im2col)),
+            'exactCaseFailed': str(sum(row['failed_draws'] for row in im2col)),
+            'onednnDraws': str(min(row['draws'] for row in onednn.values())),
+            'onednnFailedDraws': str(min(row['failed_draws'] for row in onednn.values())),
+            'onednnMedianMax': latex_number(max(row['median_scaled_difference'] for row in onednn.values())),
+            'onednnShippedMax': latex_number(shipped['max_scaled_difference'])}
 
 
 def versus(difference):
@@ -247,7 +272,9 @@ def latex_number(value):
 def harness_epoch_seconds(miniproject):
     """One training epoch's time on the CPU, as the course harness printed it in ``results/demo_cpu.log``."""
     log = MP2_RESULTS / 'demo_cpu.log'
-    match = re.search(rf'Miniproject_{miniproject}: one epoch on \d+ pairs took ([\d.]+) s', log.read_text())
+    # test.py's line since it mirrors the course's output, then the line of logs written before.
+    match = (re.search(rf'\[PSNR {miniproject}: [\d.]+ dB\] after one epoch on \d+ pairs in ([\d.]+) s', log.read_text())
+             or re.search(rf'Miniproject_{miniproject}: one epoch on \d+ pairs took ([\d.]+) s', log.read_text()))
     if match is None:
         raise ReportError(f"{log} has no epoch time of Mini-project {miniproject}: rerun `make demo`")
     return float(match.group(1))
