@@ -6,10 +6,14 @@ sized for 32×32 patches: three 2× poolings, skip connections by concatenation,
 output. Trained with Adam and a cosine learning-rate schedule on the MSE between the prediction for one
 noisy image and another noisy version of it, with random flips and 90° rotations of each pair.
 """
+import io
 import math
+import numbers
 import os
+import pickletools
 import random
 import time
+import zipfile
 from pathlib import Path
 
 import torch
@@ -39,6 +43,76 @@ def _check_images(images, name):
         low, high = images.min().item(), images.max().item()
         if low < 0 or high > 255:
             raise ValueError(f"{name} must hold values in [0, 255], found [{low:g}, {high:g}]")
+
+
+def _positive_int(value, name):
+    """Return ``value`` if it is an int >= 1 (not a bool); TypeError or ValueError naming ``name`` otherwise."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _positive_number(value, name):
+    """Return ``value`` if it is a finite real number > 0 (a learning rate); TypeError or ValueError naming
+    ``name`` otherwise: one infinite rate makes every weight NaN."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    return value
+
+
+class BestModelError(ValueError):
+    """``bestmodel.pth`` is not a file this project wrote, or does not fit the model."""
+
+
+def _is_small_int(value):
+    """Whether a value read from a file is an int (not a bool) short enough to print in a message.
+
+    Values from a file are checked with this (or for their exact type) before anything is formatted from
+    them: the repr of a crafted structure can take forever (a list holding itself twice, 64 levels deep)."""
+    return type(value) is int and abs(value) < 10 ** 6
+
+
+def _check_pickle_keys(data):
+    """Raise BestModelError unless every dict key that the pickle ``data`` builds is a string, and it builds no set.
+
+    Unpickling hashes dict keys and set members, and hashing a tuple that holds itself twice, 64 levels deep
+    (a few hundred bytes thanks to the pickle memo) takes 2^64 steps, in ``torch.load`` too. So before
+    loading, this follows the opcodes, tracking only the kind of each stack item and memo entry (pickletools'
+    stack effects): it builds and runs nothing, in time linear in the size of ``data``.
+    """
+    mark, text = pickletools.markobject, pickletools.pyunicode
+    stack, marks, memo = [], [], {}
+    for opcode, argument, _ in pickletools.genops(data):
+        name, before, after = opcode.name, opcode.stack_before, opcode.stack_after
+        if name in ('EMPTY_SET', 'ADDITEMS', 'FROZENSET'):
+            raise BestModelError("refusing a set: a bestmodel file holds none")
+        if name in ('MEMOIZE', 'PUT', 'BINPUT', 'LONG_BINPUT'):
+            memo[len(memo) if name == 'MEMOIZE' else argument] = stack[-1]
+            continue
+        if name in ('GET', 'BINGET', 'LONG_BINGET'):
+            stack.append(memo[argument])
+            continue
+        above_mark = []
+        count = len(before)
+        if mark in before or (name == 'POP' and stack and stack[-1] is mark):
+            position = marks.pop()
+            above_mark = stack[position + 1:]
+            del stack[position:]
+            count = before.index(mark) if mark in before else 0
+        if count > len(stack):
+            raise BestModelError(f"a malformed pickle: {name} finds too few items on the stack")
+        popped = stack[len(stack) - count:]
+        del stack[len(stack) - count:]
+        keys = above_mark[0::2] if name in ('SETITEMS', 'DICT') else popped[1:2] if name == 'SETITEM' else []
+        if any(kind is not text for kind in keys):
+            raise BestModelError("refusing a dict key that is not a string: a bestmodel file has string keys only")
+        if mark in after:
+            marks.append(len(stack))
+        stack.extend(after)
 
 
 def _convolution(in_channels, out_channels):
@@ -87,13 +161,24 @@ class Model:
     # Three 2× poolings: predict pads inputs to a multiple of this.
     SIZE_MULTIPLE = 8
     PREDICT_CHUNK_PIXELS = 1 << 18
+    # An image larger than a chunk goes through the network in square windows of this side, context included:
+    # a 384×384 window costs the U-Net about 300 MB (ru_maxrss, width 48), a 512×512 one about 490 MB.
+    PREDICT_TILE_SIZE = 384
+    # Context that predict's tiles carry on every side: the U-Net's receptive radius, 38 pixels (the farthest
+    # input pixel that the gradient of one output pixel reaches, at each position modulo 8), rounded up to a
+    # multiple of SIZE_MULTIPLE.
+    PREDICT_TILE_MARGIN = 40
+    # Larger than the file of any sensible width (48: 2.2 MB); a larger file is refused unread.
+    MAX_FILE_BYTES = 1 << 30
     # An epoch whose mean loss is this many times the previous epoch's has diverged. The U-Net's output is
     # unbounded, so a diverged run can keep a huge finite loss and train on silently (seen: width 64, lr 1e-3,
     # loss 0.009 -> 18885 in epoch 3). Mini-project 2 ends in a sigmoid, which bounds its loss.
     DIVERGENCE_FACTOR = 100
 
     def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True, self_ensemble=True):
-        self.config = {'width': width}
+        self.config = {'width': _positive_int(width, 'width')}
+        _positive_number(lr, 'lr')
+        _positive_int(batch_size, 'batch_size')
         self.lr, self.batch_size, self.augment = lr, batch_size, augment
         # predict averages the outputs for the 8 flips and transpositions of the input, each turned back:
         # the noise differs in each view, so the errors partly cancel (8 times the prediction cost).
@@ -122,22 +207,75 @@ class Model:
         return path
 
     def load_pretrained_model(self, path=None):
-        """Load ``bestmodel.pth`` (default: beside this file) with ``torch.load(weights_only=True)``."""
+        """Load ``bestmodel.pth`` (default: beside this file) with ``torch.load(weights_only=True)``.
+
+        The whole file is checked before any weight changes: one that ``save_model`` did not write for this
+        configuration (keys, shapes and dtypes of the network's), or that holds NaN or infinite weights, raises
+        ``BestModelError`` (a ``ValueError``) and leaves the model as it was.
+        """
         path = Path(path) if path is not None else self.default_path()
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(
                 f"no pretrained model at {path}; make one with "
                 f"`python -m Proj_123456_654321.Miniproject_1.others.train --data DATA_FOLDER`")
-        try:
-            payload = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as error:
-            raise ValueError(f"{path} is not a readable bestmodel file: {error}") from error
-        if not isinstance(payload, dict) or payload.get('format') != self.FILE_FORMAT:
-            raise ValueError(f"{path} was not written by Model.save_model of Mini-project 1")
-        if payload.get('config') != self.config:
-            raise ValueError(f"{path} holds a network of configuration {payload.get('config')}, "
-                             f"this model has {self.config}")
+        payload = self._read_payload(path)
+        self._check_payload(payload, path)
         self.network.load_state_dict(payload['state_dict'])
+
+    def _read_payload(self, path):
+        """What ``torch.load(weights_only=True)`` reads from ``path``, once its pickle is known to hash only
+        strings; BestModelError if it is not a regular file holding such an archive (reading a FIFO would wait
+        forever, hashing other keys can too)."""
+        if not path.is_file():
+            raise BestModelError(f"{path} is not a regular file")
+        if path.stat().st_size > self.MAX_FILE_BYTES:
+            raise BestModelError(f"{path} is larger than any bestmodel file ({self.MAX_FILE_BYTES} bytes)")
+        data = path.read_bytes()
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if sum(member.file_size for member in archive.infolist()) > self.MAX_FILE_BYTES:
+                    raise BestModelError(f"its archive unpacks to more than {self.MAX_FILE_BYTES} bytes")
+                # torch.load unpickles ARCHIVE/data.pkl: every member of that name is checked, duplicates too.
+                for member in archive.infolist():
+                    if member.filename.rsplit('/', 1)[-1] == 'data.pkl':
+                        _check_pickle_keys(archive.read(member))
+            return torch.load(io.BytesIO(data), map_location='cpu', weights_only=True)
+        except BestModelError as error:
+            raise BestModelError(f"{path}: {error}") from None
+        except Exception as error:
+            raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
+
+    def _check_payload(self, payload, path):
+        """BestModelError unless ``payload`` is what ``save_model`` writes for this network: its configuration,
+        and a state dict with exactly its keys, each a finite tensor of its shape and dtype.
+
+        Each value is checked for its type before anything is formatted from it."""
+        if type(payload) is not dict or payload.get('format') != self.FILE_FORMAT:
+            raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 1")
+        config = payload.get('config')
+        if (type(config) is not dict or len(config) != len(self.config) or set(config) != set(self.config)
+                or not all(map(_is_small_int, config.values()))):
+            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(self.config)})")
+        if config != self.config:
+            raise BestModelError(f"{path} holds a network of configuration {config}, this model has {self.config}")
+        state = payload.get('state_dict')
+        if not isinstance(state, dict):
+            raise BestModelError(f"{path} has no state_dict")
+        expected = self.network.state_dict()
+        missing = [key for key in expected if key not in state]
+        if missing or len(state) != len(expected):
+            unknown = len(state) - (len(expected) - len(missing))
+            named = f": {', '.join(missing[:3])}" if missing else ""
+            raise BestModelError(f"{path}: its state_dict does not have this network's keys ({len(missing)} "
+                                 f"missing{named}; {unknown} unknown)")
+        for key, reference in expected.items():
+            tensor = state[key]
+            if (not isinstance(tensor, torch.Tensor) or tensor.layout != reference.layout
+                    or tensor.dtype != reference.dtype or tensor.shape != reference.shape):
+                raise BestModelError(f"{path}: {key} is not a {reference.dtype} tensor of shape "
+                                     f"{tuple(reference.shape)}")
+            if not tensor.isfinite().all():
+                raise BestModelError(f"{path}: {key} holds NaN or infinite values")
 
     # -- training and prediction -----------------------------------------------------------------------
 
@@ -170,9 +308,7 @@ class Model:
         batch_size = self.batch_size if batch_size is None else batch_size
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        lr = self.lr if lr is None else lr
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
+        lr = _positive_number(self.lr if lr is None else lr, 'lr')
         if validation is not None:
             if not isinstance(validation, (tuple, list)) or len(validation) != 2:
                 raise TypeError("validation must be a pair (noisy_images, clean_images)")
@@ -213,12 +349,18 @@ class Model:
                 mean_loss = loss_sum.item() / count
                 seconds = time.perf_counter() - start
                 previous_loss = self.history[-1]['loss'] if self.history else math.inf
-                if not math.isfinite(mean_loss) or mean_loss > self.DIVERGENCE_FACTOR * previous_loss:
+                # The loss of each step is computed before its update: only the weights show what the last
+                # step did.
+                weights_are_finite = all(parameter.isfinite().all() for parameter in self.network.parameters())
+                loss_diverged = not math.isfinite(mean_loss) or mean_loss > self.DIVERGENCE_FACTOR * previous_loss
+                if loss_diverged or not weights_are_finite:
                     self.network.load_state_dict(snapshot)
                     previous = f" (previous epoch: {previous_loss:g})" if self.history else ""
+                    problem = (f"the training loss became {mean_loss:g} in epoch {epoch}{previous}" if loss_diverged
+                               else f"the weights became NaN or infinite in epoch {epoch}")
                     raise FloatingPointError(
-                        f"the training loss became {mean_loss:g} in epoch {epoch}{previous}; the weights from "
-                        f"before that epoch are restored. Try a lower learning rate (now {lr}).")
+                        f"{problem}; the weights from before that epoch are restored. Try a lower learning rate "
+                        f"(now {lr}).")
                 record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
                           'images_per_second': count / seconds, 'val_psnr': None}
                 if validation is not None:
@@ -238,25 +380,59 @@ class Model:
     def predict(self, test_input):
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
 
-        Images are padded (edge replication) to a multiple of 8 and cropped back, and processed in chunks
-        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded. With ``self_ensemble``, each
-        chunk's output is the mean over the 8 symmetries of the square.
+        Images are padded (edge replication) to a multiple of 8 and cropped back. Memory stays bounded: images
+        go through the network in chunks of about ``PREDICT_CHUNK_PIXELS`` pixels, and an image larger than that
+        in overlapping windows of ``PREDICT_TILE_SIZE`` pixels a side, which give the output of one pass (see
+        ``_predict_in_tiles``). With ``self_ensemble``, each output is the mean over the 8 symmetries of the
+        square.
         """
         _check_images(test_input, 'test_input')
         n, _, height, width = test_input.shape
-        pad_height, pad_width = (-height) % self.SIZE_MULTIPLE, (-width) % self.SIZE_MULTIPLE
-        chunk = max(1, self.PREDICT_CHUNK_PIXELS // ((height + pad_height) * (width + pad_width)))
+        padded_pixels = self._padded_size(height) * self._padded_size(width)
         output = torch.empty(test_input.shape, device=test_input.device)
         self.network.eval()
         with torch.inference_mode():
+            if padded_pixels > self.PREDICT_CHUNK_PIXELS:
+                for index in range(n):
+                    self._predict_in_tiles(test_input[index:index + 1], output[index:index + 1])
+                return output
+            chunk = self.PREDICT_CHUNK_PIXELS // padded_pixels
             for first in range(0, n, chunk):
-                images = self._to_unit(test_input[first:first + chunk])
-                # Replication, not reflection: reflection needs at least pad + 1 pixels per side.
-                images = F.pad(images, (0, pad_width, 0, pad_height), mode='replicate')
-                denoised = self._symmetric_mean(images) if self.self_ensemble else self.network(images)
-                denoised = denoised[:, :, :height, :width].clamp(0, 1)
-                output[first:first + chunk] = (denoised * 255).to(output.device)
+                output[first:first + chunk] = self._denoise(test_input[first:first + chunk]).to(output.device)
         return output
+
+    def _padded_size(self, size):
+        """``size`` rounded up to the multiple of ``SIZE_MULTIPLE`` that predict pads it to."""
+        return -(-size // self.SIZE_MULTIPLE) * self.SIZE_MULTIPLE
+
+    def _denoise(self, images):
+        """``predict`` for images that go through the network at once; on the model's device."""
+        height, width = images.shape[2:]
+        pad_height, pad_width = self._padded_size(height) - height, self._padded_size(width) - width
+        # Replication, not reflection: reflection needs at least pad + 1 pixels per side.
+        images = F.pad(self._to_unit(images), (0, pad_width, 0, pad_height), mode='replicate')
+        denoised = self._symmetric_mean(images) if self.self_ensemble else self.network(images)
+        return denoised[:, :, :height, :width].clamp(0, 1) * 255
+
+    def _predict_in_tiles(self, image, output):
+        """Denoise one ``[1, 3, H, W]`` image into ``output`` tile by tile: each square tile goes through the
+        network with ``PREDICT_TILE_MARGIN`` pixels of context on every side (more than the U-Net's receptive
+        radius), so that each output pixel sees what it sees in one pass. Tiles and windows start at multiples
+        of 8 and the windows of the last row and column reach the padded image's edge, so the poolings group
+        the pixels they group in one pass, in every flip and transposition.
+        """
+        margin = self.PREDICT_TILE_MARGIN
+        room = self.PREDICT_TILE_SIZE - 2 * margin
+        tile = max(self.SIZE_MULTIPLE, room // self.SIZE_MULTIPLE * self.SIZE_MULTIPLE)
+        height, width = image.shape[2:]
+        for top in range(0, height, tile):
+            for left in range(0, width, tile):
+                window_top, window_left = max(top - margin, 0), max(left - margin, 0)
+                # Beyond the image, the window is the edge padding, which _denoise adds as one pass does.
+                window = image[:, :, window_top:top + tile + margin, window_left:left + tile + margin]
+                denoised = self._denoise(window)[:, :, top - window_top:top - window_top + tile,
+                                                 left - window_left:left - window_left + tile]
+                output[:, :, top:top + tile, left:left + tile] = denoised.to(output.device)
 
     def _symmetric_mean(self, images):
         """Mean of the network's outputs for the 8 flips and transpositions of ``images``, each turned back."""

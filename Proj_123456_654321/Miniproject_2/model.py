@@ -11,8 +11,11 @@ there is no autograd, no ``torch.nn`` module and no ``torch.optim``. Conventions
 
 Reading order: base class, layers, activations, loss, optimizers, container, then ``Model``.
 """
+import io
 import math
+import numbers
 import pickle
+import pickletools
 import random
 import sys
 import time
@@ -29,17 +32,66 @@ _Tensor = type(empty(0))
 _UINT8 = empty(0).byte().dtype
 
 
-def _pair(value, name):
-    """Return ``value`` as a 2-tuple of ints, as torch stores ``kernel_size``, ``stride``, ..."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
+def _pair(value, name, minimum):
+    """Return ``value`` as a 2-tuple of ints, as torch stores ``kernel_size``, ``stride``, ...; TypeError or
+    ValueError naming ``name`` unless it is an int or a pair of ints, each at least ``minimum``."""
+    if isinstance(value, int):
+        pair = (value, value)
+    else:
+        pair = tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return pair
+
+
+def _positive_int(value, name):
+    """Return ``value`` if it is an int >= 1 (channels, sizes); TypeError or ValueError naming ``name`` otherwise.
+
+    Booleans are ints to Python but never a channel count, so they are refused too."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _finite_number(value, name, minimum=0):
+    """Return ``value`` if it is a finite real number >= ``minimum``; TypeError naming ``name`` for another type,
+    ValueError (torch.optim's type) for NaN, infinity or a smaller value: one NaN rate makes every weight NaN."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"invalid {name}: {value!r}; it must be a finite number >= {minimum}")
+    return value
+
+
+def _positive_number(value, name):
+    """Return ``value`` if it is a finite real number > 0 (a learning rate); TypeError or ValueError naming
+    ``name`` otherwise."""
+    if _finite_number(value, name) == 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value
 
 
 # ----------------------------------------------------------------------------------------------------
 # Base class
 # ----------------------------------------------------------------------------------------------------
+
+class _SetByForward:
+    """A class attribute standing for a value that ``forward`` keeps for ``backward``.
+
+    ``forward`` stores the value on the instance, which then hides this class attribute (Python looks in the
+    instance before a descriptor that only defines ``__get__``), so it costs nothing once forward has run.
+    Before that, reading it raises an error that says what to do, instead of an AttributeError on a private name.
+    """
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return self
+        raise RuntimeError(f"{type(instance).__name__}.backward was called before forward: call forward first")
+
 
 class Module:
     """A block of the network: ``forward(*input)``, ``backward(*gradwrtoutput)``, ``param()``.
@@ -129,16 +181,15 @@ class Conv2d(Module):
     TORCH_IM2COL_MAX_VALUES = 20480
 
     _parameter_names = ('weight', 'bias')
+    _in_torch_order = _columns = _patches = _weight_matrix = _padded_shape = _image_shape = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, 'kernel_size')
-        self.stride = _pair(stride, 'stride')
-        self.padding = _pair(padding, 'padding')
-        self.dilation = _pair(dilation, 'dilation')
-        if min(self.kernel_size + self.stride + self.dilation) < 1 or min(self.padding) < 0:
-            raise ValueError("kernel_size, stride and dilation must be >= 1 and padding >= 0")
+        self.in_channels = _positive_int(in_channels, 'in_channels')
+        self.out_channels = _positive_int(out_channels, 'out_channels')
+        self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
+        self.stride = _pair(stride, 'stride', minimum=1)
+        self.padding = _pair(padding, 'padding', minimum=0)
+        self.dilation = _pair(dilation, 'dilation', minimum=1)
         self.weight = empty(out_channels, in_channels, *self.kernel_size)
         self.bias = empty(out_channels) if bias else None
         self._initialise(fan_in=in_channels * self.kernel_size[0] * self.kernel_size[1])
@@ -156,9 +207,18 @@ class Conv2d(Module):
         self.bias_grad = None if self.bias is None else self.bias.new_zeros(self.bias.shape)
 
     def _check_input(self, input):
+        # Attribute comparisons only: this runs on every forward of the training loop.
         if not isinstance(input, _Tensor) or input.dim() != 4 or input.shape[1] != self.in_channels:
             got = tuple(input.shape) if isinstance(input, _Tensor) else type(input).__name__
             raise ValueError(f"{type(self).__name__} expects a tensor [N, {self.in_channels}, H, W], got {got}")
+        if input.dtype != self.weight.dtype:
+            raise TypeError(f"{type(self).__name__} has {self.weight.dtype} parameters and got a {input.dtype} "
+                            f"input; convert one to the other's dtype (e.g. input.to(block.weight.dtype))")
+        if input.device != self.weight.device:
+            raise ValueError(f"{type(self).__name__} has its parameters on {self.weight.device} and got an input "
+                            f"on {input.device}; move one to the other (block.to(device))")
+        if input.numel() == 0:
+            raise ValueError(f"{type(self).__name__} got an empty input of shape {tuple(input.shape)}")
 
     def _image_size(self, input):
         """Height and width of the image the kernel slides over (``Upsampling`` enlarges it)."""
@@ -299,18 +359,17 @@ class TransposeConv2d(Module):
     _parameter_names = ('weight', 'bias')
     _initialise = Conv2d._initialise
     _check_input = Conv2d._check_input
+    _input = _output_size = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  dilation=1, bias=True):
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.kernel_size = _pair(kernel_size, 'kernel_size')
-        self.stride = _pair(stride, 'stride')
-        self.padding = _pair(padding, 'padding')
-        self.output_padding = _pair(output_padding, 'output_padding')
-        self.dilation = _pair(dilation, 'dilation')
-        if min(self.kernel_size + self.stride + self.dilation) < 1 or min(self.padding + self.output_padding) < 0:
-            raise ValueError("kernel_size, stride and dilation must be >= 1, padding and output_padding >= 0")
+        self.in_channels = _positive_int(in_channels, 'in_channels')
+        self.out_channels = _positive_int(out_channels, 'out_channels')
+        self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
+        self.stride = _pair(stride, 'stride', minimum=1)
+        self.padding = _pair(padding, 'padding', minimum=0)
+        self.output_padding = _pair(output_padding, 'output_padding', minimum=0)
+        self.dilation = _pair(dilation, 'dilation', minimum=1)
         if any(op >= s and op >= d for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ValueError("output_padding must be smaller than either stride or dilation, as in torch")
         self.weight = empty(in_channels, out_channels, *self.kernel_size)
@@ -474,6 +533,8 @@ class Upsampling(Conv2d):
     of the convolution's input gradient.
     """
 
+    _axes_in_use = _input_size = _channels_last = _input_columns = _SetByForward()
+
     def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
                  bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
@@ -626,6 +687,8 @@ class Upsampling(Conv2d):
 class ReLU(Module):
     """``y = max(x, 0)``;  ``dx = dy · [x > 0]``."""
 
+    _positive = _SetByForward()
+
     def forward(self, input):
         self._positive = input > 0
         return input.clamp(min=0)
@@ -637,8 +700,10 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """``y = x`` where ``x > 0``, else ``negative_slope · x``;  ``dx = dy`` where ``x > 0``, else ``negative_slope · dy``."""
 
+    _positive = _SetByForward()
+
     def __init__(self, negative_slope=0.01):
-        self.negative_slope = negative_slope
+        self.negative_slope = _finite_number(negative_slope, 'negative_slope', minimum=-math.inf)
 
     def forward(self, input):
         self._positive = input > 0
@@ -659,6 +724,8 @@ class Sigmoid(Module):
     that fail ``torch.allclose``. The backward multiplies in torch's order for the same reason.
     """
 
+    _output = _SetByForward()
+
     def forward(self, input):
         self._output = input.sigmoid()
         return self._output
@@ -674,6 +741,8 @@ class Tanh(Module):
     once (a fused multiply-add); for float32 outputs, computing it in float64, where ``y²`` is exact, gives
     the same bits (tests/test_torch_exact.py).
     """
+
+    _output = _SetByForward()
 
     def forward(self, input):
         self._output = input.tanh()
@@ -692,6 +761,8 @@ class MSE(Module):
     """Mean squared error, as ``torch.nn.MSELoss()``: ``L = mean((x - t)²)`` over all elements;
     ``dL/dx = 2 (x - t) / numel``."""
 
+    _difference = _SetByForward()
+
     def forward(self, input, target):
         if input.shape != target.shape:
             raise ValueError(f"MSE needs input and target of one shape, got {tuple(input.shape)} and "
@@ -706,6 +777,8 @@ class MSE(Module):
 class L1(Module):
     """Mean absolute error, as ``torch.nn.L1Loss()``: ``L = mean(|x - t|)`` over all elements;
     ``dL/dx = sign(x - t) / numel`` (0 where ``x = t``, as torch)."""
+
+    _difference = _SetByForward()
 
     def forward(self, input, target):
         if input.shape != target.shape:
@@ -733,9 +806,7 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
-        if lr < 0:
-            raise ValueError(f"invalid learning rate {lr}")
-        self.lr = lr
+        self.lr = _finite_number(lr, 'lr')
         self.steps = 0
         self.state = [{} for _ in self.params]
 
@@ -762,10 +833,12 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False):
         super().__init__(params, lr)
+        self.momentum = _finite_number(momentum, 'momentum')
+        self.dampening = _finite_number(dampening, 'dampening')
+        self.weight_decay = _finite_number(weight_decay, 'weight_decay')
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        self.momentum, self.dampening = momentum, dampening
-        self.weight_decay, self.nesterov = weight_decay, nesterov
+        self.nesterov = nesterov
 
     def step(self):
         self.steps += 1
@@ -791,9 +864,14 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0):
         super().__init__(params, lr)
-        if not all(0 <= beta < 1 for beta in betas) or eps < 0:
-            raise ValueError(f"invalid betas {betas} or eps {eps}")
-        self.betas, self.eps, self.weight_decay = tuple(betas), eps, weight_decay
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+        for index, beta in enumerate(betas):
+            if _finite_number(beta, f'betas[{index}]') >= 1:
+                raise ValueError(f"betas[{index}] must be in [0, 1), got {beta!r}")
+        self.betas = tuple(betas)
+        self.eps = _finite_number(eps, 'eps')
+        self.weight_decay = _finite_number(weight_decay, 'weight_decay')
 
     def step(self):
         self.steps += 1
@@ -821,6 +899,10 @@ class Sequential(Module):
     (``backward_parameters`` skips the first module's input gradient)."""
 
     def __init__(self, *modules):
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential takes blocks (Module instances); argument {index} is a "
+                                f"{type(module).__name__}")
         self.modules = list(modules)
 
     def forward(self, input):
@@ -892,12 +974,60 @@ class BestModelError(ValueError):
     """``bestmodel.pth`` is not a file this project wrote, or does not fit the model."""
 
 
+def _is_small_int(value):
+    """Whether a value read from a file is an int (not a bool) short enough to print in a message.
+
+    Values from a file are checked with this (or for their exact type) before anything is formatted from
+    them: the repr of a crafted structure can take forever (a list holding itself twice, 64 levels deep)."""
+    return type(value) is int and abs(value) < 10 ** 6
+
+
+def _check_pickle_keys(data):
+    """Raise BestModelError unless every dict key that the pickle ``data`` builds is a string, and it builds no set.
+
+    Unpickling hashes dict keys and set members, and hashing a tuple that holds itself twice, 64 levels deep
+    (a few hundred bytes thanks to the pickle memo) takes 2^64 steps. So before unpickling, this follows the
+    opcodes, tracking only the kind of each stack item and memo entry (pickletools' stack effects): it builds
+    and runs nothing, in time linear in the size of ``data``.
+    """
+    mark, text = pickletools.markobject, pickletools.pyunicode
+    stack, marks, memo = [], [], {}
+    for opcode, argument, _ in pickletools.genops(data):
+        name, before, after = opcode.name, opcode.stack_before, opcode.stack_after
+        if name in ('EMPTY_SET', 'ADDITEMS', 'FROZENSET'):
+            raise BestModelError("refusing a set: a bestmodel file holds none")
+        if name in ('MEMOIZE', 'PUT', 'BINPUT', 'LONG_BINPUT'):
+            memo[len(memo) if name == 'MEMOIZE' else argument] = stack[-1]
+            continue
+        if name in ('GET', 'BINGET', 'LONG_BINGET'):
+            stack.append(memo[argument])
+            continue
+        above_mark = []
+        count = len(before)
+        if mark in before or (name == 'POP' and stack and stack[-1] is mark):
+            position = marks.pop()
+            above_mark = stack[position + 1:]
+            del stack[position:]
+            count = before.index(mark) if mark in before else 0
+        if count > len(stack):
+            raise BestModelError(f"a malformed pickle: {name} finds too few items on the stack")
+        popped = stack[len(stack) - count:]
+        del stack[len(stack) - count:]
+        keys = above_mark[0::2] if name in ('SETITEMS', 'DICT') else popped[1:2] if name == 'SETITEM' else []
+        if any(kind is not text for kind in keys):
+            raise BestModelError("refusing a dict key that is not a string: a bestmodel file has string keys only")
+        if mark in after:
+            marks.append(len(stack))
+        stack.extend(after)
+
+
 class _PlainDataUnpickler(pickle.Unpickler):
     """Unpickles only plain data (dicts, lists, tuples, strings, numbers, bytes): any class or function
     reference is refused, so a crafted file cannot run code."""
 
     def find_class(self, module, name):
-        raise BestModelError(f"refusing to load {module}.{name}: bestmodel.pth may only contain plain data")
+        reference = f"{module}.{name}"[:100]
+        raise BestModelError(f"refusing to load {reference}: bestmodel.pth may only contain plain data")
 
 
 class Model:
@@ -926,6 +1056,14 @@ class Model:
     # The network downsamples by 2 twice: predict pads inputs to a multiple of this.
     SIZE_MULTIPLE = 4
     PREDICT_CHUNK_PIXELS = 1 << 18
+    # An image larger than a chunk goes through the network in square windows of this side, context included.
+    # Measured (ru_maxrss, width 48): a 384×384 window costs about 170 MB, a full chunk about 290 MB, and a
+    # self-ensembled 2048×2048 image 375 to 395 MB in all (in one pass: 1.0 to 1.15 GB for 1024×1024 and
+    # 4.6 GB for 2048×2048 without self-ensembling).
+    PREDICT_TILE_SIZE = 384
+    # Larger than the file of any sensible configuration (width 48: 334 kB, width 1024: 142 MB): a larger
+    # file is refused unread, as reading it would take as much memory.
+    MAX_FILE_BYTES = 1 << 30
 
     LOSSES = {'mse': MSE, 'l1': L1}
     OPTIMIZERS = ('adam', 'sgd')
@@ -940,6 +1078,11 @@ class Model:
                                      ('schedule', schedule, self.SCHEDULES), ('init', init, self.INITS)):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        for name, value in (('width', width), ('kernel_size', kernel_size), ('up_kernel_size', up_kernel_size),
+                            ('batch_size', batch_size)):
+            _positive_int(value, name)
+        _positive_number(lr, 'lr')
+        _finite_number(momentum, 'momentum')
         if up_kernel_size % 2 == 0:
             raise ValueError(f"up_kernel_size must be odd (the upsampling convolutions keep the size), "
                              f"got {up_kernel_size}")
@@ -949,6 +1092,7 @@ class Model:
         self.self_ensemble = self_ensemble
         self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         self.network = self._build_network(**self.config).to(self.device)
+        self._tile_margin = self._padded_size(self._receptive_radius(self.network))
         if self.init == 'he':
             self._initialise_he()
         self.loss = self.LOSSES[loss]()
@@ -964,6 +1108,30 @@ class Model:
             Conv2d(width, width, kernel_size, stride=2, padding=down_padding), ReLU(),
             Upsampling(width, width, up_kernel_size, scale_factor=2, padding=up_padding), ReLU(),
             Upsampling(width, 3, up_kernel_size, scale_factor=2, padding=up_padding), Sigmoid())
+
+    @staticmethod
+    def _receptive_radius(network):
+        """How far, in pixels, an output pixel of ``network`` (a ``Sequential`` of ``_build_network``'s blocks)
+        sees beyond its own position in the input, on the farther side: ``predict``'s tiles carry that much
+        context, so that tiling changes no output pixel.
+
+        Each block maps the interval of rows an output row reads back to its input's rows (a convolution:
+        ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling: ``[a, b] -> [a // f, b // f]``),
+        for output positions that are each residue modulo the network's total stride, and along both axes.
+        """
+        radius = 0
+        for axis in (0, 1):
+            for position in range(Model.SIZE_MULTIPLE):
+                low = high = position
+                for block in reversed(network.modules):
+                    if isinstance(block, Conv2d):
+                        step, pad = block.stride[axis], block.padding[axis]
+                        span = block.dilation[axis] * (block.kernel_size[axis] - 1)
+                        low, high = step * low - pad, step * high - pad + span
+                    if isinstance(block, Upsampling):
+                        low, high = low // block.scale_factor, high // block.scale_factor
+                radius = max(radius, position - low, high - position)
+        return radius
 
     def _initialise_he(self):
         for parameter, _ in self.network.param():
@@ -1005,51 +1173,83 @@ class Model:
         return path
 
     def load_pretrained_model(self, path=None):
-        """Load ``bestmodel.pth`` (default: beside this file, whatever the working directory)."""
+        """Load ``bestmodel.pth`` (default: beside this file, whatever the working directory).
+
+        The whole file is checked before any weight changes: one that ``save_model`` did not write for this
+        configuration, or that holds NaN or infinite weights, raises ``BestModelError`` and leaves the model
+        as it was. The checks take time in proportion to the file's size, whatever it holds.
+        """
         path = Path(path) if path is not None else self.default_path()
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(
                 f"no pretrained model at {path}; make one with "
                 f"`python -m Proj_123456_654321.Miniproject_2.others.train --data DATA_FOLDER`")
-        with open(path, 'rb') as file:
-            try:
-                payload = _PlainDataUnpickler(file).load()
-            except BestModelError:
-                raise
-            except Exception as error:
-                raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
+        payload = self._read_payload(path)
         self._check_payload(payload, path)
-        for (parameter, _), saved in zip(self.network.param(), payload['parameters']):
-            values = array('f')
-            values.frombytes(saved['data'])
-            if sys.byteorder != 'little':
-                values.byteswap()
-            parameter.copy_(parameter.new_tensor(values.tolist()).view(parameter.shape))
+        values = self._decode_parameters(payload['parameters'], path)
+        for (parameter, _), value in zip(self.network.param(), values):
+            parameter.copy_(value)
         self.optimizer = self._make_optimizer()
 
+    def _read_payload(self, path):
+        """The plain data pickled in ``path``; BestModelError if it is not a regular file of plain data whose
+        dict keys are strings (reading a FIFO would wait forever, hashing other keys can too)."""
+        if not path.is_file():
+            raise BestModelError(f"{path} is not a regular file")
+        if path.stat().st_size > self.MAX_FILE_BYTES:
+            raise BestModelError(f"{path} is larger than any bestmodel file ({self.MAX_FILE_BYTES} bytes)")
+        data = path.read_bytes()
+        try:
+            _check_pickle_keys(data)
+            return _PlainDataUnpickler(io.BytesIO(data)).load()
+        except BestModelError as error:
+            raise BestModelError(f"{path}: {error}") from None
+        except Exception as error:
+            raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
+
     def _check_payload(self, payload, path):
-        if not isinstance(payload, dict) or payload.get('format') != self.FILE_FORMAT:
+        """BestModelError unless ``payload`` has the structure ``save_model`` writes for this configuration.
+
+        Each value is checked for its exact type (and size) before anything is formatted from it."""
+        if type(payload) is not dict or payload.get('format') != self.FILE_FORMAT:
             raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 2")
-        if payload.get('version') != self.FILE_VERSION:
-            raise BestModelError(f"{path} has format version {payload.get('version')!r}, "
-                                 f"this code reads version {self.FILE_VERSION}")
+        version = payload.get('version')
+        if type(version) is not int or version != self.FILE_VERSION:
+            found = f"format version {version}" if _is_small_int(version) else "no valid format version"
+            raise BestModelError(f"{path} has {found}, this code reads version {self.FILE_VERSION}")
         saved_config = payload.get('config')
-        if not isinstance(saved_config, dict):
-            raise BestModelError(f"{path} has no network configuration")
+        if (type(saved_config) is not dict or len(saved_config) != len(self.config)
+                or set(saved_config) != set(self.config) or not all(map(_is_small_int, saved_config.values()))):
+            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(self.config)})")
         if saved_config != self.config:
-            differences = ', '.join(f"{key}: file {saved_config.get(key)!r}, model {self.config.get(key)!r}"
-                                    for key in sorted(set(saved_config) | set(self.config))
-                                    if saved_config.get(key) != self.config.get(key))
-            arguments = ', '.join(f'{key}={value!r}' for key, value in saved_config.items())
+            differences = ', '.join(f"{key}: file {saved_config[key]}, model {self.config[key]}"
+                                    for key in sorted(self.config) if saved_config[key] != self.config[key])
+            arguments = ', '.join(f'{key}={value}' for key, value in saved_config.items())
             raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
                                  f"load it into Model({arguments})")
         saved_parameters = payload.get('parameters')
         expected = [tuple(parameter.shape) for parameter, _ in self.network.param()]
-        if (not isinstance(saved_parameters, list) or len(saved_parameters) != len(expected) or not all(
-                isinstance(saved, dict) and saved.get('shape') == shape and isinstance(saved.get('data'), bytes)
-                and len(saved['data']) == 4 * math.prod(shape)
+        if (type(saved_parameters) is not list or len(saved_parameters) != len(expected) or not all(
+                type(saved) is dict and type(saved.get('shape')) is tuple and saved['shape'] == shape
+                and all(type(size) is int for size in saved['shape'])
+                and type(saved.get('data')) is bytes and len(saved['data']) == 4 * math.prod(shape)
                 for saved, shape in zip(saved_parameters, expected))):
             raise BestModelError(f"{path}: the saved parameters do not have the shapes {expected}")
+
+    def _decode_parameters(self, saved_parameters, path):
+        """The saved float32 bytes as tensors shaped like the parameters; BestModelError if any value is NaN or
+        infinite (every prediction would be NaN)."""
+        values = []
+        for index, ((parameter, _), saved) in enumerate(zip(self.network.param(), saved_parameters)):
+            floats = array('f')
+            floats.frombytes(saved['data'])
+            if sys.byteorder != 'little':
+                floats.byteswap()
+            value = parameter.new_tensor(floats.tolist()).view(parameter.shape)
+            if not value.isfinite().all():
+                raise BestModelError(f"{path}: saved parameter {index} holds NaN or infinite values")
+            values.append(value)
+        return values
 
     # -- training and prediction -----------------------------------------------------------------------
 
@@ -1090,8 +1290,8 @@ class Model:
         batch_size = self.batch_size if batch_size is None else batch_size
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if lr is not None and not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr!r}")
+        if lr is not None:
+            _positive_number(lr, 'lr')
         if validation is not None:
             if not isinstance(validation, (tuple, list)) or len(validation) != 2:
                 raise TypeError("validation must be a pair (noisy_images, clean_images)")
@@ -1126,10 +1326,13 @@ class Model:
             self.optimizer.lr = self.lr
             mean_loss = loss_sum.item() / count
             seconds = time.perf_counter() - start
-            if not math.isfinite(mean_loss):
+            # The loss of each step is computed before its update: only the weights show what the last step did.
+            if not math.isfinite(mean_loss) or not self._weights_are_finite():
                 self._restore(snapshot)
+                problem = (f"the training loss became {mean_loss}" if not math.isfinite(mean_loss)
+                           else "the weights became NaN or infinite")
                 raise FloatingPointError(
-                    f"the training loss became {mean_loss} in epoch {epoch}; the weights from before that epoch "
+                    f"{problem} in epoch {epoch}; the weights from before that epoch "
                     f"are restored. Try a lower learning rate (now {base_lr}).")
             record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'lr': epoch_lr, 'seconds': seconds,
                       'images_per_second': count / seconds, 'val_psnr': None}
@@ -1146,6 +1349,10 @@ class Model:
             if after_epoch is not None:
                 after_epoch(record)
         return self.history
+
+    def _weights_are_finite(self):
+        """Whether no weight is NaN or infinite."""
+        return all(parameter.isfinite().all().item() for parameter, _ in self.network.param())
 
     def _scheduled_lr(self, base_lr, step, total_steps):
         if self.schedule == 'cosine':
@@ -1175,24 +1382,60 @@ class Model:
     def predict(self, test_input):
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
 
-        Images are padded (edge replication) to a multiple of 4 and cropped back, and processed in chunks
-        of about ``PREDICT_CHUNK_PIXELS`` pixels so that memory stays bounded. With ``self_ensemble``, each
-        chunk's output is the mean over the 8 symmetries of the square (see the class docstring).
+        Images are padded (edge replication) to a multiple of 4 and cropped back. Memory stays bounded: images
+        go through the network in chunks of about ``PREDICT_CHUNK_PIXELS`` pixels, and an image larger than that
+        in overlapping windows of ``PREDICT_TILE_SIZE`` pixels a side, which give the output of one pass (see
+        ``_predict_in_tiles``). With ``self_ensemble``, each output is the mean over the 8 symmetries of the
+        square (see the class docstring).
         """
         _check_images(test_input, 'test_input')
         n, _, height, width = test_input.shape
-        pad_height, pad_width = (-height) % self.SIZE_MULTIPLE, (-width) % self.SIZE_MULTIPLE
-        chunk = max(1, self.PREDICT_CHUNK_PIXELS // ((height + pad_height) * (width + pad_width)))
+        padded_pixels = self._padded_size(height) * self._padded_size(width)
         output = empty(test_input.shape, device=test_input.device)
+        if padded_pixels > self.PREDICT_CHUNK_PIXELS:
+            for index in range(n):
+                self._predict_in_tiles(test_input[index:index + 1], output[index:index + 1])
+            return output
+        chunk = self.PREDICT_CHUNK_PIXELS // padded_pixels
         for first in range(0, n, chunk):
-            images = self._to_unit(test_input[first:first + chunk])
-            if pad_height:
-                images = cat([images, images[:, :, -1:].expand(-1, -1, pad_height, -1)], 2)
-            if pad_width:
-                images = cat([images, images[:, :, :, -1:].expand(-1, -1, -1, pad_width)], 3)
-            denoised = self._symmetric_mean(images) if self.self_ensemble else self.network.forward(images)
-            output[first:first + chunk] = (denoised[:, :, :height, :width] * 255).to(output.device)
+            output[first:first + chunk] = self._denoise(test_input[first:first + chunk]).to(output.device)
         return output
+
+    def _padded_size(self, size):
+        """``size`` rounded up to the multiple of ``SIZE_MULTIPLE`` that predict pads it to."""
+        return -(-size // self.SIZE_MULTIPLE) * self.SIZE_MULTIPLE
+
+    def _denoise(self, images):
+        """``predict`` for images that go through the network at once; on the model's device."""
+        height, width = images.shape[2:]
+        pad_height, pad_width = self._padded_size(height) - height, self._padded_size(width) - width
+        images = self._to_unit(images)
+        if pad_height:
+            images = cat([images, images[:, :, -1:].expand(-1, -1, pad_height, -1)], 2)
+        if pad_width:
+            images = cat([images, images[:, :, :, -1:].expand(-1, -1, -1, pad_width)], 3)
+        denoised = self._symmetric_mean(images) if self.self_ensemble else self.network.forward(images)
+        return denoised[:, :, :height, :width] * 255
+
+    def _predict_in_tiles(self, image, output):
+        """Denoise one ``[1, 3, H, W]`` image into ``output`` tile by tile: each square tile goes through the
+        network with ``_tile_margin`` pixels of context on every side (the network's receptive radius, rounded
+        up to a multiple of 4), so that each output pixel sees what it sees in one pass. Tiles and windows start
+        at multiples of 4 and the windows of the last row and column reach the padded image's edge, so the
+        strided convolutions sample the pixels they sample in one pass, in every flip and transposition.
+        """
+        margin = self._tile_margin
+        room = self.PREDICT_TILE_SIZE - 2 * margin
+        tile = max(self.SIZE_MULTIPLE, room // self.SIZE_MULTIPLE * self.SIZE_MULTIPLE)
+        height, width = image.shape[2:]
+        for top in range(0, height, tile):
+            for left in range(0, width, tile):
+                window_top, window_left = max(top - margin, 0), max(left - margin, 0)
+                # Beyond the image, the window is the edge padding, which _denoise adds as one pass does.
+                window = image[:, :, window_top:top + tile + margin, window_left:left + tile + margin]
+                denoised = self._denoise(window)[:, :, top - window_top:top - window_top + tile,
+                                                 left - window_left:left - window_left + tile]
+                output[:, :, top:top + tile, left:left + tile] = denoised.to(output.device)
 
     def _symmetric_mean(self, images):
         """Mean of the network's outputs for the 8 flips and transpositions of ``images``, each turned back."""

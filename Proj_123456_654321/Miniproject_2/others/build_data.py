@@ -26,14 +26,17 @@ Recipe, for each patch:
    independent draws on the same clean patch; validation pairs one noisy draw
    with its clean patch.
 
-Photos are converted to RGB (grayscale gives 3 equal channels).  Everything is
+Photos are converted to RGB (grayscale gives 3 equal channels; 16-bit photos
+are scaled to 8 bits as the denoise command does, ``others/images.py``; 32-bit
+ones are skipped with a warning, as are unreadable files).  Everything is
 drawn from ``numpy.random.default_rng`` generators derived from ``--seed``, so
 the same seed and the same sources give byte-identical files.  Training and
 validation use separate derived generators, so the validation set does not
 change with ``--train``.
 
 Sources: the photos listed in ``TRAIN_PHOTOS`` / ``VAL_PHOTOS``, plus every
-.jpg/.jpeg/.png found recursively under the ``--images`` folders; each of
+.jpg/.jpeg/.png regular file found recursively under the ``--images`` folders
+(FIFOs and devices are skipped with a warning, never opened); each of
 those goes to validation (1 in 5) or training by a hash of its content.
 Photos under ``--train-images`` folders all go to training: use it when the
 folders hold several versions of one scene (a hash split would put copies of
@@ -50,7 +53,9 @@ Command::
         [--train-images DIR ...] [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
-without ``--force`` (they may be the real course data).
+without ``--force`` (they may be the real course data).  A ``--out`` that is
+not a folder or cannot be written into is refused before the build; every
+error ends the command with status 1 and a one-line message.
 """
 
 import argparse
@@ -64,6 +69,8 @@ import uuid
 import numpy as np
 import torch
 from PIL import Image
+
+from .images import to_rgb
 
 PATCH_SIZE = 32
 NOISE_STD = 25.0
@@ -127,13 +134,22 @@ def file_digest(path):
 
 
 def find_images(folder):
-    """Sorted paths of the JPEG/PNG files under ``folder``, recursively."""
+    """Sorted paths of the JPEG/PNG files under ``folder``, recursively.
+
+    Only regular files: the others (FIFOs, devices) are skipped with a
+    warning and never opened, as opening a FIFO waits for a writer."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"image folder {folder!r} does not exist")
     found = []
     for root, _, files in os.walk(folder):
-        found.extend(os.path.join(root, name) for name in files
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
+        for name in files:
+            path = os.path.join(root, name)
+            if not name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            if os.path.isfile(path):
+                found.append(path)
+            else:
+                warn(f"skipping {path}: not a regular file")
     return sorted(found)
 
 
@@ -150,7 +166,11 @@ def source_photos(image_dirs=(), train_image_dirs=()):
     folders += [(folder, True) for folder in train_image_dirs]
     for folder, training_only in folders:
         for path in find_images(folder):
-            digest = file_digest(path)
+            try:
+                digest = file_digest(path)
+            except OSError as error:
+                warn(f"skipping {path}: cannot read it ({error})")
+                continue
             if digest in seen:
                 warn(f"skipping {path}: same content as another photo")
                 continue
@@ -163,9 +183,10 @@ def source_photos(image_dirs=(), train_image_dirs=()):
 
 
 def load_photo(path):
-    """The photo at ``path`` as an RGB PIL image, fully read into memory."""
+    """The photo at ``path`` as an 8-bit RGB PIL image, fully read into memory
+    (16-bit photos scaled, as the denoise command reads them)."""
     with Image.open(path) as image:
-        return image.convert("RGB")
+        return to_rgb(image, path)
 
 
 def load_photos(paths, split):
@@ -270,6 +291,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     ``force`` is false."""
     if n_train < 1 or n_val < 1:
         raise ValueError("the number of train and val patches must be >= 1")
+    check_out_folder(out_dir)
     train_path = os.path.join(out_dir, TRAIN_FILE)
     val_path = os.path.join(out_dir, VAL_FILE)
     clean_path = os.path.join(out_dir, TRAIN_CLEAN_FILE)
@@ -299,6 +321,18 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
             print(f"wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB)",
                   file=sys.stderr)
     return train_path, val_path
+
+
+def check_out_folder(out_dir):
+    """ValueError naming --out if ``out_dir`` cannot be created or written
+    into: found before the build, not after minutes of it."""
+    existing = os.path.abspath(out_dir)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"--out {out_dir}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out_dir}: cannot write into {existing}")
 
 
 def int_at_least(minimum):
@@ -339,8 +373,9 @@ def main(argv=None):
         build(args.out, args.train, args.val, args.seed, args.images,
               args.force, progress=not args.quiet,
               train_image_dirs=args.train_images, with_clean=args.with_clean)
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        parser.exit(1, f"build_data: error: {error}\n")
+    except (OSError, ValueError) as error:
+        # Some messages span lines: keep the error to one line.
+        parser.exit(1, f"build_data: error: {' '.join(str(error).split())}\n")
     return 0
 
 

@@ -15,7 +15,8 @@ that noise as the data recipe does (``build_data.add_noise``, seeded by ``--seed
 ``--miniproject 2`` (default) runs our framework's model, ``--miniproject 1`` the torch.nn U-Net; both
 load ``--model`` (default: the ``bestmodel.pth`` beside their ``model.py``) into ``Model()``. Large images
 go through the network in overlapping tiles, so memory stays bounded. Existing outputs are kept unless
-``--force``; every PNG is written atomically. Errors exit with status 1 and a one-line message.
+``--force``; every PNG is written atomically. Inputs that are no regular file (FIFOs, devices, folders) are
+skipped with a warning. Errors exit with status 1 and a one-line message.
 """
 
 import argparse
@@ -29,6 +30,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .build_data import add_noise, int_at_least
+from .images import check_depth, to_rgb
 
 # Tiles of TILE_SIZE² pixels, each seen with TILE_MARGIN more pixels on every side. The margin exceeds
 # both networks' receptive radius (about 40 pixels for the U-Net), so tiling changes no output pixel
@@ -47,17 +49,37 @@ def load_model(miniproject, path):
     return model
 
 
+def warn(message):
+    """One warning line on stderr."""
+    print(f"denoise: warning: {message}", file=sys.stderr)
+
+
+def regular_files(paths):
+    """``paths`` without those that exist but are no regular file (FIFOs, devices, folders named like images),
+    each skipped with a warning and never opened: opening a FIFO waits until something writes into it. Missing
+    paths stay, for ``open_image`` to report."""
+    kept = []
+    for path in paths:
+        if os.path.exists(path) and not os.path.isfile(path):
+            warn(f"skipping {path}: not a regular file")
+        else:
+            kept.append(path)
+    if not kept:
+        raise ValueError("no image to denoise: none of the inputs is a regular file")
+    return kept
+
+
 def open_image(path):
     """The image at ``path``, opened lazily (header only); ValueError if it is not one we can use."""
     try:
         image = Image.open(path)
     except (OSError, Image.DecompressionBombError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
-    # Pillow's RGB conversion clips 16- and 32-bit values to 255 instead of scaling them (read_rgb scales
-    # 16-bit ones; 32-bit ones have no agreed white level).
-    if image.mode in ('I', 'F'):
+    try:
+        check_depth(image, path)
+    except ValueError:
         image.close()
-        raise ValueError(f"{path}: 32-bit ({image.mode}) images are not supported; save it with 8 bits")
+        raise
     return image
 
 
@@ -66,10 +88,7 @@ def read_rgb(path):
     with open_image(path) as image:
         try:
             # The PNGs we write carry no EXIF orientation: apply it, or phone photos come out rotated.
-            image = ImageOps.exif_transpose(image)
-            if image.mode.startswith('I;16'):
-                image = Image.fromarray(np.rint(np.asarray(image) / 257).astype(np.uint8))
-            pixels = np.asarray(image.convert('RGB'))
+            pixels = np.asarray(to_rgb(ImageOps.exif_transpose(image), path))
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
             # Truncated or corrupt files only fail here, when the pixels are decoded.
             raise ValueError(f"cannot read {path}: {error}") from None
@@ -128,9 +147,10 @@ def planned_outputs(images, out, add_noise_too, force):
 
 
 def run(args):
-    for image in args.images:  # a typo in the last name should not cost the work on the first ones
+    images = regular_files(args.images)
+    for image in images:  # a typo in the last name should not cost the work on the first ones
         open_image(image).close()
-    plan = planned_outputs(args.images, args.out, args.add_noise, args.force)
+    plan = planned_outputs(images, args.out, args.add_noise, args.force)
     model = load_model(args.miniproject, args.model)
     os.makedirs(args.out, exist_ok=True)
     for image, (noisy_path, denoised_path) in plan.items():

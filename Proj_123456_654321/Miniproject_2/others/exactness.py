@@ -19,6 +19,7 @@ forward and backward and torch's (``torch.nn.functional`` + autograd), and repor
 """
 import argparse
 import json
+import os
 import statistics
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def main():
               f"max |difference| / max |torch|: median {row['median_scaled_difference']:.1e}, "
               f"max {row['max_scaled_difference']:.1e}")
     arguments.json.write_text(json.dumps(results, indent=1) + '\n')
-    print(f"wrote {arguments.json}")
+    print(f"wrote {os.path.relpath(arguments.json)}")
 
 
 if __name__ == '__main__':
