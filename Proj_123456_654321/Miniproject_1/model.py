@@ -12,6 +12,7 @@ import numbers
 import os
 import pickletools
 import random
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -62,6 +63,42 @@ def _positive_number(value, name):
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
     return value
+
+
+class Progress:
+    """Progress of long work, ``update(done)`` after each piece: on a terminal one line rewritten in place
+    (at most every ``interval`` seconds), elsewhere (a log file, a pipe) a plain line at each quarter, so
+    that logs stay short. The line shows the work done, its rate and the time left; ``close()`` clears it
+    on a terminal. Standard library only; both mini-projects' ``model.py`` carry it, identical."""
+
+    def __init__(self, total, label, unit='images', stream=None, interval=0.5):
+        self.total, self.label, self.unit, self.interval = total, label, unit, interval
+        self.stream = sys.stdout if stream is None else stream
+        self.in_place = self.stream.isatty() if hasattr(self.stream, 'isatty') else False
+        self.start = self.drawn_at = time.perf_counter()
+        self.quarters_shown = 0
+
+    def update(self, done):
+        now = time.perf_counter()
+        if self.in_place:
+            if now - self.drawn_at >= self.interval:
+                self.drawn_at = now
+                self.stream.write('\r' + self._line(done, now) + '\x1b[K')
+                self.stream.flush()
+        elif done < self.total and 4 * done >= (self.quarters_shown + 1) * self.total:
+            self.quarters_shown = 4 * done // self.total
+            print(self._line(done, now), file=self.stream, flush=True)
+
+    def _line(self, done, now):
+        rate = done / max(now - self.start, 1e-9)
+        left = (self.total - done) / rate if rate > 0 else math.inf
+        return (f"{self.label}: {done}/{self.total} {self.unit} ({100 * done / self.total:.0f} %), "
+                f"{rate:.0f} {self.unit}/s, {left:.0f} s left")
+
+    def close(self):
+        if self.in_place:
+            self.stream.write('\r\x1b[K')
+            self.stream.flush()
 
 
 class BestModelError(ValueError):
@@ -335,6 +372,7 @@ class Model:
                 shuffler.shuffle(order)
                 order = torch.tensor(order, device=self.device)
                 loss_sum = torch.zeros((), device=self.device)
+                progress = Progress(count, f"epoch {epoch}/{num_epochs}") if verbose else None
                 for first in range(0, count, batch_size):
                     batch = order[first:first + batch_size]
                     batch_inputs, batch_targets = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
@@ -346,6 +384,10 @@ class Model:
                     optimizer.step()
                     schedule.step()
                     loss_sum += loss.detach() * len(batch)
+                    if progress is not None:
+                        progress.update(min(first + batch_size, count))
+                if progress is not None:
+                    progress.close()
                 mean_loss = loss_sum.item() / count
                 seconds = time.perf_counter() - start
                 previous_loss = self.history[-1]['loss'] if self.history else math.inf

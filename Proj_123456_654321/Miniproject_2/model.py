@@ -970,6 +970,42 @@ def _check_images(images, name):
             raise ValueError(f"{name} must hold values in [0, 255], found [{low:g}, {high:g}]")
 
 
+class Progress:
+    """Progress of long work, ``update(done)`` after each piece: on a terminal one line rewritten in place
+    (at most every ``interval`` seconds), elsewhere (a log file, a pipe) a plain line at each quarter, so
+    that logs stay short. The line shows the work done, its rate and the time left; ``close()`` clears it
+    on a terminal. Standard library only; both mini-projects' ``model.py`` carry it, identical."""
+
+    def __init__(self, total, label, unit='images', stream=None, interval=0.5):
+        self.total, self.label, self.unit, self.interval = total, label, unit, interval
+        self.stream = sys.stdout if stream is None else stream
+        self.in_place = self.stream.isatty() if hasattr(self.stream, 'isatty') else False
+        self.start = self.drawn_at = time.perf_counter()
+        self.quarters_shown = 0
+
+    def update(self, done):
+        now = time.perf_counter()
+        if self.in_place:
+            if now - self.drawn_at >= self.interval:
+                self.drawn_at = now
+                self.stream.write('\r' + self._line(done, now) + '\x1b[K')
+                self.stream.flush()
+        elif done < self.total and 4 * done >= (self.quarters_shown + 1) * self.total:
+            self.quarters_shown = 4 * done // self.total
+            print(self._line(done, now), file=self.stream, flush=True)
+
+    def _line(self, done, now):
+        rate = done / max(now - self.start, 1e-9)
+        left = (self.total - done) / rate if rate > 0 else math.inf
+        return (f"{self.label}: {done}/{self.total} {self.unit} ({100 * done / self.total:.0f} %), "
+                f"{rate:.0f} {self.unit}/s, {left:.0f} s left")
+
+    def close(self):
+        if self.in_place:
+            self.stream.write('\r\x1b[K')
+            self.stream.flush()
+
+
 class BestModelError(ValueError):
     """``bestmodel.pth`` is not a file this project wrote, or does not fit the model."""
 
@@ -1315,6 +1351,7 @@ class Model:
             shuffler.shuffle(order)
             order = arange(1, device=self.device).new_tensor(order)
             loss_sum = 0
+            progress = Progress(count, f"epoch {epoch}/{num_epochs}") if verbose else None
             for step, first in enumerate(range(0, count, batch_size)):
                 self.optimizer.lr = self._scheduled_lr(base_lr, (epoch - 1) * steps_per_epoch + step,
                                                        num_epochs * steps_per_epoch)
@@ -1323,6 +1360,10 @@ class Model:
                 if self.augment:
                     input, target = self._random_symmetry(input, target, augmenter)
                 loss_sum += self._training_step(input, target) * len(batch)
+                if progress is not None:
+                    progress.update(min(first + batch_size, count))
+            if progress is not None:
+                progress.close()
             self.optimizer.lr = self.lr
             mean_loss = loss_sum.item() / count
             seconds = time.perf_counter() - start

@@ -43,7 +43,6 @@ import datetime
 import importlib
 import importlib.metadata
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -60,6 +59,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.restoration import denoise_nl_means
 
 from .data import load_val
+from ..model import Progress
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
@@ -199,7 +199,7 @@ def sweep(denoise, noisy, clean, name, values, scale=1.0):
 def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
     """Evaluate every method not in ``skip`` on uint8 ``[N, 3, H, W]`` images; return a JSON-ready dict.
 
-    ``log`` receives one line per method as it finishes (and BM3D's progress lines).
+    ``log`` receives one line per method as it finishes; BM3D's progress goes to standard output.
     """
     workers = workers or os.cpu_count() or 1
     noisy = noisy_uint8.numpy().astype(np.float64) / 255
@@ -233,16 +233,11 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
 
     if 'bm3d' not in skip:
         total = len(noisy)
-        step = max(1, math.ceil(total / 10))
         log(f"  BM3D: {total} images over {min(workers, total)} worker processes")
-        start = time.perf_counter()
-
-        def progress(done, total):
-            if done % step == 0 or done == total:
-                log(f"  BM3D: {done}/{total} images ({100 * done / total:.0f}%), "
-                    f"{time.perf_counter() - start:.0f} s")
-
-        denoised, seconds = _timed(denoise_bm3d, noisy, workers=workers, progress=progress)
+        progress = Progress(total, '  BM3D')
+        denoised, seconds = _timed(denoise_bm3d, noisy, workers=workers,
+                                   progress=lambda done, _: progress.update(done))
+        progress.close()
         add('bm3d', psnr(denoised, clean), seconds, f"σ={NOISE_SIGMA * 255:g} given", workers=min(workers, total))
 
     for key in ('mp2', 'mp1'):

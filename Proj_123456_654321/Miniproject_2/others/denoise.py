@@ -20,6 +20,7 @@ skipped with a warning. Errors exit with status 1 and a one-line message.
 """
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ from PIL import Image, ImageOps
 
 from .build_data import add_noise, int_at_least
 from .images import check_depth, to_rgb
+from ..model import Progress
 
 # Tiles of TILE_SIZE² pixels, each seen with TILE_MARGIN more pixels on every side. The margin exceeds
 # both networks' receptive radius (about 40 pixels for the U-Net), so tiling changes no output pixel
@@ -107,17 +109,23 @@ def write_png_atomically(pixels, path):
             os.remove(temporary)
 
 
-def denoise(model, pixels, tile_size=TILE_SIZE, margin=TILE_MARGIN):
-    """Denoise uint8 [3, H, W] tile by tile (one big image would need memory in proportion to its area)."""
+def denoise(model, pixels, tile_size=TILE_SIZE, margin=TILE_MARGIN, label=None):
+    """Denoise uint8 [3, H, W] tile by tile (one big image would need memory in proportion to its area);
+    with a ``label``, show the progress over the tiles under that name."""
     _, height, width = pixels.shape
     output = np.empty_like(pixels)
-    for top in range(0, height, tile_size):
-        for left in range(0, width, tile_size):
-            y0, x0 = max(top - margin, 0), max(left - margin, 0)
-            window = torch.from_numpy(pixels[None, :, y0:top + tile_size + margin, x0:left + tile_size + margin])
-            denoised = model.predict(window)[0, :, top - y0:top - y0 + tile_size, left - x0:left - x0 + tile_size]
-            output[:, top:top + tile_size, left:left + tile_size] = \
-                denoised.round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+    corners = list(itertools.product(range(0, height, tile_size), range(0, width, tile_size)))
+    progress = Progress(len(corners), label, unit='tiles') if label else None
+    for done, (top, left) in enumerate(corners, 1):
+        y0, x0 = max(top - margin, 0), max(left - margin, 0)
+        window = torch.from_numpy(pixels[None, :, y0:top + tile_size + margin, x0:left + tile_size + margin])
+        denoised = model.predict(window)[0, :, top - y0:top - y0 + tile_size, left - x0:left - x0 + tile_size]
+        output[:, top:top + tile_size, left:left + tile_size] = \
+            denoised.round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+        if progress is not None:
+            progress.update(done)
+    if progress is not None:
+        progress.close()
     return output
 
 
@@ -158,7 +166,7 @@ def run(args):
         clean = read_rgb(image)
         # A generator per image: its noise depends on the seed only, not on the other images listed.
         noisy = add_noise(clean[None], np.random.default_rng(args.seed))[0] if args.add_noise else clean
-        denoised = denoise(model, noisy)
+        denoised = denoise(model, noisy, label=image)
         if noisy_path:
             write_png_atomically(noisy, noisy_path)
         write_png_atomically(denoised, denoised_path)
