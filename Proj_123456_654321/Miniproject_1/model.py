@@ -22,6 +22,12 @@ from torch import nn
 import torch.nn.functional as F
 
 
+# The names Mini-project 2's model.py uses (it may not name torch.Tensor), so that the helpers both carry are the
+# same text.
+_Tensor = torch.Tensor
+_UINT8 = torch.uint8
+
+
 def psnr(denoised, clean):
     """Mean over images of the per-image PSNR in dB, both tensors in [0, 1] (the course harness's definition)."""
     mse = (denoised - clean).pow(2).flatten(1).mean(1)
@@ -30,9 +36,9 @@ def psnr(denoised, clean):
 
 def _check_images(images, name):
     """Raise TypeError / ValueError unless ``images`` is a non-empty [N, 3, H, W] tensor in [0, 255]."""
-    if not isinstance(images, torch.Tensor):
+    if not isinstance(images, _Tensor):
         raise TypeError(f"{name} must be a torch tensor [N, 3, H, W], got {type(images).__name__}")
-    if not (images.is_floating_point() or images.dtype == torch.uint8):
+    if not (images.is_floating_point() or images.dtype == _UINT8):
         raise TypeError(f"{name} must be uint8 or floating point, got {images.dtype}")
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"{name} must have shape [N, 3, H, W], got {tuple(images.shape)}")
@@ -47,7 +53,9 @@ def _check_images(images, name):
 
 
 def _positive_int(value, name):
-    """Return ``value`` if it is an int >= 1 (not a bool); TypeError or ValueError naming ``name`` otherwise."""
+    """Return ``value`` if it is an int >= 1 (channels, sizes); TypeError or ValueError naming ``name`` otherwise.
+
+    Booleans are ints to Python but never a channel count, so they are refused too."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < 1:
@@ -117,9 +125,9 @@ def _check_pickle_keys(data):
     """Raise BestModelError unless every dict key that the pickle ``data`` builds is a string, and it builds no set.
 
     Unpickling hashes dict keys and set members, and hashing a tuple that holds itself twice, 64 levels deep
-    (a few hundred bytes thanks to the pickle memo) takes 2^64 steps, in ``torch.load`` too. So before
-    loading, this follows the opcodes, tracking only the kind of each stack item and memo entry (pickletools'
-    stack effects): it builds and runs nothing, in time linear in the size of ``data``.
+    (a few hundred bytes thanks to the pickle memo) takes 2^64 steps. So before unpickling, this follows the
+    opcodes, tracking only the kind of each stack item and memo entry (pickletools' stack effects): it builds
+    and runs nothing, in time linear in the size of ``data``.
     """
     mark, text = pickletools.markobject, pickletools.pyunicode
     stack, marks, memo = [], [], {}
