@@ -115,6 +115,12 @@ def compare_mse(input, target):
     return [('loss', value, expected.detach()), ('input gradient', grad_input, leaf.grad)]
 
 
+def draw_mse(seed):
+    """``compare_mse`` for an input and a target drawn after ``manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    return compare_mse(torch.randn(1, 3, 32, 32), torch.randn(1, 3, 32, 32))
+
+
 def draw_case(case, seed):
     """``compare`` for one of the ``*_CASES`` entries, with weights and input drawn after ``manual_seed(seed)``."""
     make, reference, shape = case
@@ -151,17 +157,11 @@ def measure(draws):
     """Every comparison above on ``draws`` seeded draws (a tenth of them for the per-block cases)."""
     failed_published = [(seed, name) for seed in range(draws) for name in published_checks(seed)]
     case_draws = max(1, draws // 10)
-    im2col = {}
-    for name, case in {**IM2COL_CASES, 'MSE()': None}.items():
-        failures = 0
-        for seed in range(case_draws):
-            if case is None:
-                torch.manual_seed(seed)
-                pairs = compare_mse(torch.randn(1, 3, 32, 32), torch.randn(1, 3, 32, 32))
-            else:
-                pairs = draw_case(case, seed)
-            failures += bool(allclose_failures(pairs))
-        im2col[name] = {'draws': case_draws, 'failed_draws': failures}
+    draw_functions = {name: (lambda seed, case=case: draw_case(case, seed)) for name, case in IM2COL_CASES.items()}
+    draw_functions['MSE()'] = draw_mse
+    im2col = {name: {'draws': case_draws,
+                     'failed_draws': sum(bool(allclose_failures(draw(seed))) for seed in range(case_draws))}
+              for name, draw in draw_functions.items()}
     onednn = {}
     for name, case in ONEDNN_CASES.items():
         per_draw, failures = [], 0
