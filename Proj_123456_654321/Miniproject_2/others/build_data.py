@@ -42,6 +42,11 @@ Photos under ``--train-images`` folders all go to training: use it when the
 folders hold several versions of one scene (a hash split would put copies of
 a scene in both splits), and to keep the validation set unchanged.
 
+``--same-photos DIR ...`` builds both splits from the photos under these
+folders alone (no bundled photo): the validation patches are other crops of
+the training photos, an in-domain set like the course's, whose training and
+validation images come from one collection.
+
 ``--with-clean`` also writes ``DIR/train_clean.pkl``: the clean patches behind
 the training pairs (uint8 ``[N, 3, 32, 32]``), for training with clean targets
 (Noise2Clean) as a comparison.  It changes no other file.
@@ -50,7 +55,7 @@ Command::
 
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
-        [--train-images DIR ...] [--with-clean] [--force] [--quiet]
+        [--train-images DIR ...] [--same-photos DIR ...] [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
 without ``--force`` (they may be the real course data).  A ``--out`` that is
@@ -182,6 +187,18 @@ def source_photos(image_dirs=(), train_image_dirs=()):
     return train, val
 
 
+def same_photos(folders):
+    """The photos under ``folders`` (identical files kept once), for both splits."""
+    paths, seen = [], set()
+    for folder in folders:
+        for path in find_images(folder):
+            digest = file_digest(path)
+            if digest not in seen:
+                seen.add(digest)
+                paths.append(path)
+    return paths, paths
+
+
 def load_photo(path):
     """The photo at ``path`` as an 8-bit RGB PIL image, fully read into memory
     (16-bit photos scaled, as the denoise command reads them)."""
@@ -284,7 +301,7 @@ def build_split(split, photos, n, rng, progress):
 
 
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
-          force=False, progress=True, train_image_dirs=(), with_clean=False):
+          force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=()):
     """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
     if ``with_clean``) into ``out_dir`` and return the paths of the first two.
     Raises ``FileExistsError`` (writing nothing) when one of them exists and
@@ -301,7 +318,10 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
         raise FileExistsError(
             f"{', '.join(existing)} already exist(s); refusing to overwrite "
             "(it may be the real course data), use --force to replace")
-    train_paths, val_paths = source_photos(image_dirs, train_image_dirs)
+    if same_photo_dirs and (image_dirs or train_image_dirs):
+        raise ValueError("--same-photos cannot be combined with --images or --train-images")
+    train_paths, val_paths = (same_photos(same_photo_dirs) if same_photo_dirs
+                              else source_photos(image_dirs, train_image_dirs))
     train_photos = load_photos(train_paths, "train")
     val_photos = load_photos(val_paths, "val")
     # One generator per split, so that --train leaves validation unchanged.
@@ -362,6 +382,9 @@ def main(argv=None):
     parser.add_argument("--train-images", nargs="+", default=[], metavar="DIR",
                         help="also use the JPEG/PNG photos under these folders, "
                              "all for training")
+    parser.add_argument("--same-photos", nargs="+", default=[], metavar="DIR",
+                        help="build both splits from the photos under these folders "
+                             "alone (validation: other crops of the same photos)")
     parser.add_argument("--with-clean", action="store_true",
                         help=f"also write {TRAIN_CLEAN_FILE}, the clean patches "
                              "behind the training pairs")
@@ -372,7 +395,8 @@ def main(argv=None):
     try:
         build(args.out, args.train, args.val, args.seed, args.images,
               args.force, progress=not args.quiet,
-              train_image_dirs=args.train_images, with_clean=args.with_clean)
+              train_image_dirs=args.train_images, with_clean=args.with_clean,
+              same_photo_dirs=args.same_photos)
     except (OSError, ValueError) as error:
         # Some messages span lines: keep the error to one line.
         parser.exit(1, f"build_data: error: {' '.join(str(error).split())}\n")

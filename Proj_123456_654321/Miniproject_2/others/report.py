@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import study
+from . import continued, study
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 ROOT = PROJECT_FOLDER.parent
@@ -216,7 +216,51 @@ def numbers():
         values[f'{prefix}Rtol'] = latex_number(tolerance['rtol'])
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
     values.update(exactness_numbers())
+    values.update(continued_numbers())
     return values, counts
+
+
+def continued_results():
+    """``{project: {'today' | 'default': {domain: result}}}`` from ``results/continued/results.json``; 'default'
+    is the setting each ``Model.CONTINUATION`` is."""
+    results = read_json(continued.RESULTS_FILE)
+    chosen = {}
+    for project in (1, 2):
+        setting = continued.default_setting(project)
+        if setting is None:
+            raise ReportError(f"Mini-project {project}'s Model.CONTINUATION is none of others/continued.py's settings")
+        chosen[project] = {}
+        for label, name in (('today', 'today'), ('default', setting)):
+            keys = {domain: f"mp{project}/{name}/{domain}" for domain in ('in-domain', 'cross-domain')}
+            missing = [key for key in keys.values() if key not in results]
+            if missing:
+                raise ReportError(f"{continued.RESULTS_FILE} lacks {', '.join(missing)}: run `python -m "
+                                  f"Proj_123456_654321.Miniproject_2.others.continued run --project {project} {name}`")
+            chosen[project][label] = {domain: results[key] for domain, key in keys.items()}
+    return chosen
+
+
+def continued_numbers():
+    """Macros of the continued-training table: e.g. ``contTwoDefaultInGain``."""
+    values = {}
+    for project, rows in continued_results().items():
+        for label, row in rows.items():
+            for domain, short in (('in-domain', 'In'), ('cross-domain', 'Cross')):
+                name = f"cont{'One' if project == 1 else 'Two'}{label.title()}{short}"
+                values[name + 'Gain'] = f"{row[domain]['gain']:+.2f}"
+                values[name + 'Loss'] = f"{-row[domain]['gain']:.2f}"
+    return values
+
+
+def continued_table():
+    lines = [r'\begin{tabular}{llrr}', r'\toprule',
+             r'project & \code{train} & in-domain (dB) & cross-domain (dB) \\', r'\midrule']
+    for project, rows in continued_results().items():
+        for label, row in rows.items():
+            lines.append(f"{project} & {'before' if label == 'today' else 'now'} & "
+                         f"{row['in-domain']['gain']:+.2f} & {row['cross-domain']['gain']:+.2f} \\\\")
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
 
 
 def exactness_numbers():
@@ -331,7 +375,8 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     graphics = f'\\graphicspath{{{{{figures_folder.resolve()}/}}{{{MP2_RESULTS}/}}}}\n'
     macros = ''.join(f'\\newcommand{{\\{name}}}{{{value}}}\n' for name, value in sorted(values.items()))
     (folder / 'results.tex').write_text(header + graphics + macros)
-    tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts)}
+    tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
+              'continued': continued_table()}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values

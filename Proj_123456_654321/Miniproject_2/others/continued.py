@@ -1,0 +1,259 @@
+"""Continued training, the autograder's case: what one ``train`` epoch does to the shipped model.
+
+The grader calls ``Model()``, ``load_pretrained_model()``, then ``train(..., num_epochs=1)`` on its own photos
+and measures the PSNR on validation images of the same kind. This script measures, for each mini-project and
+each setting of ``Continuation`` (how ``train`` continues from loaded weights):
+
+(a) in-domain: PSNR on the validation pairs of an in-domain set before and after one epoch on its training
+    pairs; both are cut from the same photos, which no shipped model was trained on (the grader's case)::
+
+        python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection in-domain --out photos_indomain
+        python -m Proj_123456_654321.Miniproject_2.others.build_data --out data_indomain --same-photos photos_indomain
+
+(b) cross-domain: the same on ``data/``, whose training photos are a narrow part of the shipped models'
+    training photos and whose validation photos are others: what one epoch forgets;
+(c) from scratch: ``Model()`` without loading, ``--scratch-epochs`` epochs on ``data/`` (settings do not apply
+    there: this checks that plain training is unchanged).
+
+Commands::
+
+    python -m Proj_123456_654321.Miniproject_2.others.continued run --project 2 [SETTING ...]
+    python -m Proj_123456_654321.Miniproject_2.others.continued scratch --project 2 [--epochs 3]
+    python -m Proj_123456_654321.Miniproject_2.others.continued time --project 2 SETTING [SETTING ...]
+    python -m Proj_123456_654321.Miniproject_2.others.continued summary
+
+``run`` measures (a) and (b) for the named settings (all of the project's when none is named; ``--epochs 3
+--in-domain-only`` measures how much more the in-domain set offers than one epoch takes) and ``scratch`` (c); results go to ``results/continued/results.json`` after each measurement, and a measurement already there
+is skipped unless ``--force``, so an interrupted run resumes. ``time`` alternates the settings on the same
+pairs, round after round, and prints each one's epoch time relative to the first (side by side, so that a busy
+machine slows all alike). ``summary`` writes ``results/continued/summary.md`` and ``continued.png`` (each
+setting's in-domain gain against its cross-domain loss).
+"""
+import argparse
+import dataclasses
+import fcntl
+import importlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from .data import load_train, load_val
+
+RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'continued'
+RESULTS_FILE = RESULTS_FOLDER / 'results.json'
+DOMAINS = {'in-domain': 'data_indomain', 'cross-domain': 'data'}
+SEED = 0
+
+# name: (family, Continuation's fields). 'today' is plain training, what train did before Continuation.
+SETTINGS = {
+    'today': ('today', {}),
+    'rate-0.1': ('rate', {'lr_scale': 0.1}),
+    'rate-0.03': ('rate', {'lr_scale': 0.03}),
+    'warmup-average': ('warm-up, averaging', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5}),
+    'anchor-300': ('anchor', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'anchor': 300}),
+    'anchor-1000': ('anchor', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'anchor': 1000}),
+    'blend-0.5': ('blend', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'blend': 0.5}),
+    'rate-0.3-blend-0.5': ('blend', {'lr_scale': 0.3, 'warmup': 0.1, 'average': 0.5, 'blend': 0.5}),
+    'rate-0.3-blend-0.3': ('blend', {'lr_scale': 0.3, 'warmup': 0.1, 'average': 0.5, 'blend': 0.3}),
+    'blend-0.3': ('blend', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'blend': 0.3}),
+    'anchor-100': ('anchor', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'anchor': 100}),
+    'full-rate-blend-0.5': ('blend', {'warmup': 0.1, 'average': 0.5, 'blend': 0.5}),
+    'full-rate-blend-0.5-holdout': ('held-out choice', {'warmup': 0.1, 'average': 0.5, 'blend': 0.5,
+                                                        'holdout': 0.02}),
+    'blend-0.5-holdout': ('held-out choice', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'blend': 0.5,
+                                              'holdout': 0.02}),
+}
+PROJECTS = {1: 'Proj_123456_654321.Miniproject_1.model', 2: 'Proj_123456_654321.Miniproject_2.model'}
+
+
+def model_module(project):
+    return importlib.import_module(PROJECTS[project])
+
+
+def load_results():
+    return json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
+
+
+def save_result(key, value):
+    """Add one measurement to the results file (rewritten whole, through a temporary file), under a lock, so
+    that runs of both mini-projects can go on at once."""
+    RESULTS_FOLDER.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS_FOLDER / '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = load_results()
+        results[key] = value
+        temporary = RESULTS_FILE.with_suffix('.tmp')
+        temporary.write_text(json.dumps(dict(sorted(results.items())), indent=1) + '\n')
+        temporary.replace(RESULTS_FILE)
+
+
+def validation_psnr(module, model, validation):
+    noisy, clean = validation
+    return module.psnr(model.predict(noisy).div_(255), clean.float() / 255)
+
+
+def shipped_model(module, setting=None):
+    model = module.Model()
+    model.load_pretrained_model()
+    if setting is not None:
+        model.continuation = module.Continuation(**SETTINGS[setting][1])
+    return model
+
+
+def measure_continued(project, setting, domain, folder, epochs=1):
+    """PSNR of the shipped model on ``folder``'s validation pairs before and after ``epochs`` epochs (one
+    ``train`` call) on its training pairs, trained with ``setting``."""
+    module = model_module(project)
+    train_input, train_target = load_train(folder)
+    validation = load_val(folder)
+    model = shipped_model(module, setting)
+    before = validation_psnr(module, model, validation)
+    print(f"mp{project} {setting} {domain}: PSNR before {before:.3f} dB", flush=True)
+    history = model.train(train_input, train_target, num_epochs=epochs, seed=SEED)
+    after = validation_psnr(module, model, validation)
+    print(f"mp{project} {setting} {domain}: PSNR after {after:.3f} dB ({after - before:+.3f})", flush=True)
+    return {'before': before, 'after': after, 'gain': after - before, 'seconds': history[-1]['seconds'],
+            'kept': history[-1].get('kept'), 'settings': SETTINGS[setting][1], 'pairs': len(train_input),
+            'epochs': epochs}
+
+
+def default_setting(project):
+    """The name of the setting that the project's ``Model.CONTINUATION`` is (None if it is none of them)."""
+    continuation = model_module(project).Model.CONTINUATION
+    changed = {field.name: getattr(continuation, field.name) for field in dataclasses.fields(continuation)
+               if getattr(continuation, field.name) != field.default}
+    return next((name for name, (_, fields) in SETTINGS.items() if fields == changed), None)
+
+
+def run(arguments):
+    results = load_results()
+    for setting in arguments.settings or list(SETTINGS):
+        if setting not in SETTINGS:
+            raise SystemExit(f"continued: unknown setting {setting!r}; known: {', '.join(SETTINGS)}")
+        domains = (('in-domain', arguments.in_domain), ('cross-domain', arguments.cross_domain))
+        for domain, folder in domains[:1] if arguments.in_domain_only else domains:
+            key = f"mp{arguments.project}/{setting}/{domain}"
+            if arguments.epochs != 1:
+                key += f"/{arguments.epochs}-epochs"
+            if key in results and not arguments.force:
+                print(f"{key}: done, skipped", flush=True)
+                continue
+            save_result(key, measure_continued(arguments.project, setting, domain, folder, arguments.epochs))
+
+
+def scratch(arguments):
+    """(c): ``Model()`` without loading, ``epochs`` epochs on the cross-domain data, PSNR after each."""
+    key = f"mp{arguments.project}/scratch/{arguments.epochs}-epochs"
+    if key in load_results() and not arguments.force:
+        print(f"{key}: done, skipped", flush=True)
+        return
+    module = model_module(arguments.project)
+    train_input, train_target = load_train(arguments.cross_domain)
+    validation = load_val(arguments.cross_domain)
+    model = module.Model()
+    history = model.train(train_input, train_target, num_epochs=arguments.epochs, seed=SEED,
+                          validation=validation)
+    save_result(key, {'val_psnr': [record['val_psnr'] for record in history],
+                      'seconds': [record['seconds'] for record in history], 'pairs': len(train_input)})
+
+
+def time_settings(arguments):
+    """Each setting's epoch time on the same ``--pairs`` pairs, alternated round by round, relative to the
+    first setting's."""
+    module = model_module(arguments.project)
+    train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.cross_domain))
+    seconds = {setting: [] for setting in arguments.settings}
+    for round_number in range(arguments.rounds):
+        for setting in arguments.settings:
+            model = shipped_model(module, setting)
+            start = time.perf_counter()
+            model.train(train_input, train_target, num_epochs=1, seed=SEED, verbose=False)
+            seconds[setting].append(time.perf_counter() - start)
+        print(f"round {round_number + 1}: " + ', '.join(f"{setting} {values[-1]:.1f} s"
+                                                        for setting, values in seconds.items()), flush=True)
+    reference = statistics.median(seconds[arguments.settings[0]])
+    for setting, values in seconds.items():
+        median = statistics.median(values)
+        print(f"mp{arguments.project} {setting}: median {median:.2f} s for {len(train_input)} pairs, "
+              f"{median / reference:.3f} x {arguments.settings[0]}")
+
+
+def summary(arguments):
+    """The table (markdown) and the plot of every measured setting."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    results = load_results()
+    lines = ['# Continued training: one `train` epoch from the shipped weights', '',
+             'Made by `python -m Proj_123456_654321.Miniproject_2.others.continued summary` from `results.json`.',
+             '', '| project | setting | family | in-domain before → after (gain) | cross-domain before → after '
+             '(change) | kept (in / cross) | epoch s (in / cross) |', '|---|---|---|---|---|---|---|']
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    for project, axis in zip((2, 1), axes):
+        families = {}
+        for setting, (family, _) in SETTINGS.items():
+            inside = results.get(f"mp{project}/{setting}/in-domain")
+            across = results.get(f"mp{project}/{setting}/cross-domain")
+            if inside is None or across is None:
+                continue
+            name = f"**{setting}** (default)" if setting == default_setting(project) else setting
+            lines.append(f"| {project} | {name} | {family} | {inside['before']:.2f} → {inside['after']:.2f} "
+                         f"({inside['gain']:+.2f}) | {across['before']:.2f} → {across['after']:.2f} "
+                         f"({across['gain']:+.2f}) | {inside['kept'] or '-'} / {across['kept'] or '-'} | "
+                         f"{inside['seconds']:.0f} / {across['seconds']:.0f} |")
+            families.setdefault(family, []).append((setting, -across['gain'], inside['gain']))
+        for family, points in families.items():
+            axis.plot([loss for _, loss, _ in points], [gain for _, _, gain in points], 'o', label=family)
+            for setting, loss, gain in points:
+                axis.annotate(setting, (loss, gain), fontsize=7, xytext=(3, 3), textcoords='offset points')
+        axis.set(title=f"Mini-project {project}", xlabel='cross-domain loss (dB)', ylabel='in-domain gain (dB)')
+        axis.grid(alpha=0.3)
+        if families:
+            axis.legend(fontsize=7)
+    for key, value in sorted(results.items()):
+        if key.endswith('-epochs') and '/scratch/' not in key:
+            lines.append('')
+            lines.append(f"{key}: {value['before']:.2f} → {value['after']:.2f} dB ({value['gain']:+.2f}) after "
+                         f"{value['epochs']} epochs in one train call")
+        if '/scratch/' in key:
+            lines.append('')
+            lines.append(f"{key}: validation PSNR after each epoch "
+                         f"{', '.join(f'{psnr:.2f}' for psnr in value['val_psnr'])} dB "
+                         f"({', '.join(f'{seconds:.0f}' for seconds in value['seconds'])} s)")
+    figure.tight_layout()
+    figure.savefig(RESULTS_FOLDER / 'continued.png', dpi=120)
+    (RESULTS_FOLDER / 'summary.md').write_text('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest='command', required=True)
+    for name in ('run', 'scratch', 'time'):
+        command = commands.add_parser(name)
+        command.add_argument('--project', type=int, choices=(1, 2), required=True)
+        command.add_argument('--in-domain', default=DOMAINS['in-domain'], help='in-domain data folder')
+        command.add_argument('--cross-domain', default=DOMAINS['cross-domain'], help='cross-domain data folder')
+        command.add_argument('--force', action='store_true', help='measure again what results.json holds')
+        if name == 'scratch':
+            command.add_argument('--epochs', type=int, default=3)
+        if name == 'run':
+            command.add_argument('--epochs', type=int, default=1,
+                                 help='epochs of the one train call (other than 1: how much more there is to gain)')
+            command.add_argument('--in-domain-only', action='store_true')
+        if name != 'scratch':
+            command.add_argument('settings', nargs='*' if name == 'run' else '+', metavar='SETTING')
+        if name == 'time':
+            command.add_argument('--pairs', type=int, default=10000)
+            command.add_argument('--rounds', type=int, default=3)
+    commands.add_parser('summary')
+    arguments = parser.parse_args(argv)
+    {'run': run, 'scratch': scratch, 'time': time_settings, 'summary': summary}[arguments.command](arguments)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

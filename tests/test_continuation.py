@@ -1,0 +1,174 @@
+"""Continued training (``Continuation``): how ``train`` goes on from loaded weights, in both mini-projects.
+
+Small networks and few pairs: these check what each setting does, not how much PSNR it buys (that is
+``others/continued.py``'s job)."""
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_1 import model as mp1
+from Proj_123456_654321.Miniproject_2 import model as mp2
+
+PROJECTS = {'mp1': mp1, 'mp2': mp2}
+
+
+def parameters(model):
+    if hasattr(model.network, 'param'):
+        return [parameter for parameter, _ in model.network.param()]
+    return list(model.network.parameters())
+
+
+def snapshot(model):
+    return [parameter.detach().clone() for parameter in parameters(model)]
+
+
+def pairs(count, seed):
+    generator = torch.Generator().manual_seed(seed)
+    clean = torch.randint(0, 256, (count, 3, 1, 1), generator=generator).expand(-1, -1, 16, 16).float()
+    noisy = [(clean + 25 * torch.randn(clean.shape, generator=generator)).clamp(0, 255).round().byte()
+             for _ in range(2)]
+    return noisy[0], noisy[1]
+
+
+@pytest.fixture(params=sorted(PROJECTS))
+def saved(request, tmp_path):
+    """(module, path of a small trained model's file, its weights)."""
+    module = PROJECTS[request.param]
+    torch.manual_seed(0)
+    model = module.Model(width=8)
+    model.train(*pairs(64, seed=1), num_epochs=1, seed=0, verbose=False)
+    path = model.save_model(tmp_path / 'small.pth')
+    return module, path, snapshot(model)
+
+
+def loaded(module, path, **settings):
+    model = module.Model(width=8, continuation=module.Continuation(**settings))
+    model.load_pretrained_model(path)
+    return model
+
+
+@pytest.mark.parametrize('name', sorted(PROJECTS))
+@pytest.mark.parametrize('settings', [{'lr_scale': 0}, {'lr_scale': float('nan')}, {'warmup': 1},
+                                      {'average': -0.1}, {'holdout': 1.5}, {'anchor': -1},
+                                      {'anchor': float('inf')}])
+def test_invalid_settings_are_refused(name, settings):
+    with pytest.raises(ValueError):
+        PROJECTS[name].Continuation(**settings)
+
+
+@pytest.mark.parametrize('name', sorted(PROJECTS))
+def test_continuation_must_be_a_continuation(name):
+    with pytest.raises(TypeError, match='Continuation'):
+        PROJECTS[name].Model(width=8, continuation={'lr_scale': 0.1})
+
+
+@pytest.mark.parametrize('name', sorted(PROJECTS))
+def test_training_from_scratch_ignores_the_settings(name):
+    """Without loaded weights, any Continuation trains exactly as plain training does."""
+    module = PROJECTS[name]
+    results = []
+    for continuation in (None, module.Continuation(lr_scale=0.1, warmup=0.3, anchor=100, average=0.5,
+                                                   holdout=0.5)):
+        torch.manual_seed(0)
+        model = module.Model(width=8, continuation=continuation)
+        history = model.train(*pairs(160, seed=2), num_epochs=2, seed=4, verbose=False)
+        results.append((snapshot(model), history[-1]['loss'], 'kept' in history[-1]))
+    (plain, plain_loss, plain_kept), (other, other_loss, other_kept) = results
+    assert all(torch.equal(a, b) for a, b in zip(plain, other))
+    assert plain_loss == other_loss and not plain_kept and not other_kept
+
+
+def test_a_lower_rate_moves_the_weights_less(saved):
+    module, path, weights = saved
+    distances = []
+    for lr_scale in (1, 0.01):
+        model = loaded(module, path, lr_scale=lr_scale)
+        model.train(*pairs(64, seed=3), num_epochs=1, seed=0, verbose=False)
+        distances.append(sum((a - b).norm() ** 2 for a, b in zip(snapshot(model), weights)).sqrt().item())
+    assert 0 < distances[1] < distances[0] / 10
+
+
+def test_the_anchor_holds_the_weights_near_the_loaded_ones(saved):
+    module, path, weights = saved
+    distances = []
+    for anchor in (0, 300):
+        model = loaded(module, path, anchor=anchor)
+        model.train(*pairs(64, seed=3), num_epochs=1, batch_size=4, seed=0, verbose=False)
+        distances.append(sum((a - b).norm() ** 2 for a, b in zip(snapshot(model), weights)).sqrt().item())
+    assert 0 < distances[1] < distances[0] / 2
+
+
+def test_loaded_weights_are_a_copy(saved):
+    module, path, weights = saved
+    model = loaded(module, path, lr_scale=1)
+    model.train(*pairs(64, seed=3), num_epochs=1, seed=0, verbose=False)
+    assert all(torch.equal(a, b) for a, b in zip(model.loaded_weights, weights))
+    assert not all(torch.equal(a, b) for a, b in zip(snapshot(model), weights))
+
+
+def test_averaging_keeps_the_mean_of_the_last_steps(saved, monkeypatch):
+    """average=0.5 over 4 steps: the weights kept are the mean of those after steps 3 and 4."""
+    module, path, _ = saved
+    model = loaded(module, path, average=0.5)
+    after_each_step = []
+    if module is mp2:
+        step = model._training_step
+
+        def recording_step(input, target):
+            loss = step(input, target)
+            after_each_step.append(snapshot(model))
+            return loss
+        monkeypatch.setattr(model, '_training_step', recording_step)
+    else:
+        step = torch.optim.Adam.step
+
+        def recording_step(optimizer, *args, **kwargs):
+            result = step(optimizer, *args, **kwargs)
+            after_each_step.append(snapshot(model))
+            return result
+        monkeypatch.setattr(torch.optim.Adam, 'step', recording_step)
+    model.train(*pairs(64, seed=3), num_epochs=1, batch_size=16, seed=0, verbose=False)
+    assert len(after_each_step) == 4
+    expected = [(third + fourth) / 2 for third, fourth in zip(after_each_step[2], after_each_step[3])]
+    assert all(torch.allclose(a, b, rtol=0, atol=1e-7) for a, b in zip(snapshot(model), expected))
+    assert not all(torch.equal(a, b) for a, b in zip(snapshot(model), after_each_step[3]))
+
+
+@pytest.mark.parametrize('target', ['loaded', 'trained'])
+def test_held_out_pairs_choose_the_weights_that_predict_them_best(saved, target):
+    """Held-out targets that are the outputs of one candidate: that candidate's weights come back exactly."""
+    module, path, weights = saved
+    model = loaded(module, path)
+    noisy, _ = pairs(96, seed=5)
+    with torch.no_grad():
+        for parameter in parameters(model):
+            parameter.add_(0.05 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(7)))
+    trained = snapshot(model)
+    if target == 'loaded':
+        other = loaded(module, path)
+        held_out_targets = other.predict(noisy)
+    else:
+        held_out_targets = model.predict(noisy)
+    assert model._keep_best(noisy, held_out_targets) == target
+    expected = weights if target == 'loaded' else trained
+    assert all(torch.equal(a, b) for a, b in zip(snapshot(model), expected))
+
+
+def test_held_out_choice_is_recorded(saved):
+    module, path, weights = saved
+    model = loaded(module, path, holdout=0.5)
+    history = model.train(*pairs(256, seed=5), num_epochs=1, seed=0, verbose=False)
+    assert history[-1]['kept'] in ('loaded', 'midpoint', 'trained')
+    if history[-1]['kept'] == 'loaded':
+        assert all(torch.equal(a, b) for a, b in zip(snapshot(model), weights))
+
+
+@pytest.mark.parametrize('name', sorted(PROJECTS))
+def test_too_few_pairs_for_a_held_out_choice(name, tmp_path):
+    module = PROJECTS[name]
+    torch.manual_seed(0)
+    model = module.Model(width=8)
+    path = model.save_model(tmp_path / 'small.pth')
+    model = module.Model(width=8, continuation=module.Continuation(holdout=0.1))
+    model.load_pretrained_model(path)
+    history = model.train(*pairs(200, seed=1), num_epochs=1, seed=0, verbose=False)
+    assert history[-1]['kept'] is None
