@@ -144,59 +144,42 @@ class Module:
         return f"{type(self).__name__}()"
 
 
-# ----------------------------------------------------------------------------------------------------
-# Layers
-# ----------------------------------------------------------------------------------------------------
+class _ConvNd(Module):
+    """What the three convolutions share, as torch's ``_ConvNd``: their arguments, checked and stored as torch
+    stores them (``kernel_size``, ``stride``, ``padding``, ``dilation`` and ``output_padding`` as 2-tuples),
+    their parameters with torch's initialisation, the input checks and ``__repr__``.
 
-class Conv2d(Module):
-    """2-D convolution (cross-correlation), as ``torch.nn.Conv2d`` with ``groups=1``.
-
-    Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
-    ``H_out = (H + 2·padding - dilation·(kh - 1) - 1) // stride + 1`` (likewise ``W_out``).
-
-    Forward, with ``X`` the ``[N·H_out·W_out, kh·kw·C_in]`` matrix of input patches (one row per output
-    pixel) and ``W`` the weight as a ``[C_out, kh·kw·C_in]`` matrix:   ``Y = X Wᵀ + b``.
-    Backward, with ``dY`` as a ``[N·H_out·W_out, C_out]`` matrix:
-    ``dW = dYᵀ X``,  ``db = Σ_rows dY``,  ``dX = dY W``, and ``d input`` adds each row of ``dX`` back onto
-    the pixels of its patch (the transpose of patch extraction).
-
-    Two ways to compute it, chosen per input, with the same equations:
-
-    * **torch's own order** where torch computes by im2col (``_uses_torch_im2col``: one image of at most
-      ``TORCH_IM2COL_MAX_VALUES`` values on the CPU, a kernel side of at most 3): ``X`` is ``unfold(input)``
-      in torch's ``(C_in, kh, kw)`` order and the bias is the product's accumulator (``addmm``), so forward
-      and every gradient equal ``F.conv2d`` and autograd to the last bit (the course's checks compare them
-      with ``torch.allclose`` at its default tolerances, which allow ~1e-8 near 0);
-    * **fast** everywhere else (batches, where torch itself calls oneDNN, whose summation order nothing here
-      reproduces: agreement there is to float rounding, ~1e-6): the patches are read through a strided view
-      of a channels-last copy of the padded input, in ``(kh, kw, C_in)`` order, so that each patch row is
-      contiguous memory and one large matrix product serves the whole batch; outputs stay channels-last in
-      memory (their logical shape is torch's ``[N, C, H, W]``).
-
-    Initialisation as torch: weight and bias uniform in ``±1/√(C_in·kh·kw)``.
+    ``transposed`` selects torch's weight layout: ``[C_out, C_in, kh, kw]`` for a convolution,
+    ``[C_in, C_out, kh, kw]`` for a transposed one (whose ``output_padding`` must be smaller than its stride
+    or its dilation, as in torch). Initialisation as torch: weight and bias uniform in ``±1/√fan_in``, with
+    torch's fan-in ``weight[0].numel()``: ``C_in·kh·kw`` for a convolution, ``C_out·kh·kw`` for a transposed one.
     """
 
-    # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
-    # more than one image or more than this many values, or when both kernel sides exceed 3.
-    TORCH_IM2COL_MAX_VALUES = 20480
-
     _parameter_names = ('weight', 'bias')
-    _in_torch_order = _columns = _patches = _weight_matrix = _padded_shape = _image_shape = _SetByForward()
+    # The constructor arguments that __repr__ shows after the channel counts, in the constructor's order.
+    _repr_arguments = ('kernel_size', 'stride', 'padding', 'dilation', 'bias')
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
+                 output_padding, bias):
         self.in_channels = _positive_int(in_channels, 'in_channels')
         self.out_channels = _positive_int(out_channels, 'out_channels')
         self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
         self.stride = _pair(stride, 'stride', minimum=1)
         self.padding = _pair(padding, 'padding', minimum=0)
+        self.output_padding = _pair(output_padding, 'output_padding', minimum=0)
         self.dilation = _pair(dilation, 'dilation', minimum=1)
-        self.weight = empty(out_channels, in_channels, *self.kernel_size)
+        if transposed and any(op >= s and op >= d
+                              for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError("output_padding must be smaller than either stride or dilation, as in torch")
+        channels = (in_channels, out_channels) if transposed else (out_channels, in_channels)
+        self.weight = empty(*channels, *self.kernel_size)
         self.bias = empty(out_channels) if bias else None
-        self._initialise(fan_in=in_channels * self.kernel_size[0] * self.kernel_size[1])
+        self._initialise()
 
-    def _initialise(self, fan_in):
+    def _initialise(self):
         # The same arithmetic as torch's kaiming_uniform_(a=√5), so that after the same
         # torch.manual_seed a fresh block draws exactly torch's numbers.
+        fan_in = self.weight[0].numel()
         gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
         weight_bound = math.sqrt(3.0) * gain / math.sqrt(fan_in)
         self.weight.uniform_(-weight_bound, weight_bound)
@@ -220,22 +203,58 @@ class Conv2d(Module):
         if input.numel() == 0:
             raise ValueError(f"{type(self).__name__} got an empty input of shape {tuple(input.shape)}")
 
-    def _image_size(self, input):
-        """Height and width of the image the kernel slides over (``Upsampling`` enlarges it)."""
-        return input.shape[2], input.shape[3]
+    def __repr__(self):
+        # bias shows as the constructor takes it, a bool
+        arguments = ''.join(f", {name}={self.bias is not None if name == 'bias' else getattr(self, name)}"
+                            for name in self._repr_arguments)
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}{arguments})"
 
-    def _write_image(self, destination, input):
-        """Write that image into ``destination``, ``[N, H, W, C]`` (channels last)."""
-        destination.copy_(input.permute(0, 2, 3, 1))
 
-    def _image_grad(self, grad_image):
-        """Gradient w.r.t. the input, from the gradient w.r.t. that image (``[N, H, W, C]``)."""
-        return grad_image.permute(0, 3, 1, 2)
+# ----------------------------------------------------------------------------------------------------
+# Layers
+# ----------------------------------------------------------------------------------------------------
 
-    def _uses_torch_im2col(self, input):
-        """Whether torch's CPU convolution computes this input's image by im2col and one matrix product."""
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation), as ``torch.nn.Conv2d`` with ``groups=1``.
+
+    Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
+    ``H_out = (H + 2·padding - dilation·(kh - 1) - 1) // stride + 1`` (likewise ``W_out``).
+
+    Forward, with ``X`` the ``[N·H_out·W_out, kh·kw·C_in]`` matrix of input patches (one row per output
+    pixel) and ``W`` the weight as a ``[C_out, kh·kw·C_in]`` matrix:   ``Y = X Wᵀ + b``.
+    Backward, with ``dY`` as a ``[N·H_out·W_out, C_out]`` matrix:
+    ``dW = dYᵀ X``,  ``db = Σ_rows dY``,  ``dX = dY W``, and ``d input`` adds each row of ``dX`` back onto
+    the pixels of its patch (the transpose of patch extraction).
+
+    Two ways to compute it, chosen per input, with the same equations:
+
+    * **torch's own order** where torch computes by im2col (``_uses_torch_im2col``: one image of at most
+      ``TORCH_IM2COL_MAX_VALUES`` values on the CPU, a kernel side of at most 3): ``X`` is ``unfold(input)``
+      in torch's ``(C_in, kh, kw)`` order and the bias is the product's accumulator (``addmm``), so forward
+      and every gradient equal ``F.conv2d`` and autograd to the last bit (the course's checks compare them
+      with ``torch.allclose`` at its default tolerances, which allow ~1e-8 near 0);
+    * **fast** everywhere else (batches, where torch itself calls oneDNN, whose summation order nothing here
+      reproduces: agreement there is to float rounding, ~1e-6): the patches are read through a strided view
+      of a channels-last copy of the padded input, in ``(kh, kw, C_in)`` order, so that each patch row is
+      contiguous memory and one large matrix product serves the whole batch; outputs stay channels-last in
+      memory (their logical shape is torch's ``[N, C, H, W]``).
+    """
+
+    # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
+    # more than one image or more than this many values, or when both kernel sides exceed 3.
+    TORCH_IM2COL_MAX_VALUES = 20480
+
+    _in_torch_order = _columns = _patches = _weight_matrix = _padded_shape = _image_shape = _SetByForward()
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=False,
+                         output_padding=0, bias=bias)
+
+    def _uses_torch_im2col(self, input, image_size):
+        """Whether torch's CPU convolution computes by im2col and one matrix product an image of
+        ``image_size`` (H, W) with ``input``'s batch size, channels and device."""
         n, channels = input.shape[:2]
-        height, width = self._image_size(input)
+        height, width = image_size
         return (input.device.type == 'cpu' and n == 1 and channels * height * width <= self.TORCH_IM2COL_MAX_VALUES
                 and min(self.kernel_size) <= 3)
 
@@ -249,7 +268,7 @@ class Conv2d(Module):
 
     def forward(self, input):
         self._check_input(input)
-        self._in_torch_order = self._uses_torch_im2col(input)
+        self._in_torch_order = self._uses_torch_im2col(input, input.shape[2:])
         if self._in_torch_order:
             return self._forward_torch_order(input)
         return self._forward_fast(input)
@@ -268,27 +287,39 @@ class Conv2d(Module):
         return output.view(1, self.out_channels, out_height, out_width)
 
     def _forward_fast(self, input):
-        n = input.shape[0]
-        height, width = self._image_size(input)
+        n, _, height, width = input.shape
+        padded, image = self._zero_padded(input, n, height, width)
+        image.copy_(input.permute(0, 2, 3, 1))
+        return self._convolve_padded(padded)
+
+    def _zero_padded(self, like, n, height, width):
+        """A zero buffer ``[N, H + 2·pad_h, W + 2·pad_w, C_in]`` (channels last) for an ``H×W`` image, and the
+        view of its interior, ``[N, H, W, C_in]``, that the image is written into."""
+        pad_height, pad_width = self.padding
+        padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
+        return padded, padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
+
+    def _convolve_padded(self, padded):
+        """``Y = X Wᵀ + b``, the patch matrix ``X`` read through a strided view of ``_zero_padded``'s buffer,
+        which holds the image; keeps ``X`` and ``W`` for backward."""
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        n, height, width = padded.shape[0], padded.shape[1] - 2 * pad_height, padded.shape[2] - 2 * pad_width
         out_height, out_width = self._output_size(height, width)
-        padded = input.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
-        self._write_image(padded[:, pad_height:pad_height + height, pad_width:pad_width + width], input)
         batch_stride, row_stride, column_stride, channel_stride = padded.stride()
         self._padded_shape, self._image_shape = padded.shape, (height, width)
         self._patches = padded.as_strided(
             (n, out_height, out_width, kernel_height, kernel_width, self.in_channels),
             (batch_stride, row_stride * self.stride[0], column_stride * self.stride[1],
              row_stride * self.dilation[0], column_stride * self.dilation[1], channel_stride),
-        ).reshape(n * out_height * out_width, -1)
-        self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)
-        output = self._patches.matmul(self._weight_matrix.t())
+        ).reshape(n * out_height * out_width, -1)  # [N·H_out·W_out, kh·kw·C_in]
+        self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)  # [C_out, kh·kw·C_in]
+        output = self._patches.matmul(self._weight_matrix.t())  # [N·H_out·W_out, C_out]
         if self.bias is not None:
             output += self.bias
         return output.view(n, out_height, out_width, self.out_channels).permute(0, 3, 1, 2)
 
     def _accumulate_parameter_grads(self, grad_output):
-        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)  # [N·H_out·W_out, C_out]
         self.weight_grad += grad_matrix.t().matmul(self._patches).view(
             self.out_channels, *self.kernel_size, self.in_channels).permute(0, 3, 1, 2)
         if self.bias is not None:
@@ -320,6 +351,11 @@ class Conv2d(Module):
                     padding=self.padding, stride=self.stride)
 
     def _backward_fast(self, grad_output):
+        return self._backward_padded(grad_output).permute(0, 3, 1, 2)
+
+    def _backward_padded(self, grad_output):
+        """Accumulate the parameter gradients of ``_convolve_padded`` and return the gradient w.r.t. the image
+        in its buffer, ``[N, H, W, C_in]`` (channels last): each row of ``dX = dY W`` added onto its patch."""
         n, _, out_height, out_width = grad_output.shape
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
         grad_matrix = self._accumulate_parameter_grads(grad_output)
@@ -334,15 +370,10 @@ class Conv2d(Module):
                 grad_padded[:, top:top + row_span:self.stride[0], left:left + column_span:self.stride[1]] += \
                     grad_patches[:, :, :, i, j]
         height, width = self._image_shape
-        return self._image_grad(grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width])
-
-    def __repr__(self):
-        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"bias={self.bias is not None})")
+        return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
 
 
-class TransposeConv2d(Module):
+class TransposeConv2d(_ConvNd):
     """2-D transposed convolution, as ``torch.nn.ConvTranspose2d`` with ``groups=1``.
 
     Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
@@ -352,29 +383,15 @@ class TransposeConv2d(Module):
     input viewed as ``[C_in, H·W]``, forward is ``Y = fold(Wᵀ X) + b``.
     Backward, with ``G = unfold(dY)`` of shape ``[N, C_out·kh·kw, H·W]``:
     ``d input = W G``,  ``dW = Σ_n X_n G_nᵀ``,  ``db = Σ dY``.
-
-    Initialisation as torch: uniform in ``±1/√(C_out·kh·kw)`` (torch's fan-in of this weight layout).
     """
 
-    _parameter_names = ('weight', 'bias')
-    _initialise = Conv2d._initialise
-    _check_input = Conv2d._check_input
+    _repr_arguments = ('kernel_size', 'stride', 'padding', 'output_padding', 'dilation', 'bias')
     _input = _output_size = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  dilation=1, bias=True):
-        self.in_channels = _positive_int(in_channels, 'in_channels')
-        self.out_channels = _positive_int(out_channels, 'out_channels')
-        self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
-        self.stride = _pair(stride, 'stride', minimum=1)
-        self.padding = _pair(padding, 'padding', minimum=0)
-        self.output_padding = _pair(output_padding, 'output_padding', minimum=0)
-        self.dilation = _pair(dilation, 'dilation', minimum=1)
-        if any(op >= s and op >= d for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
-            raise ValueError("output_padding must be smaller than either stride or dilation, as in torch")
-        self.weight = empty(in_channels, out_channels, *self.kernel_size)
-        self.bias = empty(out_channels) if bias else None
-        self._initialise(fan_in=out_channels * self.kernel_size[0] * self.kernel_size[1])
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=True,
+                         output_padding=output_padding, bias=bias)
 
     def forward(self, input):
         self._check_input(input)
@@ -420,11 +437,6 @@ class TransposeConv2d(Module):
         if self.bias is not None:
             self.bias_grad += grad_output.sum((0, 2, 3))
         return self.weight.view(self.in_channels, -1).matmul(grad_columns).view(n, self.in_channels, height, width)
-
-    def __repr__(self):
-        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, output_padding={self.output_padding}, "
-                f"dilation={self.dilation}, bias={self.bias is not None})")
 
 
 class NearestUpsampling(Module):
@@ -533,6 +545,7 @@ class Upsampling(Conv2d):
     of the convolution's input gradient.
     """
 
+    _repr_arguments = Conv2d._repr_arguments + ('scale_factor',)
     _axes_in_use = _input_size = _channels_last = _input_columns = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
@@ -544,8 +557,9 @@ class Upsampling(Conv2d):
         self._upsample = NearestUpsampling(scale_factor)
         self._plan_cache = {}
 
-    # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
-    backward_parameters = Module.backward_parameters
+    def backward_parameters(self, grad_output):
+        # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
+        self.backward(grad_output)
 
     def _axes(self, height, width):
         """Both axes' ``_PhaseAxis``, or None where the decomposition does not apply; cached per input size."""
@@ -572,13 +586,13 @@ class Upsampling(Conv2d):
 
     def forward(self, input):
         self._check_input(input)
-        self._in_torch_order = self._uses_torch_im2col(input)
+        n, _, height, width = input.shape
+        self._in_torch_order = self._uses_torch_im2col(input, (height * self.scale_factor, width * self.scale_factor))
         if self._in_torch_order:
             return self._forward_torch_order(self._upsample.forward(input))
-        n, _, height, width = input.shape
         self._axes_in_use = axes = self._axes(height, width)
         if axes is None:
-            return self._forward_fast(input)
+            return self._forward_upsampled(input)
         rows, columns = axes
         if rows.out_size < 1 or columns.out_size < 1:
             raise ValueError(f"input {height}x{width} is too small for {self!r}")
@@ -628,7 +642,7 @@ class Upsampling(Conv2d):
         if self._in_torch_order:
             return self._upsample.backward(self._backward_torch_order(grad_output))
         if self._axes_in_use is None:
-            return self._backward_fast(grad_output)
+            return self._backward_upsampled(grad_output)
         rows, columns = self._axes_in_use
         n, height, width = self._input_size
         s, out = self.scale_factor, self.out_channels
@@ -662,22 +676,23 @@ class Upsampling(Conv2d):
         grad_input = combined.t().matmul(grad_columns).view(self.in_channels, n, height, width)
         return grad_input.permute(1, 0, 2, 3)
 
-    def _image_size(self, input):
-        return input.shape[2] * self.scale_factor, input.shape[3] * self.scale_factor
-
-    def _write_image(self, destination, input):
+    def _forward_upsampled(self, input):
+        """Where the decomposition does not apply: the upsampled image, written straight into ``Conv2d``'s
+        padded buffer, through ``Conv2d``'s fast path."""
         n, channels, height, width = input.shape
         s = self.scale_factor
-        destination.view(n, height, s, width, s, channels).copy_(
+        padded, image = self._zero_padded(input, n, s * height, s * width)
+        image.view(n, height, s, width, s, channels).copy_(
             input.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(n, height, s, width, s, channels))
+        return self._convolve_padded(padded)
 
-    def _image_grad(self, grad_image):
+    def _backward_upsampled(self, grad_output):
+        """The backward of ``_forward_upsampled``: each input pixel's gradient sums its ``s×s`` block of the
+        upsampled image's gradient."""
+        grad_image = self._backward_padded(grad_output)  # [N, s·H, s·W, C_in]
         n, height, width, channels = grad_image.shape
         s = self.scale_factor
         return grad_image.view(n, height // s, s, width // s, s, channels).sum((2, 4)).permute(0, 3, 1, 2)
-
-    def __repr__(self):
-        return super().__repr__()[:-1] + f", scale_factor={self.scale_factor})"
 
 
 # ----------------------------------------------------------------------------------------------------
