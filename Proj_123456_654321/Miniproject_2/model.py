@@ -9,6 +9,23 @@ there is no autograd, no ``torch.nn`` module and no ``torch.optim``. Conventions
   ``zero_grad()``, as in torch);
 * ``param()`` returns ``(parameter, gradient)`` pairs; optimizers update those very tensors in place.
 
+Why ``import torch`` at all: the course allows ``empty``, ``cat`` and ``arange`` from torch and ``fold`` /
+``unfold`` from ``torch.nn.functional``; the module object ``torch`` serves three calls only,
+``torch.set_grad_enabled(False)`` below, and ``torch.cuda.is_available()`` and ``torch.device`` for
+``Model``'s device (tests/test_model.py checks the list). Everything else is those five functions and
+tensor methods.
+
+Importing this file switches autograd off for the rest of the program (``torch.set_grad_enabled(False)``,
+as the course asks; torch's grad mode is per thread, so threads started later have it on). Code that
+needs autograd in the same process turns it back on locally with ``torch.enable_grad()``: Mini-project
+1's ``Model.train``; ``others/twin.py`` (the torch twin's training step), ``others/benchmark.py``
+(agreement check, torch's training step) and ``others/exactness.py`` (the torch references, which
+``test.py`` runs too); in the tests, the ``autograd`` fixture of ``tests/conftest.py``.
+
+``others/`` beside this file is the toolbox of both mini-projects (data sets, training, benchmark,
+baselines, denoising, pictures, report; Mini-project 1's ``others/train.py`` runs this one's). Nothing
+here imports it: the grader imports this file alone.
+
 Reading order: base class, layers, activations, loss, optimizers, container, then ``Model``.
 """
 import io
@@ -239,6 +256,13 @@ class Conv2d(_ConvNd):
       of a channels-last copy of the padded input, in ``(kh, kw, C_in)`` order, so that each patch row is
       contiguous memory and one large matrix product serves the whole batch; outputs stay channels-last in
       memory (their logical shape is torch's ``[N, C, H, W]``).
+
+    The fast path is ``unfold`` and ``fold`` written by hand for speed (the strided view extracts the patches,
+    the per-tap adds of ``_backward_padded`` put their gradients back); the plain ``unfold`` / ``fold``
+    version is the torch-order path above. The tests keep no third version: they compare both paths with
+    ``F.conv2d`` and autograd, in float64 to 1e-10 (tests/test_blocks.py) and bit for bit where torch uses
+    im2col (tests/test_torch_exact.py, test.py); ``_unfold_convolution`` in tests/test_torch_exact.py writes
+    torch's im2col out only to find ``TORCH_IM2COL_MAX_VALUES``.
     """
 
     # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
