@@ -8,6 +8,7 @@ import torch
 
 from Proj_123456_654321.Miniproject_2.model import Model
 from Proj_123456_654321.Miniproject_2.others import benchmark
+from Proj_123456_654321.Miniproject_2.others.twin import AgreementError, copy_weights, twin_network
 
 CONFIG = {'width': 8, 'kernel_size': 3, 'up_kernel_size': 3}
 
@@ -15,7 +16,7 @@ CONFIG = {'width': 8, 'kernel_size': 3, 'up_kernel_size': 3}
 def networks(seed=0):
     torch.manual_seed(seed)
     ours = Model._build_network(**CONFIG)
-    return ours, benchmark.copy_weights(ours, benchmark.twin_network(CONFIG))
+    return ours, copy_weights(ours, twin_network(ours))
 
 
 def batch(seed=1):
@@ -35,14 +36,14 @@ def test_check_agreement_fails_when_one_twin_weight_is_perturbed():
     with torch.no_grad():
         # a first-layer weight multiplies raw, positive pixels, so the change reaches the output
         theirs[0].weight[0, 0, 1, 1] += 0.1
-    with pytest.raises(benchmark.AgreementError, match='disagree'):
+    with pytest.raises(AgreementError, match='disagree'):
         benchmark.check_agreement(ours, theirs, *batch())
 
 
 def test_copy_weights_refuses_a_twin_of_another_shape():
     torch.manual_seed(0)
-    with pytest.raises(benchmark.AgreementError, match='shapes'):
-        benchmark.copy_weights(Model._build_network(**CONFIG), benchmark.twin_network(dict(CONFIG, width=16)))
+    with pytest.raises(AgreementError, match='shapes'):
+        copy_weights(Model._build_network(**CONFIG), twin_network(Model._build_network(**dict(CONFIG, width=16))))
 
 
 def test_time_alternating_alternates_and_returns_medians_of_repeats():

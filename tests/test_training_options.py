@@ -9,8 +9,7 @@ import torch
 
 from Proj_123456_654321.Miniproject_2 import model as m
 from Proj_123456_654321.Miniproject_2.others import study, train
-from Proj_123456_654321.Miniproject_2.others.benchmark import twin_network
-from Proj_123456_654321.Miniproject_2.others.twin import TorchTwinModel
+from Proj_123456_654321.Miniproject_2.others.twin import TorchTwinModel, copy_weights, twin_network
 
 from test_model import noisy_pairs, parameters
 
@@ -28,11 +27,23 @@ def test_any_kernel_size_keeps_the_image_size_and_matches_the_torch_network(kern
     images = torch.rand(2, 3, *size)
     output = model.network.forward(images)
     assert output.shape == images.shape
-    theirs = twin_network(model.config)
+    theirs = twin_network(model.network)
     with torch.no_grad():
         for ours, their in zip([p for p, _ in model.network.param()], theirs.parameters()):
             their.copy_(ours)
         torch.testing.assert_close(output, theirs(images))
+
+
+def test_the_torch_twin_is_built_block_by_block_for_every_kind_of_block():
+    torch.manual_seed(0)
+    network = m.Sequential(
+        m.Conv2d(3, 4, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2)), m.LeakyReLU(0.2),
+        m.TransposeConv2d(4, 5, 3, stride=2, padding=1, output_padding=1), m.Tanh(), m.NearestUpsampling(2),
+        m.Sequential(m.Upsampling(5, 3, 3, scale_factor=3, padding=1, bias=False), m.ReLU()), m.Sigmoid())
+    images = torch.rand(2, 3, 12, 10)
+    torch.testing.assert_close(network.forward(images), copy_weights(network, twin_network(network))(images))
+    with pytest.raises(TypeError, match='no torch.nn twin'):
+        twin_network(m.MSE())
 
 
 @pytest.mark.parametrize('options, message', [

@@ -9,6 +9,23 @@ there is no autograd, no ``torch.nn`` module and no ``torch.optim``. Conventions
   ``zero_grad()``, as in torch);
 * ``param()`` returns ``(parameter, gradient)`` pairs; optimizers update those very tensors in place.
 
+Why ``import torch`` at all: the course allows ``empty``, ``cat`` and ``arange`` from torch and ``fold`` /
+``unfold`` from ``torch.nn.functional``; the module object ``torch`` serves three calls only,
+``torch.set_grad_enabled(False)`` below, and ``torch.cuda.is_available()`` and ``torch.device`` for
+``Model``'s device (tests/test_model.py checks the list). Everything else is those five functions and
+tensor methods.
+
+Importing this file switches autograd off for the rest of the program (``torch.set_grad_enabled(False)``,
+as the course asks; torch's grad mode is per thread, so threads started later have it on). Code that
+needs autograd in the same process turns it back on locally with ``torch.enable_grad()``: Mini-project
+1's ``Model.train``; ``others/twin.py`` (the torch twin's training step), ``others/benchmark.py``
+(agreement check, torch's training step) and ``others/exactness.py`` (the torch references, which
+``test.py`` runs too); in the tests, the ``autograd`` fixture of ``tests/conftest.py``.
+
+``others/`` beside this file is the toolbox of both mini-projects (data sets, training, benchmark,
+baselines, denoising, pictures, report; Mini-project 1's ``others/train.py`` runs this one's). Nothing
+here imports it: the grader imports this file alone.
+
 Reading order: base class, layers, activations, loss, optimizers, container, then ``Model``.
 """
 import io
@@ -22,6 +39,7 @@ import time
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import empty, cat, arange
@@ -145,11 +163,77 @@ class Module:
         return f"{type(self).__name__}()"
 
 
+class _ConvNd(Module):
+    """What the three convolutions share, as torch's ``_ConvNd``: their arguments, checked and stored as torch
+    stores them (``kernel_size``, ``stride``, ``padding``, ``dilation`` and ``output_padding`` as 2-tuples),
+    their parameters with torch's initialisation, the input checks and ``__repr__``.
+
+    ``transposed`` selects torch's weight layout: ``[C_out, C_in, kh, kw]`` for a convolution,
+    ``[C_in, C_out, kh, kw]`` for a transposed one (whose ``output_padding`` must be smaller than its stride
+    or its dilation, as in torch). Initialisation as torch: weight and bias uniform in ``±1/√fan_in``, with
+    torch's fan-in ``weight[0].numel()``: ``C_in·kh·kw`` for a convolution, ``C_out·kh·kw`` for a transposed one.
+    """
+
+    _parameter_names = ('weight', 'bias')
+    # The constructor arguments that __repr__ shows after the channel counts, in the constructor's order.
+    _repr_arguments = ('kernel_size', 'stride', 'padding', 'dilation', 'bias')
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
+                 output_padding, bias):
+        self.in_channels = _positive_int(in_channels, 'in_channels')
+        self.out_channels = _positive_int(out_channels, 'out_channels')
+        self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
+        self.stride = _pair(stride, 'stride', minimum=1)
+        self.padding = _pair(padding, 'padding', minimum=0)
+        self.output_padding = _pair(output_padding, 'output_padding', minimum=0)
+        self.dilation = _pair(dilation, 'dilation', minimum=1)
+        if transposed and any(op >= s and op >= d
+                              for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError("output_padding must be smaller than either stride or dilation, as in torch")
+        channels = (in_channels, out_channels) if transposed else (out_channels, in_channels)
+        self.weight = empty(*channels, *self.kernel_size)
+        self.bias = empty(out_channels) if bias else None
+        self._initialise()
+
+    def _initialise(self):
+        # The same arithmetic as torch's kaiming_uniform_(a=√5), so that after the same
+        # torch.manual_seed a fresh block draws exactly torch's numbers.
+        fan_in = self.weight[0].numel()
+        gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
+        weight_bound = math.sqrt(3.0) * gain / math.sqrt(fan_in)
+        self.weight.uniform_(-weight_bound, weight_bound)
+        self.weight_grad = self.weight.new_zeros(self.weight.shape)
+        if self.bias is not None:
+            bias_bound = 1 / math.sqrt(fan_in)
+            self.bias.uniform_(-bias_bound, bias_bound)
+        self.bias_grad = None if self.bias is None else self.bias.new_zeros(self.bias.shape)
+
+    def _check_input(self, input):
+        # Attribute comparisons only: this runs on every forward of the training loop.
+        if not isinstance(input, _Tensor) or input.dim() != 4 or input.shape[1] != self.in_channels:
+            got = tuple(input.shape) if isinstance(input, _Tensor) else type(input).__name__
+            raise ValueError(f"{type(self).__name__} expects a tensor [N, {self.in_channels}, H, W], got {got}")
+        if input.dtype != self.weight.dtype:
+            raise TypeError(f"{type(self).__name__} has {self.weight.dtype} parameters and got a {input.dtype} "
+                            f"input; convert one to the other's dtype (e.g. input.to(block.weight.dtype))")
+        if input.device != self.weight.device:
+            raise ValueError(f"{type(self).__name__} has its parameters on {self.weight.device} and got an input "
+                            f"on {input.device}; move one to the other (block.to(device))")
+        if input.numel() == 0:
+            raise ValueError(f"{type(self).__name__} got an empty input of shape {tuple(input.shape)}")
+
+    def __repr__(self):
+        # bias shows as the constructor takes it, a bool
+        arguments = ''.join(f", {name}={self.bias is not None if name == 'bias' else getattr(self, name)}"
+                            for name in self._repr_arguments)
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}{arguments})"
+
+
 # ----------------------------------------------------------------------------------------------------
 # Layers
 # ----------------------------------------------------------------------------------------------------
 
-class Conv2d(Module):
+class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation), as ``torch.nn.Conv2d`` with ``groups=1``.
 
     Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
@@ -174,69 +258,29 @@ class Conv2d(Module):
       contiguous memory and one large matrix product serves the whole batch; outputs stay channels-last in
       memory (their logical shape is torch's ``[N, C, H, W]``).
 
-    Initialisation as torch: weight and bias uniform in ``±1/√(C_in·kh·kw)``.
+    The fast path is ``unfold`` and ``fold`` written by hand for speed (the strided view extracts the patches,
+    the per-tap adds of ``_backward_padded`` put their gradients back); the plain ``unfold`` / ``fold``
+    version is the torch-order path above. The tests keep no third version: they compare both paths with
+    ``F.conv2d`` and autograd, in float64 to 1e-10 (tests/test_blocks.py) and bit for bit where torch uses
+    im2col (tests/test_torch_exact.py, test.py); ``_unfold_convolution`` in tests/test_torch_exact.py writes
+    torch's im2col out only to find ``TORCH_IM2COL_MAX_VALUES``.
     """
 
     # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
     # more than one image or more than this many values, or when both kernel sides exceed 3.
     TORCH_IM2COL_MAX_VALUES = 20480
 
-    _parameter_names = ('weight', 'bias')
     _in_torch_order = _columns = _patches = _weight_matrix = _padded_shape = _image_shape = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
-        self.in_channels = _positive_int(in_channels, 'in_channels')
-        self.out_channels = _positive_int(out_channels, 'out_channels')
-        self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
-        self.stride = _pair(stride, 'stride', minimum=1)
-        self.padding = _pair(padding, 'padding', minimum=0)
-        self.dilation = _pair(dilation, 'dilation', minimum=1)
-        self.weight = empty(out_channels, in_channels, *self.kernel_size)
-        self.bias = empty(out_channels) if bias else None
-        self._initialise(fan_in=in_channels * self.kernel_size[0] * self.kernel_size[1])
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=False,
+                         output_padding=0, bias=bias)
 
-    def _initialise(self, fan_in):
-        # The same arithmetic as torch's kaiming_uniform_(a=√5), so that after the same
-        # torch.manual_seed a fresh block draws exactly torch's numbers.
-        gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))
-        weight_bound = math.sqrt(3.0) * gain / math.sqrt(fan_in)
-        self.weight.uniform_(-weight_bound, weight_bound)
-        self.weight_grad = self.weight.new_zeros(self.weight.shape)
-        if self.bias is not None:
-            bias_bound = 1 / math.sqrt(fan_in)
-            self.bias.uniform_(-bias_bound, bias_bound)
-        self.bias_grad = None if self.bias is None else self.bias.new_zeros(self.bias.shape)
-
-    def _check_input(self, input):
-        # Attribute comparisons only: this runs on every forward of the training loop.
-        if not isinstance(input, _Tensor) or input.dim() != 4 or input.shape[1] != self.in_channels:
-            got = tuple(input.shape) if isinstance(input, _Tensor) else type(input).__name__
-            raise ValueError(f"{type(self).__name__} expects a tensor [N, {self.in_channels}, H, W], got {got}")
-        if input.dtype != self.weight.dtype:
-            raise TypeError(f"{type(self).__name__} has {self.weight.dtype} parameters and got a {input.dtype} "
-                            f"input; convert one to the other's dtype (e.g. input.to(block.weight.dtype))")
-        if input.device != self.weight.device:
-            raise ValueError(f"{type(self).__name__} has its parameters on {self.weight.device} and got an input "
-                            f"on {input.device}; move one to the other (block.to(device))")
-        if input.numel() == 0:
-            raise ValueError(f"{type(self).__name__} got an empty input of shape {tuple(input.shape)}")
-
-    def _image_size(self, input):
-        """Height and width of the image the kernel slides over (``Upsampling`` enlarges it)."""
-        return input.shape[2], input.shape[3]
-
-    def _write_image(self, destination, input):
-        """Write that image into ``destination``, ``[N, H, W, C]`` (channels last)."""
-        destination.copy_(input.permute(0, 2, 3, 1))
-
-    def _image_grad(self, grad_image):
-        """Gradient w.r.t. the input, from the gradient w.r.t. that image (``[N, H, W, C]``)."""
-        return grad_image.permute(0, 3, 1, 2)
-
-    def _uses_torch_im2col(self, input):
-        """Whether torch's CPU convolution computes this input's image by im2col and one matrix product."""
+    def _uses_torch_im2col(self, input, image_size):
+        """Whether torch's CPU convolution computes by im2col and one matrix product an image of
+        ``image_size`` (H, W) with ``input``'s batch size, channels and device."""
         n, channels = input.shape[:2]
-        height, width = self._image_size(input)
+        height, width = image_size
         return (input.device.type == 'cpu' and n == 1 and channels * height * width <= self.TORCH_IM2COL_MAX_VALUES
                 and min(self.kernel_size) <= 3)
 
@@ -250,7 +294,7 @@ class Conv2d(Module):
 
     def forward(self, input):
         self._check_input(input)
-        self._in_torch_order = self._uses_torch_im2col(input)
+        self._in_torch_order = self._uses_torch_im2col(input, input.shape[2:])
         if self._in_torch_order:
             return self._forward_torch_order(input)
         return self._forward_fast(input)
@@ -269,27 +313,39 @@ class Conv2d(Module):
         return output.view(1, self.out_channels, out_height, out_width)
 
     def _forward_fast(self, input):
-        n = input.shape[0]
-        height, width = self._image_size(input)
+        n, _, height, width = input.shape
+        padded, image = self._zero_padded(input, n, height, width)
+        image.copy_(input.permute(0, 2, 3, 1))
+        return self._convolve_padded(padded)
+
+    def _zero_padded(self, like, n, height, width):
+        """A zero buffer ``[N, H + 2·pad_h, W + 2·pad_w, C_in]`` (channels last) for an ``H×W`` image, and the
+        view of its interior, ``[N, H, W, C_in]``, that the image is written into."""
+        pad_height, pad_width = self.padding
+        padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
+        return padded, padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
+
+    def _convolve_padded(self, padded):
+        """``Y = X Wᵀ + b``, the patch matrix ``X`` read through a strided view of ``_zero_padded``'s buffer,
+        which holds the image; keeps ``X`` and ``W`` for backward."""
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        n, height, width = padded.shape[0], padded.shape[1] - 2 * pad_height, padded.shape[2] - 2 * pad_width
         out_height, out_width = self._output_size(height, width)
-        padded = input.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
-        self._write_image(padded[:, pad_height:pad_height + height, pad_width:pad_width + width], input)
         batch_stride, row_stride, column_stride, channel_stride = padded.stride()
         self._padded_shape, self._image_shape = padded.shape, (height, width)
         self._patches = padded.as_strided(
             (n, out_height, out_width, kernel_height, kernel_width, self.in_channels),
             (batch_stride, row_stride * self.stride[0], column_stride * self.stride[1],
              row_stride * self.dilation[0], column_stride * self.dilation[1], channel_stride),
-        ).reshape(n * out_height * out_width, -1)
-        self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)
-        output = self._patches.matmul(self._weight_matrix.t())
+        ).reshape(n * out_height * out_width, -1)  # [N·H_out·W_out, kh·kw·C_in]
+        self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)  # [C_out, kh·kw·C_in]
+        output = self._patches.matmul(self._weight_matrix.t())  # [N·H_out·W_out, C_out]
         if self.bias is not None:
             output += self.bias
         return output.view(n, out_height, out_width, self.out_channels).permute(0, 3, 1, 2)
 
     def _accumulate_parameter_grads(self, grad_output):
-        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)
+        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)  # [N·H_out·W_out, C_out]
         self.weight_grad += grad_matrix.t().matmul(self._patches).view(
             self.out_channels, *self.kernel_size, self.in_channels).permute(0, 3, 1, 2)
         if self.bias is not None:
@@ -321,6 +377,11 @@ class Conv2d(Module):
                     padding=self.padding, stride=self.stride)
 
     def _backward_fast(self, grad_output):
+        return self._backward_padded(grad_output).permute(0, 3, 1, 2)
+
+    def _backward_padded(self, grad_output):
+        """Accumulate the parameter gradients of ``_convolve_padded`` and return the gradient w.r.t. the image
+        in its buffer, ``[N, H, W, C_in]`` (channels last): each row of ``dX = dY W`` added onto its patch."""
         n, _, out_height, out_width = grad_output.shape
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
         grad_matrix = self._accumulate_parameter_grads(grad_output)
@@ -335,15 +396,10 @@ class Conv2d(Module):
                 grad_padded[:, top:top + row_span:self.stride[0], left:left + column_span:self.stride[1]] += \
                     grad_patches[:, :, :, i, j]
         height, width = self._image_shape
-        return self._image_grad(grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width])
-
-    def __repr__(self):
-        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"bias={self.bias is not None})")
+        return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
 
 
-class TransposeConv2d(Module):
+class TransposeConv2d(_ConvNd):
     """2-D transposed convolution, as ``torch.nn.ConvTranspose2d`` with ``groups=1``.
 
     Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
@@ -353,29 +409,15 @@ class TransposeConv2d(Module):
     input viewed as ``[C_in, H·W]``, forward is ``Y = fold(Wᵀ X) + b``.
     Backward, with ``G = unfold(dY)`` of shape ``[N, C_out·kh·kw, H·W]``:
     ``d input = W G``,  ``dW = Σ_n X_n G_nᵀ``,  ``db = Σ dY``.
-
-    Initialisation as torch: uniform in ``±1/√(C_out·kh·kw)`` (torch's fan-in of this weight layout).
     """
 
-    _parameter_names = ('weight', 'bias')
-    _initialise = Conv2d._initialise
-    _check_input = Conv2d._check_input
+    _repr_arguments = ('kernel_size', 'stride', 'padding', 'output_padding', 'dilation', 'bias')
     _input = _output_size = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  dilation=1, bias=True):
-        self.in_channels = _positive_int(in_channels, 'in_channels')
-        self.out_channels = _positive_int(out_channels, 'out_channels')
-        self.kernel_size = _pair(kernel_size, 'kernel_size', minimum=1)
-        self.stride = _pair(stride, 'stride', minimum=1)
-        self.padding = _pair(padding, 'padding', minimum=0)
-        self.output_padding = _pair(output_padding, 'output_padding', minimum=0)
-        self.dilation = _pair(dilation, 'dilation', minimum=1)
-        if any(op >= s and op >= d for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
-            raise ValueError("output_padding must be smaller than either stride or dilation, as in torch")
-        self.weight = empty(in_channels, out_channels, *self.kernel_size)
-        self.bias = empty(out_channels) if bias else None
-        self._initialise(fan_in=out_channels * self.kernel_size[0] * self.kernel_size[1])
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=True,
+                         output_padding=output_padding, bias=bias)
 
     def forward(self, input):
         self._check_input(input)
@@ -422,11 +464,6 @@ class TransposeConv2d(Module):
             self.bias_grad += grad_output.sum((0, 2, 3))
         return self.weight.view(self.in_channels, -1).matmul(grad_columns).view(n, self.in_channels, height, width)
 
-    def __repr__(self):
-        return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, output_padding={self.output_padding}, "
-                f"dilation={self.dilation}, bias={self.bias is not None})")
-
 
 class NearestUpsampling(Module):
     """Nearest-neighbour upsampling by an integer factor ``s``, as ``F.interpolate(mode='nearest')``.
@@ -464,13 +501,223 @@ class NearestUpsampling(Module):
         return f"NearestUpsampling(scale_factor={self.scale_factor})"
 
 
+class Upsampling(Conv2d):
+    """Nearest upsampling by ``scale_factor`` ``s`` followed by a ``Conv2d`` (whose weight, bias and attributes
+    it has): ``Y = conv(up(X))``.
+
+    With ``stride=1`` the upsampled image is never built. Along one axis, output ``o = s·i + a`` (phase ``a``)
+    reads kernel tap ``u`` at the low-resolution row ``i + t`` with ``t = ⌊(a - padding + u·dilation) / s⌋``,
+    so taps sharing ``(a, t)`` are summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
+    matrix per axis). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix:
+
+    * forward: ``Z = V X``, one product for every phase and offset (*phase products*), then
+      ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, one add per tap offset over a strided view of ``Z`` (*tap sums*),
+      and the phases' rows and columns put in place (*interleave*): a ×2, 3×3 upsampling convolution costs
+      2.25× fewer multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
+    * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV M``,
+      ``db = Σ dY``, ``dX = Vᵀ dZ``.
+
+    Shapes in the comments, per axis (``_h`` rows, ``_w`` columns; ``_PhaseAxis`` computes them): ``T`` the
+    low-resolution rows each phase reads (``taps``), ``G = s·T`` the groups ``(a, t)``, ``B`` the blocks of
+    ``s`` output rows (``H_out`` rounded up to a multiple of ``s``, divided by ``s``), ``Z`` and ``dY`` the
+    zero-padded sizes of ``Z`` and ``dY`` that keep every strided read in range. Where these buffers keep each
+    dimension in memory is ``_layout``'s choice alone; the arithmetic is the same for both layouts.
+
+    Where torch would convolve the upsampled image by im2col (one small image on the CPU, see ``Conv2d``) it
+    computes ``NearestUpsampling`` then ``Conv2d`` in torch's order instead, which gives
+    ``F.conv2d(F.interpolate(x))`` and its gradients to the last bit; the decomposition sums in another order.
+    Otherwise (another stride, or ``s >= 3`` with phases that do not line up) it writes the upsampled image
+    into the convolution's padded buffer and runs ``Conv2d``; the input gradient then sums each ``s×s`` block
+    of the convolution's input gradient.
+    """
+
+    _repr_arguments = Conv2d._repr_arguments + ('scale_factor',)
+    _axes_in_use = _layout_in_use = _input_size = _input_columns = _SetByForward()
+
+    def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
+                 bias=True):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
+        if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
+            raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
+        self.scale_factor = scale_factor
+        self._upsample = NearestUpsampling(scale_factor)
+        self._plan_cache = {}
+
+    def forward(self, input):
+        self._check_input(input)
+        n, _, height, width = input.shape
+        s = self.scale_factor
+        self._in_torch_order = self._uses_torch_im2col(input, (s * height, s * width))
+        if self._in_torch_order:
+            return self._forward_torch_order(self._upsample.forward(input))
+        self._axes_in_use = self._axes(height, width)
+        if self._axes_in_use is None:
+            return self._forward_upsampled(input)
+        return self._forward_phases(input)
+
+    def backward(self, grad_output):
+        if self._in_torch_order:
+            return self._upsample.backward(self._backward_torch_order(grad_output))
+        if self._axes_in_use is None:
+            return self._backward_upsampled(grad_output)
+        return self._backward_phases(grad_output)
+
+    def backward_parameters(self, grad_output):
+        # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
+        self.backward(grad_output)
+
+    # -- the decomposition (stride 1) ----------------------------------------------------------------------
+
+    def _axes(self, height, width):
+        """Both axes' ``_PhaseAxis``, or None where the decomposition does not apply; cached per input size."""
+        if (height, width) not in self._plan_cache:
+            axes = [_PhaseAxis(size, self.scale_factor, kernel, padding, dilation) for size, kernel, padding, dilation
+                    in zip((height, width), self.kernel_size, self.padding, self.dilation)]
+            usable = self.stride == (1, 1) and all(axis.affine for axis in axes)
+            self._plan_cache[(height, width)] = axes if usable else None
+        return self._plan_cache[(height, width)]
+
+    def _layout(self, columns):
+        """The memory layout of the decomposition's buffers (``_Layout``). Elementwise passes run fastest over a
+        long innermost dimension: the output channels when there are many (channels last), else the image
+        columns (channel-major)."""
+        return _CHANNELS_LAST if self.out_channels >= columns.blocks else _CHANNEL_MAJOR
+
+    def _combined_weight(self, rows, columns):
+        """``V``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
+        kernel_height, kernel_width = self.kernel_size
+        taps = self.weight.permute(2, 3, 0, 1).reshape(kernel_height, -1)  # [kh, kw·C_out·C_in]
+        by_row = rows.matmul(taps).view(len(rows), kernel_width, -1)  # [G_h, kw, C_out·C_in]
+        return columns.matmul(by_row).view(-1, self.in_channels)
+
+    def _uncombined_grad(self, grad_combined, rows, columns):
+        """``dW`` from ``dV``: the transpose of ``_combined_weight``."""
+        kernel_height, kernel_width = self.kernel_size
+        by_row = columns.t().matmul(grad_combined.view(len(rows), len(columns), -1))  # [G_h, kw, C_out·C_in]
+        taps = rows.t().matmul(by_row.view(len(rows), -1))  # [kh, kw·C_out·C_in]
+        return taps.view(kernel_height, kernel_width, self.out_channels, self.in_channels).permute(2, 3, 0, 1)
+
+    def _forward_phases(self, input):
+        """``Y = conv(up(X))`` by the decomposition: phase products, tap sums, interleave."""
+        rows, columns = self._axes_in_use
+        n, _, height, width = input.shape
+        if rows.out_size < 1 or columns.out_size < 1:
+            raise ValueError(f"input {height}x{width} is too small for {self!r}")
+        s, out = self.scale_factor, self.out_channels
+        self._input_size = (n, height, width)
+        self._layout_in_use = layout = self._layout(columns)
+        self._input_columns = input.permute(1, 0, 2, 3).reshape(self.in_channels, -1)  # X [C_in, N·H·W]
+        products = self._phase_products(rows, columns, layout)  # Z [G_h, G_w, C_out, N, Z_h, Z_w]
+        blocks = self._tap_sums(products, rows, columns, layout)  # [C_out, N, B_h, s, B_w, s]
+        # Interleave: output row s·i + a is phase a of block i. Channels last, the tap sums already wrote this
+        # order (a view); channel-major, this is the one copy. The last block may overhang the output.
+        output = blocks.reshape(out, n, rows.blocks * s, columns.blocks * s)[:, :, :rows.out_size, :columns.out_size]
+        if self.bias is not None:
+            output += self.bias.view(-1, 1, 1, 1)
+        return output.permute(1, 0, 2, 3)  # [N, C_out, H_out, W_out]
+
+    def _phase_products(self, rows, columns, layout):
+        """``Z = V X``, every group's weight times the input in one matrix product, written into a buffer padded
+        with zeros so that the tap sums' strided view reads zeros beyond the input."""
+        n, height, width = self._input_size
+        combined = self._combined_weight(rows.membership('forward', self.weight),
+                                         columns.membership('forward', self.weight))  # V [G_h·G_w·C_out, C_in]
+        groups = (len(rows.forward_keys), len(columns.forward_keys), self.out_channels)
+        product = _matmul(combined, self._input_columns, layout.channels_last).view(
+            *groups, n, height, width)  # [G_h, G_w, C_out, N, H, W]
+        padded = _zeros(combined, (*groups, n, rows.z_size, columns.z_size), layout.products)
+        padded[:, :, :, :, rows.z_before:rows.z_before + height, columns.z_before:columns.z_before + width] = product
+        return padded
+
+    def _tap_sums(self, products, rows, columns, layout):
+        """``Y[s·i + a] = Σ_t Z[a, t][i + t]`` for every block ``i`` and phase ``a``: phase ``a``'s ``k``-th tap
+        offset is group ``a·T + k``, row ``i + t0 + delta·a + k`` of ``Z`` (``_PhaseAxis``), so one strided view
+        holds every tap, and the sum is one add per tap offset."""
+        s, out, n = self.scale_factor, self.out_channels, products.shape[3]
+        row_group, column_group, channel, batch, row, column = products.stride()
+        window = products.as_strided(
+            (out, n, rows.blocks, s, columns.blocks, s, rows.taps, columns.taps),
+            (channel, batch, row, rows.taps * row_group + rows.delta * row,
+             column, columns.taps * column_group + columns.delta * column, row_group + row, column_group + column),
+            (rows.t0 + rows.z_before) * row + (columns.t0 + columns.z_before) * column,
+        )  # [C_out, N, B_h, s, B_w, s, T_h, T_w]
+        output = _copy(window[..., 0, 0], layout.sums)  # [C_out, N, B_h, s, B_w, s]
+        for row_tap in range(rows.taps):
+            for column_tap in range(columns.taps):
+                if row_tap or column_tap:
+                    output += window[..., row_tap, column_tap]
+        return output
+
+    def _backward_phases(self, grad_output):
+        """The decomposition's backward: ``dZ`` gathered from ``dY``, then ``dV = dZ Xᵀ``, ``dW = Mᵀ dV M``,
+        ``db = Σ dY`` and ``dX = Vᵀ dZ``."""
+        rows, columns = self._axes_in_use
+        layout = self._layout_in_use
+        n, height, width = self._input_size
+        grad_image = grad_output.permute(1, 0, 2, 3)  # dY [C_out, N, H_out, W_out]
+        grad_columns = self._gathered_grad(grad_image, rows, columns, layout)  # dZ [G_h·G_w·C_out, N·H·W]
+        row_membership = rows.membership('backward', self.weight)
+        column_membership = columns.membership('backward', self.weight)
+        self.weight_grad += self._uncombined_grad(
+            grad_columns.matmul(self._input_columns.t()), row_membership, column_membership)
+        if self.bias is not None:
+            self.bias_grad += grad_image.sum((1, 2, 3))
+        combined = self._combined_weight(row_membership, column_membership)  # V [G_h·G_w·C_out, C_in]
+        grad_input = _matmul(combined.t(), grad_columns, layout.channels_last)  # [C_in, N·H·W]
+        return grad_input.view(self.in_channels, n, height, width).permute(1, 0, 2, 3)
+
+    def _gathered_grad(self, grad_image, rows, columns, layout):
+        """``dZ[a, t][m] = dY[s·(m - t) + a]``: one strided view of ``dY`` padded with zeros, copied into a
+        matrix. Its groups run in ``_PhaseAxis.backward_keys`` order, so that every stride is non-negative."""
+        n, height, width = self._input_size
+        s, out = self.scale_factor, self.out_channels
+        padded = _zeros(grad_image, (out, n, rows.dy_size, columns.dy_size), layout.output_grad)
+        padded[:, :, rows.dy_before:rows.dy_before + rows.out_size,
+               columns.dy_before:columns.dy_before + columns.out_size] = grad_image
+        channel, batch, row, column = padded.stride()
+        groups = padded.as_strided(
+            (s, rows.taps, s, columns.taps, out, n, height, width),
+            (abs(rows.phase_step) * row, s * row, abs(columns.phase_step) * column, s * column,
+             channel, batch, s * row, s * column),
+            (rows.dy_before + rows.dy_start) * row + (columns.dy_before + columns.dy_start) * column,
+        )  # [s, T_h, s, T_w, C_out, N, H, W]
+        return _copy(groups, layout.group_grads).reshape(-1, n * height * width)
+
+    # -- another stride, or phases that do not line up --------------------------------------------------------
+
+    def _forward_upsampled(self, input):
+        """Where the decomposition does not apply: the upsampled image, written straight into ``Conv2d``'s
+        padded buffer, through ``Conv2d``'s fast path."""
+        n, channels, height, width = input.shape
+        s = self.scale_factor
+        padded, image = self._zero_padded(input, n, s * height, s * width)
+        image.view(n, height, s, width, s, channels).copy_(
+            input.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(n, height, s, width, s, channels))
+        return self._convolve_padded(padded)
+
+    def _backward_upsampled(self, grad_output):
+        """The backward of ``_forward_upsampled``: each input pixel's gradient sums its ``s×s`` block of the
+        upsampled image's gradient."""
+        grad_image = self._backward_padded(grad_output)  # [N, s·H, s·W, C_in]
+        n, height, width, channels = grad_image.shape
+        s = self.scale_factor
+        return grad_image.view(n, height // s, s, width // s, s, channels).sum((2, 4)).permute(0, 3, 1, 2)
+
+
 class _PhaseAxis:
     """One axis of ``Upsampling``'s decomposition (stride 1), for a low-resolution size ``size``.
 
     Output row ``o = s·i + a`` (phase ``a``) reads kernel tap ``u`` at low-resolution row ``i + offset[a][u]``,
     ``offset[a][u] = ⌊(a - padding + u·dilation) / s⌋``. Phase ``a``'s taps fall on the ``taps`` rows
     ``start(a) + k``; the fast path needs ``start(a) = t0 + delta·a`` (always true when ``s <= 2``).
-    ``forward_keys`` / ``backward_keys`` list the groups ``(a, t)`` in the order of the strided views below.
+    ``forward_keys`` / ``backward_keys`` list the groups ``(a, t)`` in the order of ``Upsampling``'s strided
+    views (``_tap_sums``, ``_gathered_grad``).
+
+    Example: ``s = 2``, a 3-tap kernel with ``padding = 1``, ``dilation = 1`` (the 3×3 convolution that keeps
+    the upsampled size), ``size = 4``: ``offset = [[-1, 0, 0], [0, 0, 1]]`` (even output rows read rows
+    ``i - 1, i, i``, odd ones ``i, i, i + 1``), so ``t0 = -1``, ``delta = 1``, ``taps = 2`` and
+    ``forward_keys = [(0, -1), (0, 0), (1, 0), (1, 1)]``: 4 groups where ``conv(up(X))`` has 2 phases × 3 taps,
+    hence 16 instead of 36 weight products per output block in 2-D; ``out_size = 8``, ``blocks = 4``.
     """
 
     def __init__(self, size, scale, kernel, padding, dilation):
@@ -511,174 +758,45 @@ class _PhaseAxis:
         return self._memberships[key]
 
 
-class Upsampling(Conv2d):
-    """Nearest upsampling by ``scale_factor`` ``s`` followed by a ``Conv2d`` (whose weight, bias and attributes
-    it has): ``Y = conv(up(X))``.
+class _Layout(NamedTuple):
+    """Where ``Upsampling``'s decomposition keeps each buffer's dimensions in memory: each field lists the
+    buffer's dimensions, numbered as in its shape comment, outermost first. ``channels_last`` also has the
+    matrix products computed transposed, so that they too store the ``N·H·W`` pixels outermost."""
+    channels_last: bool
+    products: tuple  # Z [G_h, G_w, C_out, N, Z_h, Z_w]
+    sums: tuple  # Y [C_out, N, B_h, s, B_w, s]
+    output_grad: tuple  # dY [C_out, N, dY_h, dY_w]
+    group_grads: tuple  # dZ [s, T_h, s, T_w, C_out, N, H, W]
 
-    With ``stride=1`` the upsampled image is never built. Along one axis, output ``o = s·i + a`` (phase ``a``)
-    reads kernel tap ``u`` at the low-resolution row ``i + t`` with ``t = ⌊(a - padding + u·dilation) / s⌋``,
-    so taps sharing ``(a, t)`` are summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
-    matrix per axis). With ``X`` the low-resolution input as a ``[N·H·W, C_in]`` matrix:
 
-    * forward: ``Z = X Vᵀ``, one product for every phase and offset, then ``Y[s·i + a] = Σ_t Z[a, t][i + t]``,
-      one add per tap offset over a strided view of ``Z``: a ×2, 3×3 upsampling convolution costs 2.25×
-      fewer multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
-    * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZᵀ X``, ``dW = Mᵀ dV M``,
-      ``db = Σ dY``, ``dX = dZ V``.
+# Pixels outermost, channels innermost; the tap sums write the interleaved output directly.
+_CHANNELS_LAST = _Layout(True, products=(3, 4, 5, 0, 1, 2), sums=(1, 2, 3, 4, 5, 0), output_grad=(1, 2, 3, 0),
+                         group_grads=(5, 6, 7, 0, 1, 2, 3, 4))
+# Groups and channels outermost, image columns innermost; the tap sums run phase by phase and the interleave
+# copies.
+_CHANNEL_MAJOR = _Layout(False, products=(0, 1, 2, 3, 4, 5), sums=(3, 5, 0, 1, 2, 4), output_grad=(0, 1, 2, 3),
+                         group_grads=(0, 1, 2, 3, 4, 5, 6, 7))
 
-    Where torch would convolve the upsampled image by im2col (one small image on the CPU, see ``Conv2d``) it
-    computes ``NearestUpsampling`` then ``Conv2d`` in torch's order instead, which gives
-    ``F.conv2d(F.interpolate(x))`` and its gradients to the last bit; the decomposition sums in another order.
-    Otherwise (another stride, or ``s >= 3`` with phases that do not line up) it writes the upsampled image
-    into the convolution's padded buffer and runs ``Conv2d``; the input gradient then sums each ``s×s`` block
-    of the convolution's input gradient.
-    """
 
-    _axes_in_use = _input_size = _channels_last = _input_columns = _SetByForward()
+def _inverse(order):
+    """The permutation that undoes ``order``."""
+    return [order.index(dim) for dim in range(len(order))]
 
-    def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
-                 bias=True):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
-        if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
-            raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
-        self.scale_factor = scale_factor
-        self._upsample = NearestUpsampling(scale_factor)
-        self._plan_cache = {}
 
-    # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
-    backward_parameters = Module.backward_parameters
+def _zeros(like, shape, order):
+    """Zeros of the logical ``shape`` (``like``'s dtype and device), stored with its dimensions in ``order``."""
+    return like.new_zeros([shape[dim] for dim in order]).permute(_inverse(order))
 
-    def _axes(self, height, width):
-        """Both axes' ``_PhaseAxis``, or None where the decomposition does not apply; cached per input size."""
-        if (height, width) not in self._plan_cache:
-            axes = [_PhaseAxis(size, self.scale_factor, kernel, padding, dilation) for size, kernel, padding, dilation
-                    in zip((height, width), self.kernel_size, self.padding, self.dilation)]
-            usable = self.stride == (1, 1) and all(axis.affine for axis in axes)
-            self._plan_cache[(height, width)] = axes if usable else None
-        return self._plan_cache[(height, width)]
 
-    def _combined_weight(self, rows, columns):
-        """``V``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
-        kernel_height, kernel_width = self.kernel_size
-        taps = self.weight.permute(2, 3, 0, 1).reshape(kernel_height, -1)
-        by_row = rows.matmul(taps).view(len(rows), kernel_width, -1)
-        return columns.matmul(by_row).view(-1, self.in_channels)
+def _copy(tensor, order):
+    """A copy of ``tensor``, the same logical tensor, stored with its dimensions in ``order``."""
+    return tensor.permute(order).contiguous().permute(_inverse(order))
 
-    def _uncombined_grad(self, grad_combined, rows, columns):
-        """``dW`` from ``dV``: the transpose of ``_combined_weight``."""
-        kernel_height, kernel_width = self.kernel_size
-        by_row = columns.t().matmul(grad_combined.view(len(rows), len(columns), -1))
-        taps = rows.t().matmul(by_row.view(len(rows), -1))
-        return taps.view(kernel_height, kernel_width, self.out_channels, self.in_channels).permute(2, 3, 0, 1)
 
-    def forward(self, input):
-        self._check_input(input)
-        self._in_torch_order = self._uses_torch_im2col(input)
-        if self._in_torch_order:
-            return self._forward_torch_order(self._upsample.forward(input))
-        n, _, height, width = input.shape
-        self._axes_in_use = axes = self._axes(height, width)
-        if axes is None:
-            return self._forward_fast(input)
-        rows, columns = axes
-        if rows.out_size < 1 or columns.out_size < 1:
-            raise ValueError(f"input {height}x{width} is too small for {self!r}")
-        s, out = self.scale_factor, self.out_channels
-        self._input_size = (n, height, width)
-        # Elementwise passes run fastest over a long innermost dimension: the output channels when there are
-        # many (channels-last memory), else the image columns (channel-major memory).
-        self._channels_last = channels_last = out >= columns.blocks
-        # [C, N·H·W]: a view of a channels-last or channel-major input.
-        self._input_columns = input.permute(1, 0, 2, 3).reshape(self.in_channels, -1)
-        combined = self._combined_weight(rows.membership('forward', self.weight),
-                                         columns.membership('forward', self.weight))
-        row_groups, column_groups = len(rows.forward_keys), len(columns.forward_keys)
-        if channels_last:
-            product = self._input_columns.t().matmul(combined.t()).view(
-                n, height, width, row_groups, column_groups, out).permute(3, 4, 5, 0, 1, 2)
-            padded = input.new_zeros(n, rows.z_size, columns.z_size, row_groups, column_groups, out).permute(
-                3, 4, 5, 0, 1, 2)
-        else:
-            product = combined.matmul(self._input_columns).view(row_groups, column_groups, out, n, height, width)
-            padded = input.new_zeros(row_groups, column_groups, out, n, rows.z_size, columns.z_size)
-        padded[:, :, :, :, rows.z_before:rows.z_before + height, columns.z_before:columns.z_before + width] = product
-        row_group, column_group, channel, batch, row, column = padded.stride()
-        window = padded.as_strided(
-            (s, s, out, n, rows.blocks, columns.blocks, rows.taps, columns.taps),
-            (rows.taps * row_group + rows.delta * row, columns.taps * column_group + columns.delta * column,
-             channel, batch, row, column, row_group + row, column_group + column),
-            (rows.t0 + rows.z_before) * row + (columns.t0 + columns.z_before) * column)
-        # Channels-last sums straight into the interleaved [N, H, s, W, s, C] order; channel-major sums
-        # phase by phase (contiguous columns) and interleaves with one copy.
-        order = (3, 4, 0, 5, 1, 2) if channels_last else (0, 1, 2, 3, 4, 5)
-        output = window[..., 0, 0].permute(order).contiguous()
-        for row_tap in range(rows.taps):
-            for column_tap in range(columns.taps):
-                if row_tap or column_tap:
-                    output += window[..., row_tap, column_tap].permute(order)
-        if channels_last:
-            output = output.view(n, rows.blocks * s, columns.blocks * s, out).permute(3, 0, 1, 2)
-        else:
-            output = output.permute(2, 3, 4, 0, 5, 1).reshape(out, n, rows.blocks * s, columns.blocks * s)
-        output = output[:, :, :rows.out_size, :columns.out_size]
-        if self.bias is not None:
-            output += self.bias.view(-1, 1, 1, 1)
-        return output.permute(1, 0, 2, 3)
-
-    def backward(self, grad_output):
-        if self._in_torch_order:
-            return self._upsample.backward(self._backward_torch_order(grad_output))
-        if self._axes_in_use is None:
-            return self._backward_fast(grad_output)
-        rows, columns = self._axes_in_use
-        n, height, width = self._input_size
-        s, out = self.scale_factor, self.out_channels
-        grad_image = grad_output.permute(1, 0, 2, 3)
-        if self._channels_last:
-            padded = grad_image.new_zeros(n, rows.dy_size, columns.dy_size, out).permute(3, 0, 1, 2)
-        else:
-            padded = grad_image.new_zeros(out, n, rows.dy_size, columns.dy_size)
-        padded[:, :, rows.dy_before:rows.dy_before + rows.out_size,
-               columns.dy_before:columns.dy_before + columns.out_size] = grad_image
-        channel, batch, row, column = padded.stride()
-        grad_groups = padded.as_strided(
-            (s, rows.taps, s, columns.taps, out, n, height, width),
-            (abs(rows.phase_step) * row, s * row, abs(columns.phase_step) * column, s * column,
-             channel, batch, s * row, s * column),
-            (rows.dy_before + rows.dy_start) * row + (columns.dy_before + columns.dy_start) * column)
-        if self._channels_last:
-            grad_columns = grad_groups.permute(5, 6, 7, 0, 1, 2, 3, 4).reshape(n * height * width, -1).t()
-        else:
-            grad_columns = grad_groups.reshape(-1, n * height * width)
-        row_membership = rows.membership('backward', self.weight)
-        column_membership = columns.membership('backward', self.weight)
-        self.weight_grad += self._uncombined_grad(
-            grad_columns.matmul(self._input_columns.t()), row_membership, column_membership)
-        if self.bias is not None:
-            self.bias_grad += grad_image.sum((1, 2, 3))
-        combined = self._combined_weight(row_membership, column_membership)
-        if self._channels_last:
-            grad_input = grad_columns.t().matmul(combined).view(n, height, width, self.in_channels)
-            return grad_input.permute(0, 3, 1, 2)
-        grad_input = combined.t().matmul(grad_columns).view(self.in_channels, n, height, width)
-        return grad_input.permute(1, 0, 2, 3)
-
-    def _image_size(self, input):
-        return input.shape[2] * self.scale_factor, input.shape[3] * self.scale_factor
-
-    def _write_image(self, destination, input):
-        n, channels, height, width = input.shape
-        s = self.scale_factor
-        destination.view(n, height, s, width, s, channels).copy_(
-            input.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(n, height, s, width, s, channels))
-
-    def _image_grad(self, grad_image):
-        n, height, width, channels = grad_image.shape
-        s = self.scale_factor
-        return grad_image.view(n, height // s, s, width // s, s, channels).sum((2, 4)).permute(0, 3, 1, 2)
-
-    def __repr__(self):
-        return super().__repr__()[:-1] + f", scale_factor={self.scale_factor})"
+def _matmul(left, right, transposed):
+    """``left @ right``; with ``transposed`` computed as ``(rightᵀ leftᵀ)ᵀ``, so that memory holds its
+    transpose."""
+    return right.t().matmul(left.t()).t() if transposed else left.matmul(right)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ scores them.
 Figures
 -------
 * **PSNR (dB)**: the harness's definition: images scaled to [0, 1], per image
-  ``-10·log10(mean((denoised - clean)²))`` over C, H, W, then the mean over images (computed in float32
-  torch, as the harness does, so the models' figures equal the harness's).
+  ``-10·log10(mean((denoised - clean)²))`` over C, H, W, then the mean over images (``model.psnr``, in
+  float32 torch as the harness computes it).
 * **gain (dB)**: PSNR minus the noisy input's PSNR on the same images.
 * **seconds**: wall-clock time to denoise all evaluated images once: for blur and NLM with the chosen
   parameter (the whole sweep's time is in the JSON), for BM3D with all ``--workers`` processes (their
@@ -59,7 +59,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.restoration import denoise_nl_means
 
 from .data import load_val
-from ..model import Progress
+from ..model import Progress, psnr as tensor_psnr
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
@@ -90,12 +90,10 @@ MINIPROJECT_OF = {'mp2': 2, 'mp1': 1}
 # ----------------------------------------------------------------------------------------------------
 
 def psnr(denoised, clean):
-    """Mean over images of the per-image PSNR (dB) of ``[N, C, H, W]`` images in [0, 1]: the harness's
-    definition and arithmetic (float32 torch)."""
-    denoised = torch.as_tensor(np.asarray(denoised), dtype=torch.float32)
-    clean = torch.as_tensor(np.asarray(clean), dtype=torch.float32)
-    mse = ((denoised - clean) ** 2).mean((1, 2, 3))
-    return (-10 * torch.log10(mse)).mean().item()
+    """Mean over images of the per-image PSNR (dB) of ``[N, C, H, W]`` arrays or tensors in [0, 1]: the
+    model's ``psnr`` (the harness's definition) of them as float32 tensors, the harness's precision."""
+    return tensor_psnr(torch.as_tensor(np.asarray(denoised), dtype=torch.float32),
+                       torch.as_tensor(np.asarray(clean), dtype=torch.float32))
 
 
 # ----------------------------------------------------------------------------------------------------

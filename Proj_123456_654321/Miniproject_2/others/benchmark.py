@@ -5,8 +5,8 @@
         [--skip-epoch] [--skip-predict] [--json PATH]
 
 Both sides always run the same network with the same weights, the same data, the same thread count and
-the same device. The torch side ("twin") is ``Conv2d(s2), ReLU, Conv2d(s2), ReLU, Upsample, Conv2d, ReLU,
-Upsample, Conv2d, Sigmoid``, i.e. what ``Model._build_network`` builds from our blocks.
+the same device. The torch side ("twin", ``others/twin.py``) is built from our network's blocks, each by its
+torch.nn equivalent: ``Conv2d(s2), ReLU, Conv2d(s2), ReLU, Upsample, Conv2d, ReLU, Upsample, Conv2d, Sigmoid``.
 
 Figures
 -------
@@ -55,11 +55,11 @@ from typing import List, NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .. import model as framework
 from ..model import Model
 from .data import load_train
+from .twin import AgreementError, TorchTwinModel, copy_weights, twin_network
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
@@ -72,10 +72,6 @@ WORKER_RESULT_PREFIX = 'EPOCH-WORKER-RESULT '
 EPOCH_WARMUP_PAIRS = 64
 
 
-class AgreementError(AssertionError):
-    """Our network and its torch twin compute different things: timing them would compare nothing."""
-
-
 class AlternatingTimes(NamedTuple):
     median_a_ms: float
     median_b_ms: float
@@ -84,34 +80,8 @@ class AlternatingTimes(NamedTuple):
 
 
 # ----------------------------------------------------------------------------------------------------
-# The torch twin
+# The two sides on one batch
 # ----------------------------------------------------------------------------------------------------
-
-def twin_network(config):
-    """The torch.nn network that ``Model._build_network(**config)`` builds from our blocks."""
-    width, kernel_size, up_kernel_size = config['width'], config['kernel_size'], config['up_kernel_size']
-    down_padding, up_padding = (kernel_size - 1) // 2, up_kernel_size // 2
-    return nn.Sequential(
-        nn.Conv2d(3, width, kernel_size, 2, down_padding), nn.ReLU(),
-        nn.Conv2d(width, width, kernel_size, 2, down_padding), nn.ReLU(),
-        nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(width, width, up_kernel_size, 1, up_padding),
-        nn.ReLU(),
-        nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(width, 3, up_kernel_size, 1, up_padding),
-        nn.Sigmoid())
-
-
-def copy_weights(ours, theirs):
-    """Copy our network's parameters into the twin (both list weight, bias per convolution, in order)."""
-    our_parameters = [parameter for parameter, _ in ours.param()]
-    their_parameters = list(theirs.parameters())
-    shapes = [tuple(p.shape) for p in our_parameters], [tuple(p.shape) for p in their_parameters]
-    if shapes[0] != shapes[1]:
-        raise AgreementError(f"the twin does not have our parameter shapes: ours {shapes[0]}, twin {shapes[1]}")
-    with torch.no_grad():
-        for our_parameter, their_parameter in zip(our_parameters, their_parameters):
-            their_parameter.copy_(our_parameter)
-    return theirs
-
 
 def _synchronizer(device):
     """A function that waits for the device: CUDA kernels run asynchronously, CPU ones do not."""
@@ -250,7 +220,7 @@ def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
     for name, config, batch_size in configurations:
         torch.manual_seed(SEED)
         ours = Model._build_network(**config).to(device)
-        theirs = copy_weights(ours, twin_network(config).to(device))
+        theirs = copy_weights(ours, twin_network(ours).to(device))
         inputs, targets = _random_batch(batch_size, device)
         differences = check_agreement(ours, theirs, inputs, targets)
         times = time_alternating(_our_training_step(ours, inputs, targets),
@@ -302,7 +272,6 @@ def _epoch_runner(side, inputs, targets, device):
     """A fresh ``Model()`` or, for ``side == 'torch'``, its torch.nn twin (seeded, so both start from the same
     weights), and a function that trains it for one epoch of ``Model.train`` (same shuffling, augmentation and
     schedule; only the training step differs) and returns the mean loss; with the model's batch size."""
-    from .twin import TorchTwinModel  # twin.py imports this module
     torch.manual_seed(SEED)
     model = model_on(device, TorchTwinModel if side == 'torch' else Model)
     return lambda: model.train(inputs, targets, 1, seed=SEED, verbose=False)[-1]['loss'], model.batch_size
@@ -373,7 +342,7 @@ def predict_benchmark(repeats, device, warmup=3, report=print):
     model = model_on(device)
     # One forward pass on each side: self-ensembling would make ours 8 of them.
     model.self_ensemble = False
-    twin = copy_weights(model.network, twin_network(model.config).to(device)).eval()
+    twin = copy_weights(model.network, twin_network(model.network).to(device)).eval()
     generator = torch.Generator().manual_seed(SEED)
     rows = []
     for name, shape in PREDICT_CASES:

@@ -32,7 +32,7 @@ from PIL import Image, ImageOps
 
 from .build_data import add_noise, int_at_least
 from .images import check_depth, to_rgb
-from ..model import Progress
+from ..model import Progress, psnr as mean_psnr
 
 # Tiles of TILE_SIZE² pixels, each seen with TILE_MARGIN more pixels on every side. The margin exceeds
 # both networks' receptive radius (about 40 pixels for the U-Net), so tiling changes no output pixel
@@ -130,9 +130,10 @@ def denoise(model, pixels, tile_size=TILE_SIZE, margin=TILE_MARGIN, label=None):
 
 
 def psnr(image, reference):
-    """10 log10(1 / MSE) in dB, both uint8 images scaled to [0, 1]."""
-    mse = np.mean(((image.astype(np.float64) - reference.astype(np.float64)) / 255) ** 2)
-    return float('inf') if mse == 0 else 10 * np.log10(1 / mse)
+    """10 log10(1 / MSE) in dB (infinite for equal images), both uint8 images scaled to [0, 1]: the model's
+    ``psnr`` of one image, in float64."""
+    return mean_psnr(*(torch.from_numpy(np.asarray(pixels, dtype=np.float64))[None] / 255
+                       for pixels in (image, reference)))
 
 
 def planned_outputs(images, out, add_noise_too, force):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ..model import Model as FrameworkModel
+from ..model import Model as FrameworkModel, psnr
 from .data import load_train, load_train_clean, load_val
 
 # Command-line option -> Model() keyword, for the options a Model may take.
@@ -78,7 +78,7 @@ def main(argv=None, model_class=FrameworkModel):
     if arguments.train_size is not None:
         noisy_1, targets = noisy_1[:arguments.train_size], targets[:arguments.train_size]
     val_noisy, val_clean = load_val(arguments.data)
-    noisy_psnr = -10 * ((val_noisy.float() - val_clean.float()) / 255).pow(2).flatten(1).mean(1).log10().mean()
+    noisy_psnr = psnr(val_noisy.float() / 255, val_clean.float() / 255)
     print(f"training {type(model).__name__} {model.config} on {len(noisy_1)} pairs "
           f"({'clean' if arguments.clean_targets else 'noisy'} targets) on {model.device}, "
           f"{torch.get_num_threads()} threads; noisy validation PSNR {noisy_psnr:.2f} dB", flush=True)
