@@ -77,11 +77,9 @@ def _finite_number(value, name, minimum=0):
 
 def _positive_number(value, name):
     """Return ``value`` if it is a finite real number > 0 (a learning rate); TypeError or ValueError naming
-    ``name`` otherwise: one infinite rate makes every weight NaN."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    ``name`` otherwise."""
+    if _finite_number(value, name) == 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
     return value
 
 
@@ -387,6 +385,7 @@ class Model:
     # -- training and prediction -----------------------------------------------------------------------
 
     def _to_unit(self, images):
+        """uint8 or float images in [0, 255] -> float32 in [0, 1] on the model's device."""
         return images.to(self.device).float() / 255
 
     def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,

@@ -1718,7 +1718,7 @@ class Model:
             for flip_dims in ((), (2,), (3,), (2, 3)):
                 view = images.transpose(2, 3) if transpose else images
                 view = view.flip(flip_dims) if flip_dims else view
-                output = self.network.forward(view)
+                output = self.network(view)
                 output = output.flip(flip_dims) if flip_dims else output
                 total = total + (output.transpose(2, 3) if transpose else output)
         return total / 8

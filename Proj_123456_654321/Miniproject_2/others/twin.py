@@ -76,8 +76,9 @@ def copy_weights(ours, theirs):
 
 
 class _TorchNetwork:
-    """A torch.nn network seen through our blocks' interface: ``forward`` without a graph (for ``predict``)
-    and ``param()`` as ``(parameter, gradient)`` pairs (for the epoch snapshot and ``save_model``)."""
+    """A torch.nn network seen through our blocks' interface: ``forward`` (or a call, as our blocks) without a
+    graph (for ``predict``) and ``param()`` as ``(parameter, gradient)`` pairs (for the epoch snapshot and
+    ``save_model``)."""
 
     def __init__(self, module):
         self.module = module
@@ -85,6 +86,9 @@ class _TorchNetwork:
     def forward(self, input):
         with torch.no_grad():
             return self.module(input)
+
+    def __call__(self, input):
+        return self.forward(input)
 
     def param(self):
         return [(parameter, parameter.grad) for parameter in self.module.parameters()]
