@@ -69,7 +69,7 @@ def test_main_writes_the_json_report(tmp_path, monkeypatch, capsys):
     assert {'device', 'device_name', 'cpu_model', 'torch_version', 'model_sha256'} <= set(results['environment'])
     submitted = Model()
     assert [(row['width'], row['kernel_size'], row['batch_size']) for row in results['step']] == [
-        (submitted.config['width'], submitted.config['kernel_size'], submitted.batch_size), (8, 3, 4)]
+        (submitted.config.width, submitted.config.kernel_size, submitted.config.batch_size), (8, 3, 4)]
     for row in results['step'] + results['predict']:
         assert row['ours_ms'] > 0 and row['torch_ms'] > 0 and row['ratio'] > 0 and row['ours_images_per_second'] > 0
 

@@ -184,7 +184,7 @@ def mp1_payload(model, **changes):
     edit = changes.pop('edit_state', None)
     if edit is not None:
         edit(state)
-    payload = {'format': mp1.Model.FILE_FORMAT, 'config': dict(model.config), 'state_dict': state}
+    payload = {'format': mp1.Model.FILE_FORMAT, 'config': model.config.architecture(), 'state_dict': state}
     payload.update(changes)
     return payload
 

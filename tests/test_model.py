@@ -328,7 +328,7 @@ def test_gpu_path_matches_cpu():
     model.train(noisy_1, noisy_2, 2, batch_size=16, validation=(noisy_1[:16], clean[:16]), verbose=False)
     output = model.predict(noisy_1[:4])
     assert output.device.type == 'cpu' and output.shape == noisy_1[:4].shape
-    cpu_network = m.Model._build_network(**model.config)
+    cpu_network = m.Model._build_network(**model.config.architecture())
     for (gpu_parameter, _), (cpu_parameter, _) in zip(model.network.param(), cpu_network.param()):
         cpu_parameter.copy_(gpu_parameter.cpu())
     expected = cpu_network.forward(noisy_1[:4].float() / 255) * 255

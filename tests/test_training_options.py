@@ -23,7 +23,7 @@ def fresh_model(seed=0, model_class=m.Model, **options):
 @pytest.mark.parametrize('size', [(32, 32), (12, 20)])
 def test_any_kernel_size_keeps_the_image_size_and_matches_the_torch_network(kernel_size, up_kernel_size, size):
     model = fresh_model(kernel_size=kernel_size, up_kernel_size=up_kernel_size)
-    assert model.config == {'width': 8, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size}
+    assert model.config.architecture() == {'width': 8, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size}
     images = torch.rand(2, 3, *size)
     output = model.network.forward(images)
     assert output.shape == images.shape
@@ -52,6 +52,34 @@ def test_the_torch_twin_is_built_block_by_block_for_every_kind_of_block():
 def test_bad_options_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
         m.Model(**options)
+
+
+@pytest.mark.parametrize('project', [1, 2])
+def test_a_model_is_built_from_a_config_or_its_fields_by_name(project):
+    from Proj_123456_654321.Miniproject_1 import model as mp1
+    module = {1: mp1, 2: m}[project]
+    assert module.Model().config == module.Config()
+    assert module.Model(width=8, lr=0.01).config == module.Config(width=8, lr=0.01)
+    # fields given by name override the config's
+    assert module.Model(module.Config(width=8), width=4, batch_size=2).config == module.Config(width=4, batch_size=2)
+    with pytest.raises(TypeError, match='by name'):
+        module.Model(8)
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        module.Model(colour=3)
+    with pytest.raises(ValueError, match='width'):
+        module.Model(width=0)
+
+
+@pytest.mark.parametrize('project', [1, 2])
+def test_the_device_is_chosen_at_construction(project):
+    from Proj_123456_654321.Miniproject_1 import model as mp1
+    module = {1: mp1, 2: m}[project]
+    model = module.Model(width=4, device='cpu')
+    assert model.device == torch.device('cpu')
+    parameters = [p for p, _ in model.network.param()] if project == 2 else list(model.network.parameters())
+    assert all(parameter.device == torch.device('cpu') for parameter in parameters)
+    expected = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    assert module.Model(width=4).device.type == expected.type
 
 
 def test_he_initialisation_draws_normal_weights_with_fan_in_variance():
@@ -230,4 +258,12 @@ def test_training_command_records_the_unet_of_miniproject_1_too(data_folder, tmp
                 '--history', str(history)], model_class=mp1.Model)
     result = json.loads(history.read_text())
     assert result['config'] == {'width': 4}
-    assert result['training']['loss'] is None and result['training']['batch_size'] == 32
+    assert result['training'] == {'lr': 1e-3, 'batch_size': 32, 'augment': True}
+
+
+def test_the_unet_command_takes_only_the_unets_options(data_folder, tmp_path, capsys):
+    from Proj_123456_654321.Miniproject_1 import model as mp1
+    assert train.parse_arguments(['--data', 'd', '--no-augment', '--lr', '0.5'], mp1.Model).lr == 0.5
+    with pytest.raises(SystemExit):
+        train.parse_arguments(['--data', 'd', '--kernel-size', '3'], mp1.Model)
+    assert 'unrecognized arguments: --kernel-size' in capsys.readouterr().err

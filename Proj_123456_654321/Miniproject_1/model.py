@@ -15,7 +15,7 @@ import random
 import sys
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -250,6 +250,27 @@ class Continuation:
 
 
 
+@dataclass(frozen=True)
+class Config:
+    """What a ``Model`` is built from: its architecture (``width``), saved with the weights, and how it trains
+    (not saved). Mini-project 2's ``others/train.py`` makes its command-line options from these fields."""
+    width: int = field(default=48, metadata={'help': 'channels of the first level (doubled at each level)'})
+    lr: float = field(default=1e-3, metadata={'help': 'learning rate'})
+    batch_size: int = 32
+    augment: bool = field(default=True, metadata={'help': 'random flips and transpositions of each batch'})
+
+    ARCHITECTURE = ('width',)
+
+    def __post_init__(self):
+        _positive_int(self.width, 'width')
+        _positive_number(self.lr, 'lr')
+        _positive_int(self.batch_size, 'batch_size')
+
+    def architecture(self):
+        """The fields saved with the weights, as a dict."""
+        return {name: getattr(self, name) for name in self.ARCHITECTURE}
+
+
 class Model:
     """The Noise2Noise U-Net with the course's ``Model`` API (see the module docstring)."""
 
@@ -274,11 +295,14 @@ class Model:
     # (Miniproject_2/others/results/continued/summary.md): SETTING_NOTE
     CONTINUATION = Continuation(warmup=0.1, average=0.5, blend=0.5)
 
-    def __init__(self, width=48, lr=1e-3, batch_size=32, augment=True, self_ensemble=True, continuation=None):
-        self.config = {'width': _positive_int(width, 'width')}
-        _positive_number(lr, 'lr')
-        _positive_int(batch_size, 'batch_size')
-        self.lr, self.batch_size, self.augment = lr, batch_size, augment
+    # Found through the class by others/train.py, for both mini-projects' models.
+    Config = Config
+
+    def __init__(self, config=None, *, self_ensemble=True, continuation=None, device=None, **options):
+        if config is not None and not isinstance(config, self.Config):
+            raise TypeError(f"config must be a {self.Config.__name__}, got {type(config).__name__}; "
+                            f"give the options by name (Model(width=16))")
+        self.config = replace(config, **options) if config is not None else self.Config(**options)
         # predict averages the outputs for the 8 flips and transpositions of the input, each turned back:
         # the noise differs in each view, so the errors partly cancel (8 times the prediction cost).
         self.self_ensemble = self_ensemble
@@ -287,8 +311,8 @@ class Model:
         if not isinstance(self.continuation, Continuation):
             raise TypeError(f"continuation must be a Continuation, got {type(continuation).__name__}")
         self.loaded_weights = None
-        self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-        self.network = UNet(**self.config).to(self.device)
+        self.device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
+        self.network = UNet(**self.config.architecture()).to(self.device)
         self.history = []
 
     # -- saving and loading ----------------------------------------------------------------------------
@@ -304,7 +328,8 @@ class Model:
         state = {key: value.detach().cpu() for key, value in self.network.state_dict().items()}
         temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
         try:
-            torch.save({'format': self.FILE_FORMAT, 'config': dict(self.config), 'state_dict': state}, temporary)
+            torch.save({'format': self.FILE_FORMAT, 'config': self.config.architecture(), 'state_dict': state},
+                       temporary)
             temporary.replace(path)
         finally:
             temporary.unlink(missing_ok=True)
@@ -357,12 +382,12 @@ class Model:
         Each value is checked for its type before anything is formatted from it."""
         if type(payload) is not dict or payload.get('format') != self.FILE_FORMAT:
             raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 1")
-        config = payload.get('config')
-        if (type(config) is not dict or len(config) != len(self.config) or set(config) != set(self.config)
+        config, architecture = payload.get('config'), self.config.architecture()
+        if (type(config) is not dict or len(config) != len(architecture) or set(config) != set(architecture)
                 or not all(map(_is_small_int, config.values()))):
-            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(self.config)})")
-        if config != self.config:
-            raise BestModelError(f"{path} holds a network of configuration {config}, this model has {self.config}")
+            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(architecture)})")
+        if config != architecture:
+            raise BestModelError(f"{path} holds a network of configuration {config}, this model has {architecture}")
         state = payload.get('state_dict')
         if not isinstance(state, dict):
             raise BestModelError(f"{path} has no state_dict")
@@ -413,7 +438,7 @@ class Model:
                              f"got {tuple(train_input.shape[2:])}")
         if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
             raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-        batch_size = self.batch_size if batch_size is None else batch_size
+        batch_size = self.config.batch_size if batch_size is None else batch_size
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if lr is not None:
@@ -427,7 +452,7 @@ class Model:
                 raise ValueError("validation noisy and clean images must have the same shape")
 
         plan = self.continuation if self.loaded_weights is not None else Continuation()
-        lr = self.lr * plan.lr_scale if lr is None else lr
+        lr = self.config.lr * plan.lr_scale if lr is None else lr
 
         shuffler = random.Random(seed)
         generator = torch.Generator().manual_seed(shuffler.randrange(1 << 62))
@@ -467,7 +492,7 @@ class Model:
                 for first in range(0, count, batch_size):
                     batch = epoch_order[first:first + batch_size]
                     batch_inputs, batch_targets = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
-                    if self.augment:
+                    if self.config.augment:
                         batch_inputs, batch_targets = _augment(batch_inputs, batch_targets, generator)
                     loss = F.mse_loss(self.network(batch_inputs), batch_targets)
                     optimizer.zero_grad(set_to_none=True)

@@ -37,7 +37,7 @@ import random
 import sys
 import time
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -1225,26 +1225,81 @@ class Continuation:
                 raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
 
 
+class _WeightAverage:
+    """The running mean of the weights after each step from ``first_step`` on (``mean``, None before then)."""
+
+    def __init__(self, first_step):
+        self.first_step, self.count, self.mean = first_step, 0, None
+
+    def update(self, step, parameters):
+        if step < self.first_step:
+            return
+        self.count += 1
+        if self.mean is None:
+            self.mean = [parameter.clone() for parameter in parameters]
+        else:
+            for mean, parameter in zip(self.mean, parameters):
+                mean.add_(parameter - mean, alpha=1 / self.count)
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a ``Model`` is built from: its architecture, saved with the weights (a file loads only into a
+    model of the same), and how it trains (not saved). ``others/train.py`` makes its command-line options
+    from these fields and records them in its history; the defaults are the configuration the study chose
+    (``others/study.py``, run "combined-kernel3").
+    """
+    width: int = field(default=48, metadata={'help': 'hidden channels'})
+    kernel_size: int = field(default=3, metadata={'help': 'kernel size of the strided convolutions'})
+    up_kernel_size: int = field(default=5, metadata={'help': 'kernel size of the upsampling convolutions (odd)'})
+    lr: float = field(default=3e-3, metadata={'help': 'learning rate'})
+    batch_size: int = 16
+    optimizer: str = 'adam'
+    momentum: float = field(default=0.9, metadata={'help': "SGD's momentum"})
+    loss: str = 'mse'
+    schedule: str = field(default='cosine', metadata={
+        'help': "learning-rate schedule; 'cosine' decays from lr to 0 over each train call, step by step"})
+    augment: bool = field(default=True, metadata={'help': 'random flips and transpositions of each batch'})
+    init: str = field(default='he', metadata={
+        'help': "weight initialisation: 'torch' (torch's default) or 'he' (normal, std sqrt(2 / fan_in), "
+                "biases 0)"})
+
+    ARCHITECTURE = ('width', 'kernel_size', 'up_kernel_size')
+    CHOICES = {'optimizer': ('adam', 'sgd'), 'loss': ('mse', 'l1'), 'schedule': ('constant', 'cosine'),
+               'init': ('torch', 'he')}
+
+    def __post_init__(self):
+        for name, choices in self.CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got "
+                                 f"{getattr(self, name)!r}")
+        for name in ('width', 'kernel_size', 'up_kernel_size', 'batch_size'):
+            _positive_int(getattr(self, name), name)
+        _positive_number(self.lr, 'lr')
+        _finite_number(self.momentum, 'momentum')
+        if self.up_kernel_size % 2 == 0:
+            raise ValueError(f"up_kernel_size must be odd (the upsampling convolutions keep the size), "
+                             f"got {self.up_kernel_size}")
+
+    def architecture(self):
+        """The fields saved with the weights, as a dict."""
+        return {name: getattr(self, name) for name in self.ARCHITECTURE}
+
+
 class Model:
     """The Noise2Noise denoiser of the required shape:
     ``Conv2d(stride 2), ReLU, Conv2d(stride 2), ReLU, Upsampling, ReLU, Upsampling, Sigmoid``.
 
     Trained on the loss between the prediction for one noisy image and another noisy version of it.
 
-    The architecture, saved with the weights as ``config``: ``width`` hidden channels, ``kernel_size`` of
-    the two strided convolutions, ``up_kernel_size`` (odd) of the two upsampling
-    convolutions.
+    ``Model(**options)`` or ``Model(config)``: ``config`` a ``Config`` (architecture and training), whose
+    fields ``options`` may also give one by one (``Model(width=16)``). Besides:
 
-    ``self_ensemble`` (default on): ``predict`` averages the outputs for the 8 flips and transpositions of
-    the input, each turned back; the noise differs in each view, so the errors partly cancel (8 times the
-    prediction cost).
-
-    How it trains (not saved): ``lr`` and ``batch_size``; ``optimizer`` ``'adam'`` or ``'sgd'`` (with
-    ``momentum``); ``loss`` ``'mse'`` or ``'l1'``; ``schedule`` ``'constant'`` or ``'cosine'`` (the learning
-    rate decays from ``lr`` to 0 over each ``train`` call, step by step); ``augment`` (each batch flipped
-    and transposed at random, input and target alike); ``init`` ``'torch'`` (torch's default) or ``'he'``
-    (weights normal with std ``sqrt(2 / fan_in)``, biases 0); ``continuation``, a ``Continuation``: how
-    ``train`` continues from loaded weights.
+    * ``self_ensemble`` (default on): ``predict`` averages the outputs for the 8 flips and transpositions of
+      the input, each turned back; the noise differs in each view, so the errors partly cancel (8 times the
+      prediction cost). An attribute, which may be switched at any time.
+    * ``continuation``, a ``Continuation``: how ``train`` continues from loaded weights.
+    * ``device``: where the network lives and computes (default: CUDA when there is one, else the CPU).
     """
 
     FILE_FORMAT = 'ee559-miniproject2-bestmodel'
@@ -1265,42 +1320,27 @@ class Model:
     # SETTING_NOTE
     CONTINUATION = Continuation(lr_scale=0.1, warmup=0.1, average=0.5, blend=0.5)
 
+    # Found through the class by others/train.py, for both mini-projects' models.
+    Config = Config
     LOSSES = {'mse': MSE, 'l1': L1}
-    OPTIMIZERS = ('adam', 'sgd')
-    SCHEDULES = ('constant', 'cosine')
-    INITS = ('torch', 'he')
 
-    # The defaults are the configuration the study chose (others/study.py, run "combined-kernel3").
-    def __init__(self, width=48, kernel_size=3, lr=3e-3, batch_size=16, *, up_kernel_size=5,
-                 optimizer='adam', momentum=0.9, loss='mse', schedule='cosine', augment=True, init='he',
-                 self_ensemble=True, continuation=None):
-        for name, value, choices in (('optimizer', optimizer, self.OPTIMIZERS), ('loss', loss, self.LOSSES),
-                                     ('schedule', schedule, self.SCHEDULES), ('init', init, self.INITS)):
-            if value not in choices:
-                raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-        for name, value in (('width', width), ('kernel_size', kernel_size), ('up_kernel_size', up_kernel_size),
-                            ('batch_size', batch_size)):
-            _positive_int(value, name)
-        _positive_number(lr, 'lr')
-        _finite_number(momentum, 'momentum')
-        if up_kernel_size % 2 == 0:
-            raise ValueError(f"up_kernel_size must be odd (the upsampling convolutions keep the size), "
-                             f"got {up_kernel_size}")
-        self.config = {'width': width, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size}
-        self.lr, self.batch_size, self.momentum = lr, batch_size, momentum
-        self.optimizer_name, self.schedule, self.augment, self.init = optimizer, schedule, augment, init
+    def __init__(self, config=None, *, self_ensemble=True, continuation=None, device=None, **options):
+        if config is not None and not isinstance(config, self.Config):
+            raise TypeError(f"config must be a {self.Config.__name__}, got {type(config).__name__}; "
+                            f"give the options by name (Model(width=16))")
+        self.config = replace(config, **options) if config is not None else self.Config(**options)
         self.self_ensemble = self_ensemble
         self.continuation = self.CONTINUATION if continuation is None else continuation
         if not isinstance(self.continuation, Continuation):
             raise TypeError(f"continuation must be a Continuation, got {type(continuation).__name__}")
         # The weights load_pretrained_model loaded: continued training starts from and is held near them.
         self.loaded_weights = None
-        self.device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-        self.network = self._build_network(**self.config).to(self.device)
+        self.device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
+        self.network = self._build_network(**self.config.architecture()).to(self.device)
         self._tile_margin = self._padded_size(self._receptive_radius(self.network))
-        if self.init == 'he':
+        if self.config.init == 'he':
             self._initialise_he()
-        self.loss = self.LOSSES[loss]()
+        self.loss = self.LOSSES[self.config.loss]()
         self.optimizer = self._make_optimizer()
         self.history = []
 
@@ -1346,9 +1386,9 @@ class Model:
                 parameter.zero_()
 
     def _make_optimizer(self):
-        if self.optimizer_name == 'sgd':
-            return SGD(self.network.param(), lr=self.lr, momentum=self.momentum)
-        return Adam(self.network.param(), lr=self.lr)
+        if self.config.optimizer == 'sgd':
+            return SGD(self.network.param(), lr=self.config.lr, momentum=self.config.momentum)
+        return Adam(self.network.param(), lr=self.config.lr)
 
     # -- saving and loading ----------------------------------------------------------------------------
 
@@ -1367,7 +1407,7 @@ class Model:
                 values.byteswap()
             parameters.append({'shape': tuple(parameter.shape), 'data': values.tobytes()})
         payload = {'format': self.FILE_FORMAT, 'version': self.FILE_VERSION,
-                   'config': dict(self.config), 'parameters': parameters}
+                   'config': self.config.architecture(), 'parameters': parameters}
         temporary = path.with_name(path.name + f'.tmp{random.randrange(1 << 30)}')
         try:
             with open(temporary, 'wb') as file:
@@ -1423,13 +1463,13 @@ class Model:
         if type(version) is not int or version != self.FILE_VERSION:
             found = f"format version {version}" if _is_small_int(version) else "no valid format version"
             raise BestModelError(f"{path} has {found}, this code reads version {self.FILE_VERSION}")
-        saved_config = payload.get('config')
-        if (type(saved_config) is not dict or len(saved_config) != len(self.config)
-                or set(saved_config) != set(self.config) or not all(map(_is_small_int, saved_config.values()))):
-            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(self.config)})")
-        if saved_config != self.config:
-            differences = ', '.join(f"{key}: file {saved_config[key]}, model {self.config[key]}"
-                                    for key in sorted(self.config) if saved_config[key] != self.config[key])
+        saved_config, architecture = payload.get('config'), self.config.architecture()
+        if (type(saved_config) is not dict or len(saved_config) != len(architecture)
+                or set(saved_config) != set(architecture) or not all(map(_is_small_int, saved_config.values()))):
+            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(architecture)})")
+        if saved_config != architecture:
+            differences = ', '.join(f"{key}: file {saved_config[key]}, model {architecture[key]}"
+                                    for key in sorted(architecture) if saved_config[key] != architecture[key])
             arguments = ', '.join(f'{key}={value}' for key, value in saved_config.items())
             raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
                                  f"load it into Model({arguments})")
@@ -1486,49 +1526,20 @@ class Model:
         start); continued training adds ``kept`` to the last epoch's record (which weights the held-out pairs
         chose: ``'loaded'``, ``'midpoint'`` or ``'trained'``, or None without held-out pairs).
         """
-        _check_images(train_input, 'train_input')
-        _check_images(train_target, 'train_target')
-        if train_input.shape != train_target.shape:
-            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
-                             f"{tuple(train_target.shape)} must have the same shape")
-        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
-            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
-                             f"got {tuple(train_input.shape[2:])}")
-        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
-            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-        batch_size = self.batch_size if batch_size is None else batch_size
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if lr is not None:
-            _positive_number(lr, 'lr')
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError("validation must be a pair (noisy_images, clean_images)")
-            _check_images(validation[0], 'validation noisy images')
-            _check_images(validation[1], 'validation clean images')
-            if validation[0].shape != validation[1].shape:
-                raise ValueError("validation noisy and clean images must have the same shape")
+        batch_size = self._check_training_arguments(train_input, train_target, num_epochs, batch_size, lr,
+                                                    validation)
         plan = self.continuation if self.loaded_weights is not None else Continuation()
-        base_lr = self.lr * plan.lr_scale if lr is None else lr
-
+        base_lr = self.config.lr * plan.lr_scale if lr is None else lr
         shuffler = random.Random(seed)
         # Generators of their own, so that switching augmentation or held-out pairs on leaves the shuffling
         # of the rest unchanged.
         augmenter = random.Random(None if seed is None else seed + 1)
-        order = list(range(len(train_input)))
-        heldout = []
-        if round(plan.holdout * len(order)) >= Continuation.MIN_HOLDOUT:
-            random.Random(None if seed is None else seed + 2).shuffle(order)
-            split = round(plan.holdout * len(order))
-            heldout, order = order[:split], sorted(order[split:])
+        order, heldout = self._split_heldout(len(train_input), plan.holdout, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
-        count = len(order)
-        steps_per_epoch = -(-count // batch_size)
+        steps_per_epoch = -(-len(order) // batch_size)
         total_steps = num_epochs * steps_per_epoch
         warmup_steps = math.ceil(plan.warmup * total_steps)
-        average_from = total_steps - math.ceil(plan.average * total_steps) if plan.average else None
-        parameters = [parameter for parameter, _ in self.network.param()]
-        mean_weights, averaged = None, 0
+        average = _WeightAverage(total_steps - math.ceil(plan.average * total_steps)) if plan.average else None
         for epoch in range(1, num_epochs + 1):
             snapshot = self._snapshot()
             start = time.perf_counter()
@@ -1536,33 +1547,11 @@ class Model:
             epoch_lr = self._scheduled_lr(base_lr, first_step, total_steps, warmup_steps)
             epoch_order = list(order)
             shuffler.shuffle(epoch_order)
-            epoch_order = arange(1, device=self.device).new_tensor(epoch_order)
-            loss_sum = 0
-            progress = Progress(count, f"epoch {epoch}/{num_epochs}") if verbose else None
-            for step, first in enumerate(range(0, count, batch_size), start=first_step):
-                self.optimizer.lr = self._scheduled_lr(base_lr, step, total_steps, warmup_steps)
-                batch = epoch_order[first:first + batch_size]
-                input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
-                if self.augment:
-                    input, target = self._random_symmetry(input, target, augmenter)
-                loss_sum += self._training_step(input, target) * len(batch)
-                if plan.anchor:
-                    pull = min(1, self.optimizer.lr * plan.anchor)
-                    for parameter, loaded in zip(parameters, self.loaded_weights):
-                        parameter.sub_(parameter - loaded, alpha=pull)
-                if average_from is not None and step >= average_from:
-                    averaged += 1
-                    if mean_weights is None:
-                        mean_weights = [parameter.clone() for parameter in parameters]
-                    else:
-                        for mean, parameter in zip(mean_weights, parameters):
-                            mean.add_(parameter - mean, alpha=1 / averaged)
-                if progress is not None:
-                    progress.update(min(first + batch_size, count))
-            if progress is not None:
-                progress.close()
-            self.optimizer.lr = self.lr
-            mean_loss = loss_sum.item() / count
+            progress = Progress(len(order), f"epoch {epoch}/{num_epochs}") if verbose else None
+            rates = [self._scheduled_lr(base_lr, step, total_steps, warmup_steps)
+                     for step in range(first_step, first_step + steps_per_epoch)]
+            mean_loss = self._train_epoch(inputs, targets, epoch_order, batch_size, rates, first_step, plan,
+                                          average, augmenter, progress)
             # The loss of each step is computed before its update: only the weights show what the last step did.
             if not math.isfinite(mean_loss) or not self._weights_are_finite():
                 self._restore(snapshot)
@@ -1572,18 +1561,11 @@ class Model:
                     f"{problem} in epoch {epoch}; the weights from before that epoch "
                     f"are restored. Try a lower learning rate (now {base_lr}).")
             kept = None
-            if epoch == num_epochs:
-                if mean_weights is not None:
-                    for parameter, mean in zip(parameters, mean_weights):
-                        parameter.copy_(mean)
-                if plan.blend != 1:
-                    for parameter, loaded in zip(parameters, self.loaded_weights):
-                        parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
-                if heldout:
-                    kept = self._keep_best(inputs[heldout], targets[heldout])
+            if epoch == num_epochs and plan != Continuation():
+                kept = self._finish_continuation(plan, average, inputs[heldout], targets[heldout])
             seconds = time.perf_counter() - start
             record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'lr': epoch_lr, 'seconds': seconds,
-                      'images_per_second': count / seconds, 'val_psnr': None}
+                      'images_per_second': len(order) / seconds, 'val_psnr': None}
             if plan != Continuation() and epoch == num_epochs:
                 record['kept'] = kept
             if validation is not None:
@@ -1601,6 +1583,83 @@ class Model:
             if after_epoch is not None:
                 after_epoch(record)
         return self.history
+
+    def _check_training_arguments(self, train_input, train_target, num_epochs, batch_size, lr, validation):
+        """ValueError or TypeError for any argument ``train`` cannot use; returns the batch size to use."""
+        _check_images(train_input, 'train_input')
+        _check_images(train_target, 'train_target')
+        if train_input.shape != train_target.shape:
+            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
+                             f"{tuple(train_target.shape)} must have the same shape")
+        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
+            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
+                             f"got {tuple(train_input.shape[2:])}")
+        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+        batch_size = self.config.batch_size if batch_size is None else batch_size
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if lr is not None:
+            _positive_number(lr, 'lr')
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+                raise TypeError("validation must be a pair (noisy_images, clean_images)")
+            _check_images(validation[0], 'validation noisy images')
+            _check_images(validation[1], 'validation clean images')
+            if validation[0].shape != validation[1].shape:
+                raise ValueError("validation noisy and clean images must have the same shape")
+        return batch_size
+
+    @staticmethod
+    def _split_heldout(count, holdout, seed):
+        """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
+        drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
+        order = list(range(count))
+        split = round(holdout * count)
+        if split < Continuation.MIN_HOLDOUT:
+            return order, []
+        random.Random(None if seed is None else seed + 2).shuffle(order)
+        return sorted(order[split:]), order[:split]
+
+    def _train_epoch(self, inputs, targets, order, batch_size, rates, first_step, plan, average, augmenter,
+                     progress):
+        """One pass over the pairs ``order`` indexes, in that order, batch by batch, batch ``i`` at the rate
+        ``rates[i]``; returns the mean training loss."""
+        order = arange(1, device=self.device).new_tensor(order)
+        parameters = [parameter for parameter, _ in self.network.param()]
+        loss_sum = 0
+        for step, first in enumerate(range(0, len(order), batch_size), start=first_step):
+            self.optimizer.lr = rates[step - first_step]
+            batch = order[first:first + batch_size]
+            input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
+            if self.config.augment:
+                input, target = self._random_symmetry(input, target, augmenter)
+            loss_sum += self._training_step(input, target) * len(batch)
+            if plan.anchor:
+                # Decoupled, as AdamW's weight decay: a pull towards the loaded weights, not a loss term.
+                pull = min(1, self.optimizer.lr * plan.anchor)
+                for parameter, loaded in zip(parameters, self.loaded_weights):
+                    parameter.sub_(parameter - loaded, alpha=pull)
+            if average is not None:
+                average.update(step, parameters)
+            if progress is not None:
+                progress.update(min(first + batch_size, len(order)))
+        if progress is not None:
+            progress.close()
+        self.optimizer.lr = self.config.lr
+        return loss_sum.item() / len(order)
+
+    def _finish_continuation(self, plan, average, heldout_input, heldout_target):
+        """The end of continued training: the weights become their average over the last steps, then move back
+        towards the loaded ones, then the held-out pairs choose; returns the choice (None without them)."""
+        parameters = [parameter for parameter, _ in self.network.param()]
+        if average is not None:
+            for parameter, mean in zip(parameters, average.mean):
+                parameter.copy_(mean)
+        if plan.blend != 1:
+            for parameter, loaded in zip(parameters, self.loaded_weights):
+                parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
+        return self._keep_best(heldout_input, heldout_target) if len(heldout_input) else None
 
     def _keep_best(self, noisy, other_noisy):
         """Set the weights to whichever of the loaded, the current and their midpoint predicts ``other_noisy``
@@ -1629,7 +1688,7 @@ class Model:
         """The rate of ``step`` (from 0) of ``total_steps``: rising linearly over ``warmup_steps``, then the
         schedule's."""
         rate = base_lr * min(1, (step + 1) / warmup_steps) if warmup_steps else base_lr
-        if self.schedule == 'cosine':
+        if self.config.schedule == 'cosine':
             return rate * 0.5 * (1 + math.cos(math.pi * step / total_steps))
         return rate
 

@@ -192,20 +192,8 @@ def _row(name, times, images, **extra):
 
 def submitted_settings():
     """Configuration and batch size of the network ``Model()`` trains by default."""
-    model = Model()
-    return dict(model.config, batch_size=model.batch_size)
-
-
-def model_on(device, model_class=Model):
-    """``model_class()`` with its network on ``device``: ``Model`` itself always picks CUDA when there is one."""
-    model = model_class()
-    device = torch.device(device)
-    if model.device != device:
-        model.device = device
-        model.network.to(device)
-        # the optimizer holds the replaced parameter tensors
-        model.optimizer = model._make_optimizer()
-    return model
+    config = Model.Config()
+    return dict(config.architecture(), batch_size=config.batch_size)
 
 
 def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
@@ -273,8 +261,8 @@ def _epoch_runner(side, inputs, targets, device):
     weights), and a function that trains it for one epoch of ``Model.train`` (same shuffling, augmentation and
     schedule; only the training step differs) and returns the mean loss; with the model's batch size."""
     torch.manual_seed(SEED)
-    model = model_on(device, TorchTwinModel if side == 'torch' else Model)
-    return lambda: model.train(inputs, targets, 1, seed=SEED, verbose=False)[-1]['loss'], model.batch_size
+    model = (TorchTwinModel if side == 'torch' else Model)(device=device)
+    return lambda: model.train(inputs, targets, 1, seed=SEED, verbose=False)[-1]['loss'], model.config.batch_size
 
 
 def epoch_worker(side, epoch_size, device, data=None):
@@ -339,7 +327,7 @@ def epoch_benchmark(epoch_size, device, threads, data=None, report=print):
 def predict_benchmark(repeats, device, warmup=3, report=print):
     """``Model.predict`` against the twin under ``torch.inference_mode``, on the shapes of ``PREDICT_CASES``."""
     torch.manual_seed(SEED)
-    model = model_on(device)
+    model = Model(device=device)
     # One forward pass on each side: self-ensembling would make ours 8 of them.
     model.self_ensemble = False
     twin = copy_weights(model.network, twin_network(model.network).to(device)).eval()

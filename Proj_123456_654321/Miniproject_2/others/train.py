@@ -13,6 +13,7 @@ torch.optim by the same loop (``others/twin.py``); ``--clean-targets`` trains on
 (Noise2Clean) from the ``train_clean.pkl`` that ``build_data --with-clean`` writes.
 """
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -22,26 +23,12 @@ import torch
 from ..model import Model as FrameworkModel, psnr
 from .data import load_train, load_train_clean, load_val
 
-# Command-line option -> Model() keyword, for the options a Model may take.
-MODEL_OPTIONS = ('width', 'kernel_size', 'up_kernel_size', 'lr', 'batch_size', 'optimizer', 'momentum', 'loss',
-                 'schedule', 'augment', 'init')
-
 
 def parse_arguments(argv, model_class):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--data', required=True, help='folder with train_data.pkl and val_data.pkl')
     parser.add_argument('--epochs', type=int, default=20)
-    parser.add_argument('--width', type=int, help='hidden channels')
-    parser.add_argument('--kernel-size', type=int, help='kernel size of the strided convolutions')
-    parser.add_argument('--up-kernel-size', type=int, help='kernel size of the upsampling convolutions (odd)')
-    parser.add_argument('--lr', type=float, help='learning rate')
-    parser.add_argument('--batch-size', type=int)
-    parser.add_argument('--optimizer', choices=('adam', 'sgd'))
-    parser.add_argument('--momentum', type=float, help="SGD's momentum")
-    parser.add_argument('--loss', choices=('mse', 'l1'))
-    parser.add_argument('--schedule', choices=('constant', 'cosine'), help='learning-rate schedule')
-    parser.add_argument('--augment', action=argparse.BooleanOptionalAction, help='random flips and transpositions')
-    parser.add_argument('--init', choices=('torch', 'he'), help='weight initialisation')
+    add_config_options(parser, model_class.Config)
     parser.add_argument('--train-size', type=int, default=None, help='use only the first N training pairs')
     parser.add_argument('--clean-targets', action='store_true',
                         help='train on clean targets (Noise2Clean) from DATA/train_clean.pkl')
@@ -67,7 +54,8 @@ def main(argv=None, model_class=FrameworkModel):
         from .twin import TorchTwinModel
         model_class = TorchTwinModel
     torch.manual_seed(arguments.seed)
-    options = {name: getattr(arguments, name) for name in MODEL_OPTIONS if getattr(arguments, name) is not None}
+    options = {field.name: getattr(arguments, field.name) for field in dataclasses.fields(model_class.Config)
+               if getattr(arguments, field.name) is not None}
     model = model_class(**options)
     if arguments.resume:
         model.load_pretrained_model(arguments.out)
@@ -100,7 +88,8 @@ def main(argv=None, model_class=FrameworkModel):
     if arguments.history is not None:
         arguments.history.parent.mkdir(parents=True, exist_ok=True)
         arguments.history.write_text(json.dumps(
-            {'model': type(model).__name__, 'config': model.config, 'training': training_options(model),
+            {'model': type(model).__name__, 'config': model.config.architecture(),
+             'training': training_options(model),
              'clean_targets': arguments.clean_targets, 'train_size': len(noisy_1), 'data': str(arguments.data),
              'self_ensembled_validation': getattr(model, 'self_ensemble', False),
              'seed': arguments.seed, 'device': str(model.device), 'threads': torch.get_num_threads(),
@@ -108,16 +97,23 @@ def main(argv=None, model_class=FrameworkModel):
              'history': model.history}, indent=1))
 
 
+def add_config_options(parser, config_class):
+    """One option per field of the model's ``Config`` (``--up-kernel-size`` for ``up_kernel_size``), with its
+    type, choices and help; left out, an option takes ``Model()``'s default (the option's value is None)."""
+    for field in dataclasses.fields(config_class):
+        flag = '--' + field.name.replace('_', '-')
+        help = field.metadata.get('help')
+        if field.type is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
+        else:
+            parser.add_argument(flag, type=field.type, choices=getattr(config_class, 'CHOICES', {}).get(field.name),
+                                help=help)
+
+
 def training_options(model):
-    """The training options of ``model`` that the Model class has (the U-Net of Mini-project 1 has fewer)."""
-    names = {'lr': 'lr', 'batch_size': 'batch_size', 'optimizer': 'optimizer_name', 'momentum': 'momentum',
-             'loss': 'loss', 'schedule': 'schedule', 'augment': 'augment', 'init': 'init'}
-    options = {}
-    for option, attribute in names.items():
-        value = getattr(model, attribute, None)
-        # the loss is a block (MSE or L1); the record keeps its name
-        options[option] = type(value).__name__.lower() if option == 'loss' and value is not None else value
-    return options
+    """The model's configuration that is not saved with its weights: how it trains."""
+    return {name: value for name, value in dataclasses.asdict(model.config).items()
+            if name not in model.config.ARCHITECTURE}
 
 
 if __name__ == '__main__':

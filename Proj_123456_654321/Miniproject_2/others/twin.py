@@ -125,19 +125,18 @@ class TorchTwinModel(Model):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        loss_name = next(name for name, block in self.LOSSES.items() if isinstance(self.loss, block))
         module = copy_weights(self.network, twin_network(self.network)).to(self.device)
         self.network = _TorchNetwork(module)
-        self.torch_loss = TORCH_LOSSES[loss_name]()
+        self.torch_loss = TORCH_LOSSES[self.config.loss]()
         self.optimizer = self._make_optimizer()
 
     def _make_optimizer(self):
         if not isinstance(self.network, _TorchNetwork):
             return super()._make_optimizer()
         parameters = self.network.module.parameters()
-        if self.optimizer_name == 'sgd':
-            return _TorchOptimizer(torch.optim.SGD(parameters, lr=self.lr, momentum=self.momentum))
-        return _TorchOptimizer(torch.optim.Adam(parameters, lr=self.lr))
+        if self.config.optimizer == 'sgd':
+            return _TorchOptimizer(torch.optim.SGD(parameters, lr=self.config.lr, momentum=self.config.momentum))
+        return _TorchOptimizer(torch.optim.Adam(parameters, lr=self.config.lr))
 
     def _training_step(self, input, target):
         optimizer = self.optimizer.optimizer
