@@ -1194,10 +1194,9 @@ class Continuation:
     training therefore runs at ``lr_scale`` times the model's rate (an explicit ``lr=`` is used as given),
     after a linear warm-up over the first ``warmup`` fraction of the call's steps (a fresh Adam's first
     steps move every weight by about the full rate); each step pulls the weights back towards the loaded
-    ones by ``anchor`` times the step's rate (at most 1) times their difference (decoupled, as AdamW's
-    weight decay);
-    the weights kept are the mean of those after each of the last ``average`` fraction of the steps, moved
-    back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
+    ones by ``anchor`` times the step's rate (at most 1) times their difference (decoupled, as AdamW's weight
+    decay); the weights kept are the mean of those after each of the last ``average`` fraction of the steps,
+    moved back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
     weights keeps most of what was learnt and forgets less, as WiSE-FT found for fine-tuning). A
     ``holdout`` fraction of the pairs (at least ``MIN_HOLDOUT`` of them, else none) is kept out of training:
     their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance, decides

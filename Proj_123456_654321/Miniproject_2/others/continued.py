@@ -160,13 +160,14 @@ def scratch(arguments):
 
 
 def time_settings(arguments):
-    """Each setting's epoch time on the same ``--pairs`` pairs, alternated round by round, relative to the
-    first setting's."""
+    """Each setting's epoch time on the same ``--pairs`` pairs, alternated round by round (every other round
+    in reverse order), relative to the first setting's."""
     module = model_module(arguments.project)
     train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.cross_domain))
     seconds = {setting: [] for setting in arguments.settings}
     for round_number in range(arguments.rounds):
-        for setting in arguments.settings:
+        # Every other round in reverse order, so that no setting always runs first (ABBA...).
+        for setting in arguments.settings[::-1] if round_number % 2 else arguments.settings:
             model = shipped_model(module, setting)
             start = time.perf_counter()
             model.train(train_input, train_target, num_epochs=1, seed=SEED, verbose=False)
@@ -178,6 +179,9 @@ def time_settings(arguments):
         median = statistics.median(values)
         print(f"mp{arguments.project} {setting}: median {median:.2f} s for {len(train_input)} pairs, "
               f"{median / reference:.3f} x {arguments.settings[0]}")
+        save_result(f"mp{arguments.project}/time/{setting}",
+                    {'seconds': values, 'median': median, 'ratio': median / reference,
+                     'reference': arguments.settings[0], 'pairs': len(train_input)})
 
 
 def summary(arguments):
@@ -214,6 +218,10 @@ def summary(arguments):
         if families:
             axis.legend(fontsize=7)
     for key, value in sorted(results.items()):
+        if '/time/' in key:
+            lines.append('')
+            lines.append(f"{key}: median epoch {value['median']:.1f} s on {value['pairs']} pairs, "
+                         f"{value['ratio']:.3f} × {value['reference']} (alternated, {len(value['seconds'])} rounds)")
         if key.endswith('-epochs') and '/scratch/' not in key:
             lines.append('')
             lines.append(f"{key}: {value['before']:.2f} → {value['after']:.2f} dB ({value['gain']:+.2f}) after "
