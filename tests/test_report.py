@@ -48,7 +48,11 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['unetBestEpoch'] == str(history['best_epoch'])
     macros = (tmp_path / 'results.tex').read_text()
     assert all(f'\\newcommand{{\\{name}}}{{{value}}}' in macros for name, value in values.items())
-    for table in ('baselines', 'speed', 'correctness'):
+    continued = json.loads(report.continued.RESULTS_FILE.read_text())
+    assert values['contTwoTodayCrossGain'] == f"{continued['mp2/today/cross-domain']['gain']:+.2f}"
+    default = report.continued.default_setting(1)
+    assert values['contOneDefaultInGain'] == f"{continued[f'mp1/{default}/in-domain']['gain']:+.2f}"
+    for table in ('baselines', 'speed', 'correctness', 'continued'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
 

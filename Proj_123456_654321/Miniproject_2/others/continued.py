@@ -59,13 +59,18 @@ SETTINGS = {
     'rate-0.3-blend-0.3': ('blend', {'lr_scale': 0.3, 'warmup': 0.1, 'average': 0.5, 'blend': 0.3}),
     'blend-0.3': ('blend', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'blend': 0.3}),
     'anchor-100': ('anchor', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'anchor': 100}),
+    'full-rate-average': ('warm-up, averaging', {'warmup': 0.1, 'average': 0.5}),
     'full-rate-blend-0.5': ('blend', {'warmup': 0.1, 'average': 0.5, 'blend': 0.5}),
+    'full-rate-blend-0.7': ('blend', {'warmup': 0.1, 'average': 0.5, 'blend': 0.7}),
+    'blend-0.7': ('blend', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'blend': 0.7}),
     'full-rate-blend-0.5-holdout': ('held-out choice', {'warmup': 0.1, 'average': 0.5, 'blend': 0.5,
                                                         'holdout': 0.02}),
     'blend-0.5-holdout': ('held-out choice', {'lr_scale': 0.1, 'warmup': 0.1, 'average': 0.5, 'blend': 0.5,
                                               'holdout': 0.02}),
 }
 PROJECTS = {1: 'Proj_123456_654321.Miniproject_1.model', 2: 'Proj_123456_654321.Miniproject_2.model'}
+# The goals, drawn on the plot: (least in-domain gain, largest cross-domain loss), in dB.
+GOALS = {1: (0.35, 0.2), 2: (0.2, 0.65)}
 
 
 def model_module(project):
@@ -193,8 +198,10 @@ def summary(arguments):
     results = load_results()
     lines = ['# Continued training: one `train` epoch from the shipped weights', '',
              'Made by `python -m Proj_123456_654321.Miniproject_2.others.continued summary` from `results.json`.',
-             '', '| project | setting | family | in-domain before → after (gain) | cross-domain before → after '
-             '(change) | kept (in / cross) | epoch s (in / cross) |', '|---|---|---|---|---|---|---|']
+             '', 'Epoch times are in the `time` lines below (alternated side by side); those of the runs themselves '
+             'depend on what else ran.', '',
+             '| project | setting | family | in-domain before → after (gain) | cross-domain before → after '
+             '(change) | kept (in / cross) |', '|---|---|---|---|---|---|']
     figure, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     for project, axis in zip((2, 1), axes):
         families = {}
@@ -206,19 +213,26 @@ def summary(arguments):
             name = f"**{setting}** (default)" if setting == default_setting(project) else setting
             lines.append(f"| {project} | {name} | {family} | {inside['before']:.2f} → {inside['after']:.2f} "
                          f"({inside['gain']:+.2f}) | {across['before']:.2f} → {across['after']:.2f} "
-                         f"({across['gain']:+.2f}) | {inside['kept'] or '-'} / {across['kept'] or '-'} | "
-                         f"{inside['seconds']:.0f} / {across['seconds']:.0f} |")
+                         f"({across['gain']:+.2f}) | {inside['kept'] or '-'} / {across['kept'] or '-'} |")
             families.setdefault(family, []).append((setting, -across['gain'], inside['gain']))
         for family, points in families.items():
             axis.plot([loss for _, loss, _ in points], [gain for _, _, gain in points], 'o', label=family)
             for setting, loss, gain in points:
                 axis.annotate(setting, (loss, gain), fontsize=7, xytext=(3, 3), textcoords='offset points')
-        axis.set(title=f"Mini-project {project}", xlabel='cross-domain loss (dB)', ylabel='in-domain gain (dB)')
+        default = [(loss, gain) for points in families.values() for setting, loss, gain in points
+                   if setting == default_setting(project)]
+        if default:
+            axis.plot(*default[0], 'k*', markersize=14, fillstyle='none', label='default')
+        least_gain, largest_loss = GOALS[project]
+        axis.axhline(least_gain, color='grey', linestyle='--', linewidth=0.8)
+        axis.axvline(largest_loss, color='grey', linestyle='--', linewidth=0.8)
+        axis.set(title=f"Mini-project {project} (dashed: the goals)", xlabel='cross-domain loss (dB)',
+                 ylabel='in-domain gain (dB)')
         axis.grid(alpha=0.3)
         if families:
             axis.legend(fontsize=7)
     for key, value in sorted(results.items()):
-        if '/time/' in key:
+        if '/time/' in key and value['reference'] != key.rsplit('/', 1)[1]:
             lines.append('')
             lines.append(f"{key}: median epoch {value['median']:.1f} s on {value['pairs']} pairs, "
                          f"{value['ratio']:.3f} × {value['reference']} (alternated, {len(value['seconds'])} rounds)")

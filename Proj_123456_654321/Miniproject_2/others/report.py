@@ -249,6 +249,12 @@ def continued_numbers():
                 name = f"cont{'One' if project == 1 else 'Two'}{label.title()}{short}"
                 values[name + 'Gain'] = f"{row[domain]['gain']:+.2f}"
                 values[name + 'Loss'] = f"{-row[domain]['gain']:.2f}"
+    longer = read_json(continued.RESULTS_FILE).get('mp2/today/in-domain/3-epochs')
+    if longer is None:
+        raise ReportError(f"{continued.RESULTS_FILE} lacks mp2/today/in-domain/3-epochs: run `python -m "
+                          f"Proj_123456_654321.Miniproject_2.others.continued run --project 2 today --epochs 3 "
+                          f"--in-domain-only`")
+    values['contTwoThreeEpochsInGain'] = f"{longer['gain']:+.2f}"
     return values
 
 
