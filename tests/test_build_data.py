@@ -298,3 +298,18 @@ def test_main_rejects_bad_arguments(tmp_path, capsys, bad):
     assert error.value.code == 2
     assert f"argument {bad[0]}" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
+
+
+def test_same_photos_feed_both_splits_and_nothing_else(image_folder, tmp_path):
+    shutil.copy(image_folder / "p0.png", image_folder / "nested" / "p0_copy.png")
+    train, val = build_data.same_photos([str(image_folder)])
+    assert train == val
+    names = [os.path.basename(path) for path in train]
+    assert ("p0.png" in names) != ("p0_copy.png" in names)
+    assert not set(train) & set(build_data.source_photos()[0] + build_data.source_photos()[1])
+    first = build_small(tmp_path / "out", same_photo_dirs=[str(image_folder)])
+    plain = build_small(tmp_path / "plain")
+    for mine, bundled in zip(first, plain):
+        assert Path(mine).read_bytes() != Path(bundled).read_bytes()
+    with pytest.raises(ValueError, match="--same-photos cannot be combined"):
+        build_small(tmp_path / "both", same_photo_dirs=[str(image_folder)], image_dirs=[str(image_folder)])

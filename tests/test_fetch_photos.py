@@ -1,5 +1,6 @@
 """The photo fetcher's choice of one file per scene (offline: on a fake unpacked package tree)."""
 import numpy as np
+import pytest
 from PIL import Image
 
 from Proj_123456_654321.Miniproject_2.others import fetch_photos
@@ -32,3 +33,21 @@ def test_keeps_the_largest_file_of_each_scene(tmp_path):
     assert sorted(path.name for path in (tmp_path / 'out').iterdir()) == names
     with Image.open(tmp_path / 'out' / 'Flow_96x60.png') as image:
         assert image.size == (96, 60)
+
+
+def test_the_in_domain_collection_is_copied_whole_or_refused(tmp_path):
+    folder = tmp_path / 'root' / fetch_photos.IN_DOMAIN_FOLDER
+    for name in fetch_photos.IN_DOMAIN_PHOTOS:
+        save(folder / name, (40, 32))
+    written = fetch_photos.copy_in_domain(tmp_path / 'root', tmp_path / 'out')
+    assert sorted(path.name for path in written) == sorted(fetch_photos.IN_DOMAIN_PHOTOS)
+    (folder / fetch_photos.IN_DOMAIN_PHOTOS[0]).unlink()
+    with pytest.raises(FileNotFoundError, match='missing'):
+        fetch_photos.copy_in_domain(tmp_path / 'root', tmp_path / 'again')
+
+
+def test_the_in_domain_photos_come_from_outside_the_training_packages():
+    assert fetch_photos.IN_DOMAIN_PACKAGE not in fetch_photos.PACKAGES
+    assert not any(fetch_photos.IN_DOMAIN_FOLDER.startswith(folder)
+                   for folder in (fetch_photos.PLASMA_FOLDER, fetch_photos.MATE_FOLDER))
+    assert len({name.lower() for name in fetch_photos.IN_DOMAIN_PHOTOS}) == len(fetch_photos.IN_DOMAIN_PHOTOS) == 19

@@ -426,8 +426,9 @@ class Model:
         is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
         the best epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
         to ``history``; continued training adds ``kept`` to the last epoch's record (which weights the
-        held-out pairs chose: ``'loaded'``, ``'midpoint'`` or ``'trained'``, or None without held-out pairs). An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the
-        previous epoch's, raises ``FloatingPointError`` after restoring the weights from before it.
+        held-out pairs chose: ``'loaded'``, ``'midpoint'`` or ``'trained'``, or None without held-out pairs).
+        An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the previous epoch's,
+        raises ``FloatingPointError`` after restoring the weights from before it.
         """
         _check_images(train_input, 'train_input')
         _check_images(train_target, 'train_target')

@@ -12,8 +12,8 @@ each setting of ``Continuation`` (how ``train`` continues from loaded weights):
 
 (b) cross-domain: the same on ``data/``, whose training photos are a narrow part of the shipped models'
     training photos and whose validation photos are others: what one epoch forgets;
-(c) from scratch: ``Model()`` without loading, ``--scratch-epochs`` epochs on ``data/`` (settings do not apply
-    there: this checks that plain training is unchanged).
+(c) from scratch: ``Model()`` without loading, ``scratch --epochs N`` epochs on ``data/`` (settings do not
+    apply there: this shows that plain training is what it was).
 
 Commands::
 
@@ -22,12 +22,13 @@ Commands::
     python -m Proj_123456_654321.Miniproject_2.others.continued time --project 2 SETTING [SETTING ...]
     python -m Proj_123456_654321.Miniproject_2.others.continued summary
 
-``run`` measures (a) and (b) for the named settings (all of the project's when none is named; ``--epochs 3
---in-domain-only`` measures how much more the in-domain set offers than one epoch takes) and ``scratch`` (c); results go to ``results/continued/results.json`` after each measurement, and a measurement already there
-is skipped unless ``--force``, so an interrupted run resumes. ``time`` alternates the settings on the same
-pairs, round after round, and prints each one's epoch time relative to the first (side by side, so that a busy
-machine slows all alike). ``summary`` writes ``results/continued/summary.md`` and ``continued.png`` (each
-setting's in-domain gain against its cross-domain loss).
+``run`` measures (a) and (b) for the named settings (all of them when none is named; ``--epochs 3
+--in-domain-only`` measures how much more the in-domain set offers than one epoch takes) and ``scratch`` (c);
+results go to ``results/continued/results.json`` after each measurement, and a measurement already there is
+skipped unless ``--force``, so an interrupted run resumes. ``time`` alternates the settings on the same pairs,
+round after round (every other round in reverse order), and records each one's epoch time relative to the
+first (side by side, so that a busy machine slows all alike). ``summary`` writes ``results/continued/summary.md``
+and ``continued.png`` (each setting's in-domain gain against its cross-domain loss, the goals dashed).
 """
 import argparse
 import dataclasses
