@@ -74,7 +74,6 @@ def _finite_number(value, name, minimum=0):
     return value
 
 
-
 def _positive_number(value, name):
     """Return ``value`` if it is a finite real number > 0 (a learning rate); TypeError or ValueError naming
     ``name`` otherwise."""
@@ -247,6 +246,22 @@ class Continuation:
             if value >= 1:
                 raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
 
+
+class _WeightAverage:
+    """The running mean of the weights after each step from ``first_step`` on (``mean``, None before then)."""
+
+    def __init__(self, first_step):
+        self.first_step, self.count, self.mean = first_step, 0, None
+
+    def update(self, step, parameters):
+        if step < self.first_step:
+            return
+        self.count += 1
+        if self.mean is None:
+            self.mean = [parameter.clone() for parameter in parameters]
+        else:
+            for mean, parameter in zip(self.mean, parameters):
+                mean.add_(parameter - mean, alpha=1 / self.count)
 
 
 @dataclass(frozen=True)
@@ -430,41 +445,14 @@ class Model:
         An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the previous epoch's,
         raises ``FloatingPointError`` after restoring the weights from before it.
         """
-        _check_images(train_input, 'train_input')
-        _check_images(train_target, 'train_target')
-        if train_input.shape != train_target.shape:
-            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
-                             f"{tuple(train_target.shape)} must have the same shape")
-        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
-            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
-                             f"got {tuple(train_input.shape[2:])}")
-        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
-            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-        batch_size = self.config.batch_size if batch_size is None else batch_size
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if lr is not None:
-            _positive_number(lr, 'lr')
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError("validation must be a pair (noisy_images, clean_images)")
-            _check_images(validation[0], 'validation noisy images')
-            _check_images(validation[1], 'validation clean images')
-            if validation[0].shape != validation[1].shape:
-                raise ValueError("validation noisy and clean images must have the same shape")
-
+        batch_size = self._check_training_arguments(train_input, train_target, num_epochs, batch_size, lr,
+                                                    validation)
         plan = self.continuation if self.loaded_weights is not None else Continuation()
         lr = self.config.lr * plan.lr_scale if lr is None else lr
 
         shuffler = random.Random(seed)
         generator = torch.Generator().manual_seed(shuffler.randrange(1 << 62))
-        order = list(range(len(train_input)))
-        heldout = []
-        # A generator of its own, so that the shuffling and the augmentation of the rest stay unchanged.
-        if round(plan.holdout * len(order)) >= Continuation.MIN_HOLDOUT:
-            random.Random(None if seed is None else seed + 2).shuffle(order)
-            split = round(plan.holdout * len(order))
-            heldout, order = order[:split], sorted(order[split:])
+        order, heldout = self._split_heldout(len(train_input), plan.holdout, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         count = len(order)
         steps_per_epoch = math.ceil(count / batch_size)
@@ -477,9 +465,9 @@ class Model:
             warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup_steps,
                                                        total_iters=warmup_steps - 1)
             schedule = torch.optim.lr_scheduler.ChainedScheduler([warmup, schedule], optimizer)
-        average_from = total_steps - math.ceil(plan.average * total_steps) if plan.average else None
+        average = _WeightAverage(total_steps - math.ceil(plan.average * total_steps)) if plan.average else None
         parameters = list(self.network.parameters())
-        mean_weights, averaged, step = None, 0, 0
+        step = 0
         # Importing Mini-project 2's model turns autograd off process-wide; this model needs it.
         with torch.enable_grad():
             for epoch in range(1, num_epochs + 1):
@@ -505,13 +493,8 @@ class Model:
                             pull = min(1, optimizer.param_groups[0]['lr'] * plan.anchor)
                             for parameter, loaded in zip(parameters, self.loaded_weights):
                                 parameter.sub_(parameter - loaded, alpha=pull)
-                        if average_from is not None and step >= average_from:
-                            averaged += 1
-                            if mean_weights is None:
-                                mean_weights = [parameter.clone() for parameter in parameters]
-                            else:
-                                for mean, parameter in zip(mean_weights, parameters):
-                                    mean.add_(parameter - mean, alpha=1 / averaged)
+                        if average is not None:
+                            average.update(step, parameters)
                     schedule.step()
                     step += 1
                     loss_sum += loss.detach() * len(batch)
@@ -536,7 +519,7 @@ class Model:
                 kept = None
                 if epoch == num_epochs:
                     with torch.no_grad():
-                        for parameter, mean in zip(parameters, mean_weights or ()):
+                        for parameter, mean in zip(parameters, average.mean if average is not None else ()):
                             parameter.copy_(mean)
                         if plan.blend != 1:
                             for parameter, loaded in zip(parameters, self.loaded_weights):
@@ -563,6 +546,43 @@ class Model:
                 if after_epoch is not None:
                     after_epoch(record)
         return self.history
+
+    def _check_training_arguments(self, train_input, train_target, num_epochs, batch_size, lr, validation):
+        """ValueError or TypeError for any argument ``train`` cannot use; returns the batch size to use."""
+        _check_images(train_input, 'train_input')
+        _check_images(train_target, 'train_target')
+        if train_input.shape != train_target.shape:
+            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
+                             f"{tuple(train_target.shape)} must have the same shape")
+        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
+            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
+                             f"got {tuple(train_input.shape[2:])}")
+        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+        batch_size = self.config.batch_size if batch_size is None else batch_size
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if lr is not None:
+            _positive_number(lr, 'lr')
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+                raise TypeError("validation must be a pair (noisy_images, clean_images)")
+            _check_images(validation[0], 'validation noisy images')
+            _check_images(validation[1], 'validation clean images')
+            if validation[0].shape != validation[1].shape:
+                raise ValueError("validation noisy and clean images must have the same shape")
+        return batch_size
+
+    @staticmethod
+    def _split_heldout(count, holdout, seed):
+        """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
+        drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
+        order = list(range(count))
+        split = round(holdout * count)
+        if split < Continuation.MIN_HOLDOUT:
+            return order, []
+        random.Random(None if seed is None else seed + 2).shuffle(order)
+        return sorted(order[split:]), order[:split]
 
     def _keep_best(self, noisy, other_noisy):
         """Set the weights to whichever of the loaded, the current and their midpoint predicts ``other_noisy``

@@ -1241,6 +1241,10 @@ class _WeightAverage:
                 mean.add_(parameter - mean, alpha=1 / self.count)
 
 
+# Config.loss -> the loss block Model trains with.
+LOSSES = {'mse': MSE, 'l1': L1}
+
+
 @dataclass(frozen=True)
 class Config:
     """What a ``Model`` is built from: its architecture, saved with the weights (a file loads only into a
@@ -1264,7 +1268,7 @@ class Config:
                 "biases 0)"})
 
     ARCHITECTURE = ('width', 'kernel_size', 'up_kernel_size')
-    CHOICES = {'optimizer': ('adam', 'sgd'), 'loss': ('mse', 'l1'), 'schedule': ('constant', 'cosine'),
+    CHOICES = {'optimizer': ('adam', 'sgd'), 'loss': tuple(LOSSES), 'schedule': ('constant', 'cosine'),
                'init': ('torch', 'he')}
 
     def __post_init__(self):
@@ -1322,7 +1326,6 @@ class Model:
 
     # Found through the class by others/train.py, for both mini-projects' models.
     Config = Config
-    LOSSES = {'mse': MSE, 'l1': L1}
 
     def __init__(self, config=None, *, self_ensemble=True, continuation=None, device=None, **options):
         if config is not None and not isinstance(config, self.Config):
@@ -1340,7 +1343,7 @@ class Model:
         self._tile_margin = self._padded_size(self._receptive_radius(self.network))
         if self.config.init == 'he':
             self._initialise_he()
-        self.loss = self.LOSSES[self.config.loss]()
+        self.loss = LOSSES[self.config.loss]()
         self.optimizer = self._make_optimizer()
         self.history = []
 

@@ -156,9 +156,11 @@ def time_alternating(step_a, step_b, repeats, warmup=3, synchronize=lambda: None
     return AlternatingTimes(statistics.median(samples[0]), statistics.median(samples[1]), *samples)
 
 
-def _our_training_step(network, inputs, targets):
-    loss_function = framework.MSE()
-    optimizer = framework.Adam(network.param(), lr=LEARNING_RATE)
+def our_training_step(network, inputs, targets, blocks=framework):
+    """One training step of our ``network`` (MSE, Adam) as a function; ``blocks`` is the module whose MSE and
+    Adam it uses (another revision's ``model.py`` in ``revision_check``)."""
+    loss_function = blocks.MSE()
+    optimizer = blocks.Adam(network.param(), lr=LEARNING_RATE)
 
     def step():
         output = network.forward(inputs)
@@ -211,7 +213,7 @@ def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
         theirs = copy_weights(ours, twin_network(ours).to(device))
         inputs, targets = _random_batch(batch_size, device)
         differences = check_agreement(ours, theirs, inputs, targets)
-        times = time_alternating(_our_training_step(ours, inputs, targets),
+        times = time_alternating(our_training_step(ours, inputs, targets),
                                  _torch_training_step(theirs, inputs, targets),
                                  repeats, warmup, _synchronizer(device))
         row = _row(name, times, batch_size, **config, batch_size=batch_size,

@@ -216,52 +216,52 @@ def numbers():
         values[f'{prefix}Rtol'] = latex_number(tolerance['rtol'])
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
     values.update(exactness_numbers())
-    values.update(continued_numbers())
+    values.update(continued_numbers(read_json(continued.RESULTS_FILE)))
     return values, counts
 
 
-def continued_results():
-    """``{project: {'today' | 'default': {domain: result}}}`` from ``results/continued/results.json``; 'default'
-    is the setting each ``Model.CONTINUATION`` is."""
-    results = read_json(continued.RESULTS_FILE)
+def continued_measurement(results, key, arguments):
+    """``results[key]``, or a ReportError naming the ``continued`` command (its ``arguments``) that measures it."""
+    if key not in results:
+        raise ReportError(f"{continued.RESULTS_FILE} lacks {key}: run `python -m "
+                          f"Proj_123456_654321.Miniproject_2.others.continued {arguments}`")
+    return results[key]
+
+
+def continued_results(results):
+    """``{project: {'today' | 'default': {domain: result}}}`` from ``continued``'s ``results``; 'default' is the
+    setting each ``Model.CONTINUATION`` is."""
     chosen = {}
     for project in (1, 2):
         setting = continued.default_setting(project)
         if setting is None:
-            raise ReportError(f"Mini-project {project}'s Model.CONTINUATION is none of others/continued.py's settings")
-        chosen[project] = {}
-        for label, name in (('today', 'today'), ('default', setting)):
-            keys = {domain: f"mp{project}/{name}/{domain}" for domain in ('in-domain', 'cross-domain')}
-            missing = [key for key in keys.values() if key not in results]
-            if missing:
-                raise ReportError(f"{continued.RESULTS_FILE} lacks {', '.join(missing)}: run `python -m "
-                                  f"Proj_123456_654321.Miniproject_2.others.continued run --project {project} {name}`")
-            chosen[project][label] = {domain: results[key] for domain, key in keys.items()}
+            raise ReportError(f"Mini-project {project}'s Model.CONTINUATION is none of continued.py's settings")
+        chosen[project] = {label: {domain: continued_measurement(results, f"mp{project}/{name}/{domain}",
+                                                                 f"run --project {project} {name}")
+                                   for domain in ('in-domain', 'cross-domain')}
+                           for label, name in (('today', 'today'), ('default', setting))}
     return chosen
 
 
-def continued_numbers():
+def continued_numbers(results):
     """Macros of the continued-training table: e.g. ``contTwoDefaultInGain``."""
     values = {}
-    for project, rows in continued_results().items():
+    for project, rows in continued_results(results).items():
         for label, row in rows.items():
             for domain, short in (('in-domain', 'In'), ('cross-domain', 'Cross')):
                 name = f"cont{'One' if project == 1 else 'Two'}{label.title()}{short}"
                 values[name + 'Gain'] = f"{row[domain]['gain']:+.2f}"
                 values[name + 'Loss'] = f"{-row[domain]['gain']:.2f}"
-    longer = read_json(continued.RESULTS_FILE).get('mp2/today/in-domain/3-epochs')
-    if longer is None:
-        raise ReportError(f"{continued.RESULTS_FILE} lacks mp2/today/in-domain/3-epochs: run `python -m "
-                          f"Proj_123456_654321.Miniproject_2.others.continued run --project 2 today --epochs 3 "
-                          f"--in-domain-only`")
+    longer = continued_measurement(results, 'mp2/today/in-domain/3-epochs',
+                                   'run --project 2 today --epochs 3 --in-domain-only')
     values['contTwoThreeEpochsInGain'] = f"{longer['gain']:+.2f}"
     return values
 
 
-def continued_table():
+def continued_table(results):
     lines = [r'\begin{tabular}{llrr}', r'\toprule',
              r'project & \code{train} & in-domain (dB) & cross-domain (dB) \\', r'\midrule']
-    for project, rows in continued_results().items():
+    for project, rows in continued_results(results).items():
         for label, row in rows.items():
             lines.append(f"{project} & {'before' if label == 'today' else 'now'} & "
                          f"{row['in-domain']['gain']:+.2f} & {row['cross-domain']['gain']:+.2f} \\\\")
@@ -382,7 +382,7 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     macros = ''.join(f'\\newcommand{{\\{name}}}{{{value}}}\n' for name, value in sorted(values.items()))
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
-              'continued': continued_table()}
+              'continued': continued_table(read_json(continued.RESULTS_FILE))}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values

@@ -11,19 +11,19 @@ then:
   must be equal to the last bit (``torch.equal``), and the weights too before anything runs;
 * **speed**: one training step (forward, MSE, backward, Adam) of the shipped network and of a wider batch,
   the two revisions alternating step by step in this process, so that both see the same machine load; the
-  median of each side and their ratio (now / then).
+  median of each side and their ratio (now / then), timed by ``benchmark.time_alternating``.
 """
 import argparse
 import importlib.util
 import itertools
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+
+from .benchmark import our_training_step, time_alternating
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / 'model.py'
 
@@ -111,37 +111,24 @@ def compare_bits(now, then, report=print):
 
 
 def step_function(module, width, kernel_size, up_kernel_size, batch_size):
+    """One training step of ``module``'s network of that configuration on a fixed random batch."""
     torch.manual_seed(0)
     network = module.Model._build_network(width, kernel_size, up_kernel_size)
-    loss, optimizer = module.MSE(), module.Adam(network.param(), lr=1e-3)
     generator = torch.Generator().manual_seed(0)
     input, target = (torch.rand(batch_size, 3, 32, 32, generator=generator) for _ in range(2))
-
-    def step():
-        loss.forward(network.forward(input), target)
-        optimizer.zero_grad()
-        network.backward_parameters(loss.backward())
-        optimizer.step()
-    return step
+    return our_training_step(network, input, target, blocks=module)
 
 
 def compare_speed(now, then, repeats, report=print):
     """Median step times of both revisions, alternated; returns {configuration: now / then}."""
     ratios = {}
     for width, kernel_size, up_kernel_size, batch_size in ((48, 3, 5, 16), (32, 3, 3, 64)):
-        steps = step_function(now, width, kernel_size, up_kernel_size, batch_size), step_function(
-            then, width, kernel_size, up_kernel_size, batch_size)
-        times = ([], [])
-        for round_number in range(repeats + 5):
-            for side in (0, 1) if round_number % 2 else (1, 0):
-                start = time.perf_counter()
-                steps[side]()
-                if round_number >= 5:
-                    times[side].append(time.perf_counter() - start)
-        median_now, median_then = (statistics.median(side) for side in times)
+        times = time_alternating(step_function(now, width, kernel_size, up_kernel_size, batch_size),
+                                 step_function(then, width, kernel_size, up_kernel_size, batch_size),
+                                 repeats, warmup=5)
         name = f"w{width} k{kernel_size}/{up_kernel_size} b{batch_size}"
-        ratios[name] = median_now / median_then
-        report(f"speed {name}: now {median_now * 1e3:.2f} ms, then {median_then * 1e3:.2f} ms, now/then "
+        ratios[name] = times.median_a_ms / times.median_b_ms
+        report(f"speed {name}: now {times.median_a_ms:.2f} ms, then {times.median_b_ms:.2f} ms, now/then "
                f"{ratios[name]:.3f} ({repeats} alternated steps each, {torch.get_num_threads()} threads)")
     return ratios
 
