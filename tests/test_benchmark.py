@@ -82,3 +82,12 @@ def test_main_writes_the_json_report(tmp_path, monkeypatch, capsys):
 
     printed = capsys.readouterr().out
     assert 'ours ms' in printed and 'submitted' in printed and str(path) in printed
+
+
+def test_time_rounds_alternates_the_order_round_by_round():
+    calls, lines = [], []
+    seconds = benchmark.time_rounds(['a', 'b', 'c'], calls.append, rounds=3, report=lines.append)
+    assert calls == ['a', 'b', 'c', 'c', 'b', 'a', 'a', 'b', 'c']
+    assert list(seconds) == ['a', 'b', 'c'] and all(len(values) == 3 for values in seconds.values())
+    assert all(value >= 0 for values in seconds.values() for value in values)
+    assert [line.split(':')[0] for line in lines] == ['round 1', 'round 2', 'round 3']

@@ -313,3 +313,30 @@ def test_same_photos_feed_both_splits_and_nothing_else(image_folder, tmp_path):
         assert Path(mine).read_bytes() != Path(bundled).read_bytes()
     with pytest.raises(ValueError, match="--same-photos cannot be combined"):
         build_small(tmp_path / "both", same_photo_dirs=[str(image_folder)], image_dirs=[str(image_folder)])
+
+
+def test_val_photos_write_only_a_validation_set_of_those_photos(image_folder, tmp_path):
+    out = tmp_path / "val_only"
+    path = build_data.build_validation(str(out), [str(image_folder)], n_val=N_VAL, progress=False)
+    assert os.listdir(out) == ["val_data.pkl"]
+    noisy, clean = torch.load(path, weights_only=True)
+    assert noisy.shape == clean.shape == (N_VAL,) + SHAPE and noisy.dtype == clean.dtype == torch.uint8
+    # The same patches as the validation split of a --same-photos build with the same seed.
+    _, same_val = build_small(tmp_path / "same", same_photo_dirs=[str(image_folder)])
+    assert all(torch.equal(a, b) for a, b in zip(torch.load(same_val, weights_only=True), (noisy, clean)))
+    # And not the bundled photos' validation set.
+    _, bundled_val = build_small(tmp_path / "bundled")
+    assert not torch.equal(torch.load(bundled_val, weights_only=True)[1], clean)
+    with pytest.raises(FileExistsError):
+        build_data.build_validation(str(out), [str(image_folder)], n_val=N_VAL, progress=False)
+
+
+def test_val_photos_refuse_the_other_sources(image_folder, tmp_path, capsys):
+    for other in (["--images", str(image_folder)], ["--same-photos", str(image_folder)], ["--with-clean"]):
+        with pytest.raises(SystemExit) as error:
+            build_data.main(["--out", str(tmp_path / "x"), "--val-photos", str(image_folder)] + other)
+        assert error.value.code == 2
+        assert "--val-photos cannot be combined" in capsys.readouterr().err
+    assert build_data.main(["--out", str(tmp_path / "v"), "--val-photos", str(image_folder), "--val", "4",
+                            "--quiet"]) == 0
+    assert os.listdir(tmp_path / "v") == ["val_data.pkl"]

@@ -214,6 +214,46 @@ def test_training_command_writes_the_configuration_and_history(data_folder, tmp_
     assert out.is_file()
 
 
+@pytest.mark.parametrize('project', ['Miniproject_2', 'Miniproject_1'])
+def test_a_resumed_run_keeps_the_better_weights_and_appends_to_the_history(data_folder, tmp_path, project):
+    import importlib
+    model_class = importlib.import_module(f'Proj_123456_654321.{project}.model').Model
+    history, out = tmp_path / 'run.json', tmp_path / 'run.pth'
+    common = ['--data', str(data_folder), '--width', '4', '--batch-size', '16', '--out', str(out),
+              '--history', str(history), '--threads', '1']
+    train.main(common + ['--epochs', '2', '--lr', '0.003'], model_class=model_class)
+    first = json.loads(history.read_text())
+    saved = out.read_bytes()
+    # A rate this large wrecks the weights: no resumed epoch may replace the file.
+    train.main(common + ['--epochs', '2', '--lr', '1', '--resume'], model_class=model_class)
+    resumed = json.loads(history.read_text())
+    assert out.read_bytes() == saved
+    assert [record['epoch'] for record in resumed['history']] == [1, 2, 3, 4]
+    assert resumed['history'][:2] == first['history']
+    assert [run['epochs'] for run in resumed['runs']] == [2, 2]
+    assert [run['training']['lr'] for run in resumed['runs']] == [0.003, 1]
+    assert (resumed['best_epoch'], resumed['best_val_psnr']) == (first['best_epoch'], first['best_val_psnr'])
+    assert resumed['total_seconds'] > first['total_seconds']
+    # A useful rate improves on them: the better epoch replaces the file and becomes the best.
+    train.main(common + ['--epochs', '2', '--lr', '0.003', '--resume'], model_class=model_class)
+    again = json.loads(history.read_text())
+    assert len(again['runs']) == 3 and len(again['history']) == 6
+    if again['best_val_psnr'] > first['best_val_psnr']:
+        assert again['best_epoch'] in (5, 6) and out.read_bytes() != saved
+    else:
+        assert again['best_epoch'] == first['best_epoch'] and out.read_bytes() == saved
+
+
+def test_a_resumed_history_must_be_of_the_same_architecture(data_folder, tmp_path):
+    history, out = tmp_path / 'run.json', tmp_path / 'run.pth'
+    common = ['--data', str(data_folder), '--epochs', '1', '--batch-size', '16', '--history', str(history),
+              '--threads', '1']
+    train.main(common + ['--width', '4', '--out', str(out)])
+    train.main(common + ['--width', '6', '--out', str(tmp_path / 'other.pth')])
+    with pytest.raises(ValueError, match='another architecture'):
+        train.main(common + ['--width', '4', '--out', str(out), '--resume'])
+
+
 def test_clean_targets_need_the_clean_file(data_folder, tmp_path):
     (data_folder / 'train_clean.pkl').unlink()
     with pytest.raises(FileNotFoundError, match='--with-clean'):

@@ -156,6 +156,21 @@ def time_alternating(step_a, step_b, repeats, warmup=3, synchronize=lambda: None
     return AlternatingTimes(statistics.median(samples[0]), statistics.median(samples[1]), *samples)
 
 
+def time_rounds(names, run, rounds, report=print):
+    """``{name: [seconds, ...]}``: ``run(name)`` timed once per name and round, every other round in reverse
+    order (ABBA...), so that no name always runs first and slow spells of a shared machine fall on all alike;
+    ``report`` gets a line per round."""
+    seconds = {name: [] for name in names}
+    for round_number in range(rounds):
+        for name in names[::-1] if round_number % 2 else names:
+            start = time.perf_counter()
+            run(name)
+            seconds[name].append(time.perf_counter() - start)
+        report(f"round {round_number + 1}: " + ', '.join(f"{name} {values[-1]:.1f} s"
+                                                         for name, values in seconds.items()))
+    return seconds
+
+
 def our_training_step(network, inputs, targets, blocks=framework):
     """One training step of our ``network`` (MSE, Adam) as a function; ``blocks`` is the module whose MSE and
     Adam it uses (another revision's ``model.py`` in ``revision_check``)."""

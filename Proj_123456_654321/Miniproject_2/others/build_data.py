@@ -47,6 +47,10 @@ folders alone (no bundled photo): the validation patches are other crops of
 the training photos, an in-domain set like the course's, whose training and
 validation images come from one collection.
 
+``--val-photos DIR ...`` writes only ``val_data.pkl``, from the photos under
+these folders alone: a further validation set (the README's second one is
+built from the ``opencv-doc`` photos that no shipped model was trained on).
+
 ``--with-clean`` also writes ``DIR/train_clean.pkl``: the clean patches behind
 the training pairs (uint8 ``[N, 3, 32, 32]``), for training with clean targets
 (Noise2Clean) as a comparison.  It changes no other file.
@@ -55,7 +59,8 @@ Command::
 
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
-        [--train-images DIR ...] [--same-photos DIR ...] [--with-clean] [--force] [--quiet]
+        [--train-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
+        [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
 without ``--force`` (they may be the real course data).  A ``--out`` that is
@@ -343,6 +348,30 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     return train_path, val_path
 
 
+def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress=True):
+    """Write only ``val_data.pkl`` into ``out_dir``, from the photos under
+    ``folders`` (identical files kept once), and return its path: a further
+    validation set of photos that no training set uses.  The patches are drawn
+    as ``build`` draws its validation split (same derived generator).  Raises
+    ``FileExistsError`` when the file exists and ``force`` is false."""
+    if n_val < 1:
+        raise ValueError("the number of val patches must be >= 1")
+    check_out_folder(out_dir)
+    val_path = os.path.join(out_dir, VAL_FILE)
+    if os.path.exists(val_path) and not force:
+        raise FileExistsError(f"{val_path} already exists; refusing to overwrite, use --force to replace")
+    _, val_paths = same_photos(folders)
+    photos = load_photos(val_paths, "val")
+    _, val_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    os.makedirs(out_dir, exist_ok=True)
+    _, arrays = build_split("val", photos, n_val, val_rng, progress)
+    save_atomically(tuple(torch.from_numpy(a) for a in arrays), val_path)
+    if progress:
+        print(f"wrote {val_path} ({os.path.getsize(val_path) / 1e6:.1f} MB) "
+              f"from {len(photos)} photos", file=sys.stderr)
+    return val_path
+
+
 def check_out_folder(out_dir):
     """ValueError naming --out if ``out_dir`` cannot be created or written
     into: found before the build, not after minutes of it."""
@@ -385,6 +414,9 @@ def main(argv=None):
     parser.add_argument("--same-photos", nargs="+", default=[], metavar="DIR",
                         help="build both splits from the photos under these folders "
                              "alone (validation: other crops of the same photos)")
+    parser.add_argument("--val-photos", nargs="+", default=[], metavar="DIR",
+                        help="write only val_data.pkl, from the photos under these "
+                             "folders alone (a further validation set)")
     parser.add_argument("--with-clean", action="store_true",
                         help=f"also write {TRAIN_CLEAN_FILE}, the clean patches "
                              "behind the training pairs")
@@ -392,7 +424,14 @@ def main(argv=None):
                         help="overwrite existing train_data.pkl / val_data.pkl")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
+    if args.val_photos and (args.images or args.train_images or args.same_photos or args.with_clean):
+        parser.error("--val-photos cannot be combined with --images, --train-images, "
+                     "--same-photos or --with-clean")
     try:
+        if args.val_photos:
+            build_validation(args.out, args.val_photos, args.val, args.seed, args.force,
+                             progress=not args.quiet)
+            return 0
         build(args.out, args.train, args.val, args.seed, args.images,
               args.force, progress=not args.quiet,
               train_image_dirs=args.train_images, with_clean=args.with_clean,

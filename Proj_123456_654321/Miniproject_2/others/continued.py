@@ -37,9 +37,9 @@ import importlib
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
+from .benchmark import time_rounds
 from .data import load_train, load_val
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'continued'
@@ -170,16 +170,13 @@ def time_settings(arguments):
     in reverse order), relative to the first setting's."""
     module = model_module(arguments.project)
     train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.cross_domain))
-    seconds = {setting: [] for setting in arguments.settings}
-    for round_number in range(arguments.rounds):
-        # Every other round in reverse order, so that no setting always runs first (ABBA...).
-        for setting in arguments.settings[::-1] if round_number % 2 else arguments.settings:
-            model = shipped_model(module, setting)
-            start = time.perf_counter()
-            model.train(train_input, train_target, num_epochs=1, seed=SEED, verbose=False)
-            seconds[setting].append(time.perf_counter() - start)
-        print(f"round {round_number + 1}: " + ', '.join(f"{setting} {values[-1]:.1f} s"
-                                                        for setting, values in seconds.items()), flush=True)
+
+    def train_one_epoch(setting):
+        model = shipped_model(module, setting)
+        model.train(train_input, train_target, num_epochs=1, seed=SEED, verbose=False)
+
+    seconds = time_rounds(arguments.settings, train_one_epoch, arguments.rounds,
+                          report=lambda line: print(line, flush=True))
     reference = statistics.median(seconds[arguments.settings[0]])
     for setting, values in seconds.items():
         median = statistics.median(values)

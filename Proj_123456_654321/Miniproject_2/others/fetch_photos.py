@@ -1,10 +1,21 @@
-"""Fetch more photos from Debian packages, one file per scene.
+"""Fetch more photos from Debian (and PyPI) packages, one file per scene.
 
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --out photos
+    python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection more --out photos_more
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection in-domain --out photos_indomain
 
 ``training`` (the default): the wallpapers of ``mate-backgrounds`` and ``plasma-workspace-wallpapers``, the
 photos the shipped models were trained on beside the bundled ones.
+
+``more``: 53 more photographs for training, listed in ``LISTED_PHOTOS`` (landscapes, animals, cities,
+plants, food, people): from the Debian packages
+``cimg-examples``, ``darktable``, ``gnome-taquin``, ``hugin-data``, ``lxqt-themes``, ``palapeli-data``,
+``puzzle-jigsaw``, ``scribus-template``, ``sddm-theme-maldives`` and ``tuxpaint-data``, and from the PyPI wheels
+of ``imgaug`` and ``ultralytics`` (``WHEELS``, fetched by ``pip download``). Those packages mix their
+photographs with drawings, renders, screenshots and textures, so the photographs are named one by one, one file
+per scene (the largest the package has), and written as ``PACKAGE_NAME.ext``. ``lomiri-wallpapers*`` stay out of
+it (kept for an independent check), and so do the in-domain photos below. A separate collection, so that
+``training`` keeps giving the photos of the models shipped so far.
 
 ``in-domain``: 19 colour photographs of OpenCV's sample data (``opencv-doc``, ``examples/data``), one per
 scene, listed in ``IN_DOMAIN_PHOTOS``. No shipped model was trained on them: the continued-training
@@ -13,10 +24,12 @@ situation of the grader, whose training and validation images come from one coll
 training sets, or that experiment no longer measures what it says.
 
 Needs a Debian or Ubuntu machine (``apt-get download`` fetches the .deb files without installing them,
-``dpkg-deb -x`` unpacks them). The packages ship most scenes in several resolutions (Plasma up to 12, MATE's
-Elephants 3): a data set built from every file would weigh those scenes more, and a split by file content
-could put two versions of one scene in different splits. So only the largest file of each scene is kept,
-named ``SCENE_WIDTHxHEIGHT.ext``. Feed the folder to the data builder's ``--train-images``.
+``dpkg-deb -x`` unpacks them) and, for ``more``, pip. The wallpaper packages ship most scenes in several
+resolutions (Plasma up to 12, MATE's Elephants 3): a data set built from every file would weigh those scenes
+more, and a split by file content could put two versions of one scene in different splits. So only the
+largest file of each scene is kept, named ``SCENE_WIDTHxHEIGHT.ext``. A listed photo in a format the data
+builder does not read (CImg's parrot, a PPM) is saved as PNG. Feed the folder to the data builder's
+``--train-images``.
 """
 import argparse
 import re
@@ -24,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 PACKAGES = ('mate-backgrounds', 'plasma-workspace-wallpapers')
@@ -36,6 +50,52 @@ IN_DOMAIN_PHOTOS = ('aero1.jpg', 'aloeL.jpg', 'apple.jpg', 'baboon.jpg', 'board.
                     'butterfly.jpg', 'chicky_512.png', 'ela_original.jpg', 'fruits.jpg', 'graf1.png', 'home.jpg',
                     'left.jpg', 'leuvenA.jpg', 'messi5.jpg', 'orange.jpg', 'rubberwhale1.png', 'squirrel_cls.jpg',
                     'stuff.jpg')
+# The photographs of packages that mix them with other pictures: {package: (folder, names under it)}, one file
+# per scene. Left out: whatever is drawn, rendered, a screenshot, an icon or under 256 px, and the exceptions said.
+LISTED_PHOTOS = {
+    # milla.bmp is 211x242; logo.bmp is drawn.
+    'cimg-examples': ('usr/share/doc/cimg-dev/examples/img', ('parrot.ppm',)),
+    'darktable': ('usr/share/darktable/style', ('image-1.jpg',)),
+    # 1-march.jpg is cut out on white.
+    'gnome-taquin': ('usr/share/gnome-taquin/themes/cats',
+                     ('1-Cat_face_day.jpg', '1-Jasmina.jpg', '1-Tortoiseshell.jpg', '1-maine.jpg')),
+    # The other help pictures are screenshots, charts, crops, 2x enlargements, or photos reprojected (fisheye,
+    # cubic, Panini) or overlaid with a grid.
+    'hugin-data': ('usr/share/hugin/xrc/data/help_en_EN',
+                   ('800px-C_Marchi-GrandCentral-adj.jpg', 'CA_fringes00.jpg', 'CA_tCA00.jpg')),
+    'lxqt-themes': ('usr/share/lxqt/wallpapers',
+                    ('Butterfly-Kenneth-Wimer.jpg', 'Valendas.png', 'after-the-rain.jpg', 'appleflower.png',
+                     'beam.png', 'butterfly.png', 'cloud.png', 'drop.png', 'flowers.png', 'fog.jpg',
+                     'this-is-not-windows.jpg')),
+    # backgrounds/ holds paper textures.
+    'palapeli-data': ('usr/share/palapeli/collection',
+                      ('castle-maintenon.jpg', 'cincinnati-bridge.jpg', 'citrus-fruits.jpg',
+                       'european-honey-bee.jpg', 'panther-chameleon-female.jpg')),
+    # The cat sample is desaturated but for its eyes; images/table.png is a wood texture.
+    'puzzle-jigsaw': ('usr/share/puzzle-jigsaw/samples', ('pexels-photo-302304.jpeg',)),
+    # br2/brightness.jpg is another frame of halfmoon.jpg's eclipse, br2/moon.jpg is grey on black (no colour);
+    # the rest are page previews or greyscale.
+    'scribus-template': ('usr/share/scribus/templates',
+                         ('br2/halfmoon.jpg', 'br2/nature.jpg', 'br2/sunset.jpg', 'cal2/moon.jpg',
+                          'menu2/pizza.jpg')),
+    # maldives.jpg is a smaller screenshot of this photo under the login box.
+    'sddm-theme-maldives': ('usr/share/sddm/themes/maldives', ('background.jpg',)),
+    # mossy_bark.jpg is letterboxed in black; ../starters/ are drawings.
+    'tuxpaint-data': ('usr/share/tuxpaint/templates',
+                      ('burnt_bark.jpg', 'cliff.jpg', 'corn_maze.jpg', 'jellyfish.jpg', 'lighthouse.jpg',
+                       'mossy_log.jpg', 'mudstone.jpg', 'ocean_splash.jpg', 'ocean_waves.jpg',
+                       'redwoods_above.jpg', 'rocks.jpg', 'sheep.jpg', 'spiders_web.jpg', 'sun_behind_clouds.jpg',
+                       'sun_behind_leaves.jpg', 'trees_above.jpg', 'trees_at_dusk.jpg', 'wool_mill_machine.jpg')),
+    # PyPI wheels (WHEELS), unpacked beside the Debian packages. mahotas's face photo is left out: its wheel is
+    # built per Python version and platform.
+    'imgaug': ('imgaug', ('quokka.jpg',)),
+    'ultralytics': ('ultralytics/assets', ('bus.jpg', 'zidane.jpg')),
+}
+# The PyPI wheels among LISTED_PHOTOS' packages, pinned; both ship their photos inside (no download at run time).
+WHEELS = {'imgaug': '0.4.0', 'ultralytics': '8.4.190'}
+# What the ``more`` collection fetches: Debian packages, and PyPI wheels as pip requirements.
+MORE_PACKAGES = tuple(package for package in LISTED_PHOTOS if package not in WHEELS)
+MORE_WHEELS = tuple(f'{name}=={version}' for name, version in WHEELS.items())
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png')
 # Where the packages put their pictures, relative to the unpacked root.
 MATE_FOLDER = 'usr/share/backgrounds/mate'
@@ -90,19 +150,59 @@ def copy_in_domain(root, out):
     return written
 
 
-def download_and_unpack(folder, packages):
+def listed_sources(root):
+    """``{output name: path}`` of ``LISTED_PHOTOS`` under ``root``. The names are ``PACKAGE_NAME`` (``/`` in a
+    name as ``_``, a suffix the data builder does not read as ``.png``). Raises if any photo is missing."""
+    sources, missing = {}, []
+    for package, (folder, names) in sorted(LISTED_PHOTOS.items()):
+        for name in names:
+            source = root / folder / name
+            if not source.is_file():
+                missing.append(f'{package}: {folder}/{name}')
+            suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else '.png'
+            sources[f'{package}_{Path(name.replace("/", "_")).stem}{suffix}'] = source
+    if missing:
+        raise FileNotFoundError(f'listed photos missing (another package version?): {", ".join(missing)}')
+    return sources
+
+
+def copy_listed(root, out):
+    """Copy ``LISTED_PHOTOS`` from under ``root`` to ``out`` (see ``listed_sources``); return the copies."""
+    from PIL import Image
+    sources = listed_sources(root)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, source in sources.items():
+        if source.suffix.lower() in IMAGE_SUFFIXES:
+            shutil.copyfile(source, out / name)
+        else:
+            with Image.open(source) as image:
+                image.save(out / name)
+        written.append(out / name)
+    return written
+
+
+def download_and_unpack(folder, packages, wheels=()):
+    """Fetch the Debian ``packages`` and the PyPI ``wheels`` (``NAME==VERSION``) into ``folder`` and unpack them
+    all into one tree; return its root."""
     for package in packages:
         subprocess.run(['apt-get', 'download', package], cwd=folder, check=True)
+    if wheels:
+        subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:',
+                        '--dest', str(folder), *wheels], check=True)
     root = folder / 'root'
     for deb in sorted(folder.glob('*.deb')):
         subprocess.run(['dpkg-deb', '-x', str(deb), str(root)], check=True)
+    for wheel in sorted(folder.glob('*.whl')):
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(root)
     return root
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', type=Path, required=True, help='folder to write the photos to')
-    parser.add_argument('--collection', choices=('training', 'in-domain'), default='training',
+    parser.add_argument('--collection', choices=('training', 'more', 'in-domain'), default='training',
                         help='which photos (default: training; see above)')
     arguments = parser.parse_args(argv)
     for tool in ('apt-get', 'dpkg-deb'):
@@ -112,9 +212,12 @@ def main(argv=None):
         try:
             if arguments.collection == 'in-domain':
                 written = copy_in_domain(download_and_unpack(Path(temporary), (IN_DOMAIN_PACKAGE,)), arguments.out)
+            elif arguments.collection == 'more':
+                written = copy_listed(download_and_unpack(Path(temporary), MORE_PACKAGES, MORE_WHEELS),
+                                      arguments.out)
             else:
                 written = keep_largest(scenes(download_and_unpack(Path(temporary), PACKAGES)), arguments.out)
-        except (subprocess.CalledProcessError, OSError) as error:
+        except (subprocess.CalledProcessError, OSError, zipfile.BadZipFile) as error:
             parser.exit(1, f'fetch_photos: error: {error}\n')
     print(f'wrote {len(written)} photos to {arguments.out}', file=sys.stderr)
     return 0

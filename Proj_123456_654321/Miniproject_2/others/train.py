@@ -8,6 +8,10 @@ validation PSNR improves on the best seen in this run). ``--history FILE`` write
 per-epoch record (loss, learning rate, validation PSNR, seconds) as JSON: the study (``others/study.py``)
 runs this command once per configuration. Options left out take ``Model()``'s defaults.
 
+A long run can be done in pieces that each finish: ``--resume`` starts from the weights in ``--out`` (only an
+epoch better than they are replaces them) and appends to the ``--history`` file. Each piece is one ``train``
+call, so a cosine schedule restarts from the full rate at each piece (warm restarts).
+
 Two comparisons for Mini-project 2: ``--twin`` trains the identical network with torch.nn, autograd and
 torch.optim by the same loop (``others/twin.py``); ``--clean-targets`` trains on clean targets
 (Noise2Clean) from the ``train_clean.pkl`` that ``build_data --with-clean`` writes.
@@ -36,7 +40,9 @@ def parse_arguments(argv, model_class):
                         help='train the torch.nn + autograd + torch.optim twin of the network instead')
     parser.add_argument('--threads', type=int, help='CPU threads for torch (default: torch\'s choice)')
     parser.add_argument('--seed', type=int, default=0, help='seeds the initialisation and the shuffling')
-    parser.add_argument('--resume', action='store_true', help='start from the weights in --out')
+    parser.add_argument('--resume', action='store_true',
+                        help='start from the weights in --out, which only a better epoch replaces; with --history, '
+                             'append to that file')
     parser.add_argument('--out', type=Path, default=model_class.default_path(), help='default: %(default)s')
     parser.add_argument('--history', type=Path, default=None, help='write the configuration and the per-epoch '
                                                                    'record here (JSON)')
@@ -71,30 +77,64 @@ def main(argv=None, model_class=FrameworkModel):
           f"({'clean' if arguments.clean_targets else 'noisy'} targets) on {model.device}, "
           f"{torch.get_num_threads()} threads; noisy validation PSNR {noisy_psnr:.2f} dB", flush=True)
 
-    best = {'val_psnr': -float('inf')}
+    # Made now rather than found missing after the first epoch.
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    best = {'epoch': None, 'val_psnr': -float('inf')}
+    earlier = None
+    if arguments.resume:
+        # The resumed weights are the best so far: an epoch must beat them to replace the file.
+        best.update(epoch=0, val_psnr=psnr(model.predict(val_noisy).cpu().float() / 255, val_clean.float() / 255))
+        print(f"resumed from {arguments.out}: validation PSNR {best['val_psnr']:.2f} dB", flush=True)
+        if arguments.history is not None and arguments.history.exists():
+            earlier = json.loads(arguments.history.read_text())
+            if earlier['config'] != model.config.architecture():
+                raise ValueError(f"{arguments.history} is the history of another architecture "
+                                 f"({earlier['config']}, not {model.config.architecture()}): give a new --history")
+    start = time.perf_counter()
 
-    def save_if_best(record):
+    def write_history():
+        """The record so far, rewritten after each epoch so that a run stopped midway keeps it."""
+        record = {'model': type(model).__name__, 'config': model.config.architecture(),
+                  'training': training_options(model),
+                  'clean_targets': arguments.clean_targets, 'train_size': len(noisy_1), 'data': str(arguments.data),
+                  'self_ensembled_validation': getattr(model, 'self_ensemble', False),
+                  'seed': arguments.seed, 'device': str(model.device), 'threads': torch.get_num_threads(),
+                  'total_seconds': time.perf_counter() - start, 'best_epoch': best['epoch'],
+                  'best_val_psnr': best['val_psnr'], 'history': model.history}
+        if earlier is not None:
+            record = continued_history(earlier, record)
+        arguments.history.parent.mkdir(parents=True, exist_ok=True)
+        partial = arguments.history.with_name(arguments.history.name + '.tmp')
+        partial.write_text(json.dumps(record, indent=1))
+        partial.replace(arguments.history)
+
+    def after_epoch(record):
         if record['val_psnr'] > best['val_psnr']:
             best.update(record)
             model.save_model(arguments.out)
             print(f"  saved epoch {record['epoch']} to {arguments.out}", flush=True)
+        if arguments.history is not None:
+            write_history()
 
-    start = time.perf_counter()
     model.train(noisy_1, targets, arguments.epochs, validation=(val_noisy, val_clean), seed=arguments.seed,
-                after_epoch=save_if_best)
-    total = time.perf_counter() - start
-    print(f"best validation PSNR {best['val_psnr']:.2f} dB (epoch {best['epoch']}), written to {arguments.out}; "
-          f"{total / 60:.1f} min in all")
-    if arguments.history is not None:
-        arguments.history.parent.mkdir(parents=True, exist_ok=True)
-        arguments.history.write_text(json.dumps(
-            {'model': type(model).__name__, 'config': model.config.architecture(),
-             'training': training_options(model),
-             'clean_targets': arguments.clean_targets, 'train_size': len(noisy_1), 'data': str(arguments.data),
-             'self_ensembled_validation': getattr(model, 'self_ensemble', False),
-             'seed': arguments.seed, 'device': str(model.device), 'threads': torch.get_num_threads(),
-             'total_seconds': total, 'best_epoch': best['epoch'], 'best_val_psnr': best['val_psnr'],
-             'history': model.history}, indent=1))
+                after_epoch=after_epoch)
+    source = {None: 'no epoch had a finite validation PSNR',
+              0: 'the resumed weights, no epoch beat them'}.get(best['epoch'], f"epoch {best['epoch']}")
+    print(f"best validation PSNR {best['val_psnr']:.2f} dB ({source}), in {arguments.out}; "
+          f"{(time.perf_counter() - start) / 60:.1f} min in all")
+
+
+def continued_history(earlier, record):
+    """The history of a resumed run: ``earlier`` (the history file of the runs before) followed by ``record``,
+    epochs numbered on, each run's epochs, data and seconds in ``runs``, and the best epoch over all of them."""
+    offset = len(earlier['history'])
+    epochs = earlier['history'] + [dict(epoch, epoch=epoch['epoch'] + offset) for epoch in record['history']]
+    resumed_better = (record['best_epoch'] or 0) > 0
+    runs = earlier.get('runs', [_run_summary(earlier)]) + [_run_summary(record)]
+    return dict(record, history=epochs, runs=runs,
+                total_seconds=earlier['total_seconds'] + record['total_seconds'],
+                best_epoch=record['best_epoch'] + offset if resumed_better else earlier['best_epoch'],
+                best_val_psnr=record['best_val_psnr'] if resumed_better else earlier['best_val_psnr'])
 
 
 def add_config_options(parser, config_class):
@@ -114,6 +154,11 @@ def training_options(model):
     """The model's configuration that is not saved with its weights: how it trains."""
     return {name: value for name, value in dataclasses.asdict(model.config).items()
             if name not in model.config.ARCHITECTURE}
+
+
+def _run_summary(record):
+    return {'epochs': len(record['history']), 'data': record['data'], 'training': record['training'],
+            'seconds': record['total_seconds']}
 
 
 if __name__ == '__main__':

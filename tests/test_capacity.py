@@ -1,0 +1,101 @@
+"""Tests of the width study's script (others/capacity.py): resumable pieces, side-by-side epoch times,
+evaluation on several validation sets, the summary."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_2 import model as m
+from Proj_123456_654321.Miniproject_2.others import capacity
+
+from test_model import noisy_pairs
+
+SMALL = {'shipped': {'width': 4, 'kernel_size': 3, 'up_kernel_size': 5},
+         'wide': {'width': 8, 'kernel_size': 3, 'up_kernel_size': 5}}
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch):
+    """A results folder and two small candidates; two data folders with different validation pairs."""
+    monkeypatch.setattr(capacity, 'RESULTS_FOLDER', tmp_path / 'capacity')
+    monkeypatch.setattr(capacity, 'RESULTS_FILE', tmp_path / 'capacity' / 'results.json')
+    monkeypatch.setattr(capacity, 'CANDIDATES', SMALL)
+    folders = []
+    for seed in (0, 1):
+        folder = tmp_path / f'data{seed}'
+        folder.mkdir()
+        noisy_1, noisy_2, clean = noisy_pairs(48, seed=seed)
+        torch.save((noisy_1, noisy_2), folder / 'train_data.pkl')
+        torch.save((noisy_1[:8], clean[:8].round().to(torch.uint8)), folder / 'val_data.pkl')
+        folders.append(str(folder))
+    return tmp_path / 'capacity', folders
+
+
+def test_train_runs_in_pieces_each_resumed_with_a_new_seed(study):
+    folder, (data, _) = study
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1'])
+    assert (folder / 'wide.pth').is_file()
+    first = json.loads((folder / 'wide.json').read_text())
+    assert first['seed'] == 0 and first['config'] == SMALL['wide'] and len(first['history']) == 1
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '2', '--threads', '1'])
+    second = json.loads((folder / 'wide.json').read_text())
+    assert second['seed'] == 1 and [run['epochs'] for run in second['runs']] == [1, 2]
+    assert [record['epoch'] for record in second['history']] == [1, 2, 3]
+    assert capacity.pieces(second) == f'1 on {Path(data).name} + 2 on {Path(data).name}'
+    assert capacity.pieces(first) == f'1 on {Path(data).name}'
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1', '--restart'])
+    restarted = json.loads((folder / 'wide.json').read_text())
+    assert 'runs' not in restarted and restarted['seed'] == 0 and len(restarted['history']) == 1
+    with pytest.raises(SystemExit, match="'shipped' is not trained here"):
+        capacity.main(['train', 'shipped', '--data', data])
+
+
+def test_time_records_each_configuration_relative_to_the_first(study, capsys):
+    folder, (data, _) = study
+    capacity.main(['time', 'shipped', 'wide', '--data', data, '--pairs', '32', '--rounds', '2'])
+    timing = json.loads((folder / 'results.json').read_text())['time']
+    assert set(timing) == {'shipped', 'wide'}
+    assert timing['shipped']['ratio'] == 1 and timing['wide']['pairs'] == 32
+    assert all(len(result['seconds']) == 2 for result in timing.values())
+    assert timing['wide']['ratio'] == pytest.approx(timing['wide']['median'] / timing['shipped']['median'])
+    assert 'round 2: ' in capsys.readouterr().out
+
+
+def test_evaluate_scores_every_model_on_every_set_and_the_summary_compares_with_shipped(study):
+    folder, data = study
+    folder.mkdir()
+    for name, architecture in SMALL.items():
+        torch.manual_seed(len(name))
+        m.Model(**architecture, device='cpu').save_model(folder / f'{name}.pth')
+    capacity.main(['evaluate', '--data', data[0], '--data', data[1]])
+    results = json.loads((folder / 'results.json').read_text())
+    scores, gains = results['psnr'], results['vs_shipped']['wide']
+    per_image = {}
+    for name, architecture in SMALL.items():
+        model = m.Model(**architecture, device='cpu')
+        model.load_pretrained_model(folder / f'{name}.pth')
+        for path in data:
+            noisy, clean = torch.load(f'{path}/val_data.pkl')
+            denoised = model.predict(noisy) / 255
+            assert scores[name][path] == pytest.approx(m.psnr(denoised, clean.float() / 255), abs=1e-5)
+            per_image[name, path] = [m.psnr(image[None], target[None].float() / 255)
+                                     for image, target in zip(denoised, clean)]
+    for path in data:
+        difference = torch.tensor(per_image['wide', path], dtype=torch.float64) - torch.tensor(
+            per_image['shipped', path], dtype=torch.float64)
+        assert gains[path]['mean'] == pytest.approx(scores['wide'][path] - scores['shipped'][path], abs=1e-5)
+        assert gains[path]['standard_error'] == pytest.approx(difference.std().item() / len(difference) ** 0.5,
+                                                               rel=1e-3)
+    capacity.main(['summary'])
+    table = (folder / 'summary.md').read_text()
+    row = next(line for line in table.splitlines() if line.startswith('| wide |'))
+    assert all(f"{gains[path]['mean']:+.2f} ± {gains[path]['standard_error']:.2f}" in row for path in data)
+    assert '| shipped | width=4, kernel_size=3, up_kernel_size=5 |  |  |' in table
+
+
+def test_evaluate_skips_a_candidate_without_weights(study, capsys):
+    folder, data = study
+    capacity.main(['evaluate', '--data', data[0]])
+    assert 'no weights' in capsys.readouterr().out
+    assert not (folder / 'results.json').exists()
