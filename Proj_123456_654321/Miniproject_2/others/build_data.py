@@ -305,6 +305,13 @@ def build_split(split, photos, n, rng, progress):
     return clean, (add_noise(clean, rng), clean)
 
 
+def split_generators(seed):
+    """The training and the validation generators of ``seed``: one per split,
+    so that --train leaves validation unchanged, and a validation-only set
+    (``build_validation``) draws what ``build``'s validation split draws."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+
+
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
           force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=()):
     """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
@@ -329,9 +336,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
                               else source_photos(image_dirs, train_image_dirs))
     train_photos = load_photos(train_paths, "train")
     val_photos = load_photos(val_paths, "val")
-    # One generator per split, so that --train leaves validation unchanged.
-    train_rng, val_rng = (np.random.default_rng(s)
-                          for s in np.random.SeedSequence(seed).spawn(2))
+    train_rng, val_rng = split_generators(seed)
 
     os.makedirs(out_dir, exist_ok=True)
     for split, path, photos, n, rng in (
@@ -352,7 +357,7 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
     """Write only ``val_data.pkl`` into ``out_dir``, from the photos under
     ``folders`` (identical files kept once), and return its path: a further
     validation set of photos that no training set uses.  The patches are drawn
-    as ``build`` draws its validation split (same derived generator).  Raises
+    as ``build`` draws its validation split (``split_generators``).  Raises
     ``FileExistsError`` when the file exists and ``force`` is false."""
     if n_val < 1:
         raise ValueError("the number of val patches must be >= 1")
@@ -362,7 +367,7 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
         raise FileExistsError(f"{val_path} already exists; refusing to overwrite, use --force to replace")
     _, val_paths = same_photos(folders)
     photos = load_photos(val_paths, "val")
-    _, val_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    _, val_rng = split_generators(seed)
     os.makedirs(out_dir, exist_ok=True)
     _, arrays = build_split("val", photos, n_val, val_rng, progress)
     save_atomically(tuple(torch.from_numpy(a) for a in arrays), val_path)

@@ -123,10 +123,11 @@ def numbers():
         method = methods[key]
         values[f'psnr{name}'] = f"{method['psnr_db']:.2f}"
     values['valImages'] = thousands(baselines['images'])
-    second = read_json(MP2_RESULTS / 'baselines_val2.json')
-    values['valImagesTwo'] = thousands(second['images'])
+    second_set = read_json(MP2_RESULTS / 'baselines_val2.json')
+    values['valImagesTwo'] = thousands(second_set['images'])
+    second_methods = method_rows(second_set)
     for key, name in names.items():
-        values[f'psnr{name}Two'] = f"{method_rows(second)[key]['psnr_db']:.2f}"
+        values[f'psnr{name}Two'] = f"{second_methods[key]['psnr_db']:.2f}"
     values['noiseSigma'] = f"{baselines['noise_sigma_255']:g}"
     for name, first, second in (('oursVersusNlm', 'mp2', 'nlm'), ('oursVersusBm', 'mp2', 'bm3d'),
                                 ('unetVersusBm', 'mp1', 'bm3d'), ('unetVersusOurs', 'mp1', 'mp2')):
