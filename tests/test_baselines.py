@@ -108,3 +108,27 @@ def test_main_writes_the_table_as_json(tmp_path, capsys):
     assert results['skipped'] == []
     printed = capsys.readouterr().out
     assert 'Gaussian blur' in printed and 'BM3D' not in printed and 'Mini-project 1' not in printed
+
+
+def test_keep_takes_rows_from_the_earlier_run_of_the_same_images_only(tmp_path, capsys):
+    torch.save(smooth_pairs(count=4, seed=2), tmp_path / 'val_data.pkl')
+    output = tmp_path / 'baselines.json'
+    common = ['--data', str(tmp_path), '--workers', '1', '--json', str(output)]
+    baselines.main([*common, '--limit', '3', '--skip', 'nlm', 'bm3d', 'mp2', 'mp1'])
+    first = json.loads(output.read_text())
+
+    baselines.main([*common, '--limit', '3', '--keep', 'blur', '--skip', 'bm3d', 'mp2', 'mp1'])
+    second = json.loads(output.read_text())
+    assert [row['key'] for row in second['methods']] == ['noisy', 'blur', 'nlm']
+    kept_blur = second['methods'][1]
+    assert kept_blur['kept_from'] == first['date']
+    assert {key: value for key, value in kept_blur.items() if key != 'kept_from'} == first['methods'][1]
+    assert '(kept from the run of' in capsys.readouterr().out
+
+    with pytest.raises(SystemExit, match='evaluated other images'):
+        baselines.main([*common, '--limit', '4', '--keep', 'blur', '--skip', 'nlm', 'bm3d', 'mp2', 'mp1'])
+    with pytest.raises(SystemExit, match='has no row for bm3d'):
+        baselines.main([*common, '--limit', '3', '--keep', 'bm3d', '--skip', 'blur', 'nlm', 'mp2', 'mp1'])
+    assert json.loads(output.read_text()) == second, 'a refused --keep leaves the file as it was'
+    with pytest.raises(SystemExit):
+        baselines.main([*common, '--keep', 'blur', '--skip', 'blur'])

@@ -1,7 +1,7 @@
 """Classical denoisers and our two trained models on the same validation images.
 
     python -m Proj_123456_654321.Miniproject_2.others.baselines --data DIR [--limit N] [--workers K]
-        [--skip blur nlm bm3d mp2 mp1] [--json PATH]
+        [--skip blur nlm bm3d mp2 mp1] [--keep blur nlm bm3d] [--json PATH]
 
 Evaluates on ``DIR/val_data.pkl`` (its first ``--limit`` images if given), noise σ = 25 on the 0-255
 scale, known to every method that takes it. Methods, in this order (keys for ``--skip`` in brackets):
@@ -37,6 +37,12 @@ Figures
 
 Everything printed is also written as JSON (default ``others/results/baselines.json``), with every sweep's
 per-parameter PSNR and time and ``"tuning": "oracle, on the evaluated images"``.
+
+``--keep`` takes the named methods' rows from the existing ``--json`` file instead of running them again
+(each kept row says from which run, ``kept_from``): the classical denoisers are deterministic, so when only
+a model changed its row is all that needs measuring (BM3D alone takes a quarter of an hour here). The file
+must be of the same images (same ``--data``, ``--limit`` and noisy-input PSNR), else nothing is kept and
+the command stops.
 """
 import argparse
 import datetime
@@ -262,12 +268,35 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
     }
 
 
+def kept_rows(json_path, keys, data, limit, noisy_psnr):
+    """The rows of ``keys`` in the results file ``json_path``, each marked with the date of the run it comes
+    from. That run must have evaluated the same images: the same ``data`` and ``limit``, and the same noisy
+    input PSNR ``noisy_psnr`` (to float64 rounding); and every key must be there."""
+    if not keys:
+        return {}
+    if not json_path.exists():
+        raise SystemExit(f"baselines: error: --keep needs the results of an earlier run in {json_path}, "
+                         f"which does not exist")
+    earlier = json.loads(json_path.read_text())
+    rows = {row['key']: row for row in earlier['methods']}
+    if (earlier.get('data'), earlier.get('limit')) != (data, limit) or \
+            abs(rows['noisy']['psnr_db'] - noisy_psnr) > 1e-9:
+        raise SystemExit(f"baselines: error: {json_path} evaluated other images (--data {earlier.get('data')}, "
+                         f"--limit {earlier.get('limit')}, noisy input {rows['noisy']['psnr_db']:.6f} dB; now "
+                         f"--data {data}, --limit {limit}, {noisy_psnr:.6f} dB): nothing to keep")
+    missing = [key for key in keys if key not in rows]
+    if missing:
+        raise SystemExit(f"baselines: error: {json_path} has no row for {', '.join(missing)}")
+    return {key: {**rows[key], 'kept_from': earlier.get('date')} for key in keys}
+
+
 def format_table(results):
     header = f"{'method':<24} {'parameter':<14} {'PSNR (dB)':>9} {'gain (dB)':>9} {'seconds':>9}"
     lines = [header, '-' * len(header)]
     for row in results['methods']:
+        kept = f"  (kept from the run of {row['kept_from']})" if 'kept_from' in row else ''
         lines.append(f"{row['method']:<24} {row['parameter'] or '—':<14} {row['psnr_db']:9.2f} "
-                     f"{row['gain_db']:+9.2f} {row['seconds']:9.2f}")
+                     f"{row['gain_db']:+9.2f} {row['seconds']:9.2f}{kept}")
     for row in results['skipped']:
         lines.append(f"{row['method']:<24} skipped: {row['reason']}")
     return '\n'.join(lines)
@@ -287,8 +316,12 @@ def main(argv=None):
     parser.add_argument('--workers', type=int, default=os.cpu_count() or 1, help='processes for BM3D')
     parser.add_argument('--skip', nargs='*', default=[], choices=SKIPPABLE, metavar='METHOD',
                         help=f"methods to leave out, among: {' '.join(SKIPPABLE)}")
+    parser.add_argument('--keep', nargs='*', default=[], choices=SKIPPABLE, metavar='METHOD',
+                        help='methods whose rows to take from the existing --json file instead of running them')
     parser.add_argument('--json', type=Path, default=DEFAULT_JSON, help=f'output JSON (default {DEFAULT_JSON})')
     arguments = parser.parse_args(argv)
+    if set(arguments.keep) & set(arguments.skip):
+        parser.error('a method cannot be both kept and skipped')
     if arguments.limit is not None and arguments.limit < 1:
         parser.error('--limit must be at least 1')
     if arguments.workers < 1:
@@ -299,8 +332,12 @@ def main(argv=None):
         noisy, clean = noisy[:arguments.limit], clean[:arguments.limit]
     print(f"{len(noisy)} validation images from {arguments.data}; tuning: {TUNING}", flush=True)
 
-    results = evaluate(noisy, clean, skip=set(arguments.skip), workers=arguments.workers,
+    noisy_psnr = psnr(noisy.numpy().astype(np.float64) / 255, clean.numpy().astype(np.float64) / 255)
+    kept = kept_rows(arguments.json, arguments.keep, str(arguments.data), arguments.limit, noisy_psnr)
+    results = evaluate(noisy, clean, skip=set(arguments.skip) | set(kept), workers=arguments.workers,
                        log=lambda line: print(line, flush=True))
+    order = list(METHOD_NAMES)
+    results['methods'] = sorted(results['methods'] + list(kept.values()), key=lambda row: order.index(row['key']))
     print()
     print(format_table(results))
 

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import continued, study
+from . import capacity, continued, study
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 ROOT = PROJECT_FOLDER.parent
@@ -139,8 +139,7 @@ def numbers():
     values['oursTrainMinutes'] = f"{mp2_history['total_seconds'] / 60:.1f}"
     values['oursEpochSeconds'] = f"{study.seconds_per_epoch(mp2_history):.1f}"
     values['oursThreads'] = str(mp2_history['threads'])
-    values['oursPlainPsnr'] = f"{mp2_history['best_val_psnr']:.2f}"
-    values['oursEnsembleGain'] = f"{methods['mp2']['psnr_db'] - mp2_history['best_val_psnr']:.2f}"
+    values['oursPieces'] = str(len(mp2_history.get('runs', [None])))
     values['oursTrainPairs'] = thousands(mp2_history['train_size'])
     config, training = mp2_history['config'], mp2_history['training']
     values['oursWidth'] = str(config['width'])
@@ -197,6 +196,7 @@ def numbers():
 
     cuda = read_json(MP2_RESULTS / 'benchmark_cuda.json')
     values['cudaDevice'] = latex_escape(cuda['environment']['device_name'])
+    values['cudaWidth'] = str(cuda['step'][0]['width'])
     values['cudaStepRatio'] = f"{cuda['step'][0]['ratio']:.2f}"
     values['cudaEpochRatio'] = f"{cuda['epoch']['ours']['seconds'] / cuda['epoch']['torch']['seconds']:.2f}"
     for row in cuda['predict']:
@@ -209,10 +209,12 @@ def numbers():
     values['studyRuns'] = str(len(results))
     values['studyHours'] = f"{sum(result['total_seconds'] for result in results.values()) / 2 / 3600:.1f}"
     values['studyEpochs'] = str(len(results['base']['history']))
-    for name, macro in (('default', 'studyDefault'), ('default-twin', 'studyTwin'), ('default-clean', 'studyClean')):
+    for name, macro in (('default', 'studyDefault'), ('default-twin', 'studyTwin'),
+                        ('default-w48', 'studyNarrowDefault'), ('default-w48-clean', 'studyNarrowClean')):
         values[macro] = f"{results[name]['history'][-1]['val_psnr']:.2f}"
     values['studyTwinGap'] = f"{abs(float(values['studyDefault']) - float(values['studyTwin'])):.2f}"
-    values['studyCleanGain'] = f"{float(values['studyClean']) - float(values['studyDefault']):.2f}"
+    values['studyNarrowWidth'] = str(results['default-w48']['config']['width'])
+    values['studyCleanGain'] = f"{float(values['studyNarrowClean']) - float(values['studyNarrowDefault']):.2f}"
 
     counts = collected_test_counts()
     values['correctnessCases'] = str(sum(counts.get((file, test), 0) for file, test, *_ in CORRECTNESS_TESTS))
@@ -222,7 +224,25 @@ def numbers():
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
     values.update(exactness_numbers())
     values.update(continued_numbers(read_json(continued.RESULTS_FILE)))
+    values.update(capacity_numbers(read_json(capacity.RESULTS_FILE)))
     return values, counts
+
+
+def capacity_numbers(results):
+    """Macros of the width paragraph: the shipped configuration against the one shipped before it, on both
+    validation sets (no suffix: ``data``; ``Two``: ``data_val2``), and their epoch-time ratio."""
+    name = capacity.now_shipped()
+    if name is None:
+        raise ReportError("Model()'s defaults are none of capacity.py's candidates")
+    values = {'capOldWidth': str(capacity.CANDIDATES['shipped']['width']),
+              'capEpochLimit': f"{capacity.EPOCH_TIME_LIMIT:g}"}
+    for folder, suffix in (('data', ''), ('data_val2', 'Two')):
+        gain = results['vs_shipped'][name][folder]
+        values[f'capOldPsnr{suffix}'] = f"{results['psnr']['shipped'][folder]:.2f}"
+        values[f'capGain{suffix}'] = f"{gain['mean']:.2f}"
+        values[f'capGainError{suffix}'] = f"{gain['standard_error']:.2f}"
+    values['capEpochRatio'] = f"{results['time'][name]['ratio']:.2f}"
+    return values
 
 
 def continued_measurement(results, key, arguments):

@@ -13,8 +13,9 @@ epoch times stay comparable between runs as long as every run of a study is made
 
 Each study run changes one thing from ``BASE`` (the configuration of the first shipped model), so its effect
 is read against the ``base`` run; the ``combined`` runs put the changes that helped together. The ``default`` runs take ``Model()``'s defaults (the chosen configuration):
-trained by our blocks, by the torch.nn twin (``--twin``) and on clean targets (``--clean-targets``, which needs
-``build_data --with-clean``), all with the same data, seed and schedule.
+trained by our blocks and by the torch.nn twin (``--twin``); the ``default-w48`` runs do the same at the
+width and rate the defaults had before the network was made wider, and also on clean targets
+(``--clean-targets``, which needs ``build_data --with-clean``); all with the same data, seed and schedule.
 
 ``summary`` writes ``results/study/summary.md`` (one table per axis) and two plots: ``curves.png``
 (validation PSNR against epochs, one panel per axis) and ``speed.png`` (final PSNR against seconds per epoch,
@@ -66,7 +67,11 @@ RUNS = {
                                       'schedule': 'cosine', 'init': 'he', 'augment': True}),
     'default': ('default', {}),
     'default-twin': ('default', {'twin': True}),
-    'default-clean': ('default', {'clean_targets': True}),
+    # The same three at the width and rate of the defaults before the capacity runs (others/capacity.py)
+    # made the network wider: the Noise2Clean comparison was made there.
+    'default-w48': ('default', {'width': 48, 'lr': 3e-3}),
+    'default-w48-twin': ('default', {'width': 48, 'lr': 3e-3, 'twin': True}),
+    'default-w48-clean': ('default', {'width': 48, 'lr': 3e-3, 'clean_targets': True}),
 }
 
 
