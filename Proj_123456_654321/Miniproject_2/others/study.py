@@ -37,6 +37,9 @@ TRAIN_MODULE = 'Proj_123456_654321.Miniproject_2.others.train'
 BASE = {'width': 48, 'kernel_size': 3, 'up_kernel_size': 3, 'lr': 1e-3, 'batch_size': 32, 'optimizer': 'adam',
         'loss': 'mse', 'schedule': 'constant', 'init': 'torch', 'augment': False}
 
+# Model()'s width and rate before the capacity runs.
+WIDTH_48 = {'width': 48, 'lr': 3e-3}
+
 # name: (axis, options given to the training command on top of BASE, or in place of it for 'default' runs)
 RUNS = {
     'base': ('base', {}),
@@ -69,9 +72,9 @@ RUNS = {
     'default-twin': ('default', {'twin': True}),
     # The same three at the width and rate of the defaults before the capacity runs (others/capacity.py)
     # made the network wider: the Noise2Clean comparison was made there.
-    'default-w48': ('default', {'width': 48, 'lr': 3e-3}),
-    'default-w48-twin': ('default', {'width': 48, 'lr': 3e-3, 'twin': True}),
-    'default-w48-clean': ('default', {'width': 48, 'lr': 3e-3, 'clean_targets': True}),
+    'default-w48': ('default', WIDTH_48),
+    'default-w48-twin': ('default', {**WIDTH_48, 'twin': True}),
+    'default-w48-clean': ('default', {**WIDTH_48, 'clean_targets': True}),
 }
 
 
