@@ -1,11 +1,14 @@
 """Tests of the width study's script (others/capacity.py): resumable pieces, side-by-side epoch times,
 evaluation on several validation sets, the summary."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+from Proj_123456_654321.Miniproject_1 import model as mp1
+from Proj_123456_654321.Miniproject_1.others import capacity as mp1_capacity
 from Proj_123456_654321.Miniproject_2 import model as m
 from Proj_123456_654321.Miniproject_2.others import capacity
 
@@ -15,12 +18,8 @@ SMALL = {'shipped': {'width': 4, 'kernel_size': 3, 'up_kernel_size': 5},
          'wide': {'width': 8, 'kernel_size': 3, 'up_kernel_size': 5}}
 
 
-@pytest.fixture
-def study(tmp_path, monkeypatch):
-    """A results folder and two small candidates; two data folders with different validation pairs."""
-    monkeypatch.setattr(capacity, 'RESULTS_FOLDER', tmp_path / 'capacity')
-    monkeypatch.setattr(capacity, 'RESULTS_FILE', tmp_path / 'capacity' / 'results.json')
-    monkeypatch.setattr(capacity, 'CANDIDATES', SMALL)
+def data_folders(tmp_path):
+    """Two data folders with different training and validation pairs."""
     folders = []
     for seed in (0, 1):
         folder = tmp_path / f'data{seed}'
@@ -29,32 +28,40 @@ def study(tmp_path, monkeypatch):
         torch.save((noisy_1, noisy_2), folder / 'train_data.pkl')
         torch.save((noisy_1[:8], clean[:8].round().to(torch.uint8)), folder / 'val_data.pkl')
         folders.append(str(folder))
-    return tmp_path / 'capacity', folders
+    return folders
+
+
+@pytest.fixture
+def study(tmp_path):
+    """Mini-project 2's study with two small candidates and its results in a temporary folder; two data folders."""
+    small = replace(capacity.STUDY, candidates=SMALL, folder=tmp_path / 'capacity')
+    return small, data_folders(tmp_path)
 
 
 def test_train_runs_in_pieces_each_resumed_with_a_new_seed(study):
-    folder, (data, _) = study
-    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1'])
+    small, (data, _) = study
+    folder = small.folder
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1'], small)
     assert (folder / 'wide.pth').is_file()
     first = json.loads((folder / 'wide.json').read_text())
     assert first['seed'] == 0 and first['config'] == SMALL['wide'] and len(first['history']) == 1
-    capacity.main(['train', 'wide', '--data', data, '--epochs', '2', '--threads', '1'])
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '2', '--threads', '1'], small)
     second = json.loads((folder / 'wide.json').read_text())
     assert second['seed'] == 1 and [run['epochs'] for run in second['runs']] == [1, 2]
     assert [record['epoch'] for record in second['history']] == [1, 2, 3]
     assert capacity.pieces(second) == f'1 on {Path(data).name} + 2 on {Path(data).name}'
     assert capacity.pieces(first) == f'1 on {Path(data).name}'
-    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1', '--restart'])
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1', '--restart'], small)
     restarted = json.loads((folder / 'wide.json').read_text())
     assert 'runs' not in restarted and restarted['seed'] == 0 and len(restarted['history']) == 1
     with pytest.raises(SystemExit, match="'shipped' is not trained here"):
-        capacity.main(['train', 'shipped', '--data', data])
+        capacity.main(['train', 'shipped', '--data', data], small)
 
 
 def test_time_records_each_configuration_relative_to_the_first(study, capsys):
-    folder, (data, _) = study
-    capacity.main(['time', 'shipped', 'wide', '--data', data, '--pairs', '32', '--rounds', '2'])
-    timing = json.loads((folder / 'results.json').read_text())['time']
+    small, (data, _) = study
+    capacity.main(['time', 'shipped', 'wide', '--data', data, '--pairs', '32', '--rounds', '2'], small)
+    timing = json.loads(small.results_file.read_text())['time']
     assert set(timing) == {'shipped', 'wide'}
     assert timing['shipped']['ratio'] == 1 and timing['wide']['pairs'] == 32
     assert all(len(result['seconds']) == 2 for result in timing.values())
@@ -63,12 +70,13 @@ def test_time_records_each_configuration_relative_to_the_first(study, capsys):
 
 
 def test_evaluate_scores_every_model_on_every_set_and_the_summary_compares_with_shipped(study):
-    folder, data = study
+    small, data = study
+    folder = small.folder
     folder.mkdir()
     for name, architecture in SMALL.items():
         torch.manual_seed(len(name))
         m.Model(**architecture, device='cpu').save_model(folder / f'{name}.pth')
-    capacity.main(['evaluate', '--data', data[0], '--data', data[1]])
+    capacity.main(['evaluate', '--data', data[0], '--data', data[1]], small)
     results = json.loads((folder / 'results.json').read_text())
     scores, gains = results['psnr'], results['vs_shipped']['wide']
     per_image = {}
@@ -87,7 +95,7 @@ def test_evaluate_scores_every_model_on_every_set_and_the_summary_compares_with_
         assert gains[path]['mean'] == pytest.approx(scores['wide'][path] - scores['shipped'][path], abs=1e-5)
         assert gains[path]['standard_error'] == pytest.approx(difference.std().item() / len(difference) ** 0.5,
                                                                rel=1e-3)
-    capacity.main(['summary'])
+    capacity.main(['summary'], small)
     table = (folder / 'summary.md').read_text()
     row = next(line for line in table.splitlines() if line.startswith('| wide |'))
     assert all(f"{gains[path]['mean']:+.2f} ± {gains[path]['standard_error']:.2f}" in row for path in data)
@@ -95,17 +103,49 @@ def test_evaluate_scores_every_model_on_every_set_and_the_summary_compares_with_
 
 
 def test_evaluate_skips_a_candidate_without_weights(study, capsys):
-    folder, data = study
-    capacity.main(['evaluate', '--data', data[0]])
+    small, data = study
+    capacity.main(['evaluate', '--data', data[0]], small)
     assert 'no weights' in capsys.readouterr().out
-    assert not (folder / 'results.json').exists()
+    assert not small.results_file.exists()
 
 
 def test_the_shipped_configuration_is_a_measured_candidate():
     """Model()'s defaults are one of the candidates, so the capacity results describe what ships; and the
     shipped file is of that architecture."""
-    name = capacity.now_shipped()
+    name = capacity.STUDY.now_shipped()
     assert name is not None and name != 'shipped'
     defaults = m.Model.Config()
-    assert all(getattr(defaults, field) == value for field, value in capacity.CANDIDATES[name].items())
+    assert all(getattr(defaults, field) == value for field, value in capacity.STUDY.candidates[name].items())
     m.Model(device='cpu').load_pretrained_model()
+
+
+def test_miniproject_1_runs_the_same_commands_on_its_u_nets(tmp_path, capsys):
+    """Mini-project 1's study trains its own Model (a tapered residual U-Net here) in resumable pieces and
+    compares it with its 'shipped' one; its summary names its own command."""
+    small = replace(mp1_capacity.STUDY, folder=tmp_path / 'capacity', candidates={
+        'shipped': {'width': 4, 'shape': 'flat', 'residual': False},
+        'tapered': {'width': 4, 'shape': 'tapered', 'residual': True}})
+    data = data_folders(tmp_path)
+    mp1_capacity.main(['train', 'tapered', '--data', data[0], '--epochs', '1', '--threads', '1'], small)
+    mp1_capacity.main(['train', 'tapered', '--data', data[0], '--epochs', '1', '--threads', '1'], small)
+    history = json.loads((small.folder / 'tapered.json').read_text())
+    assert history['model'] == 'Model' and history['config'] == small.candidates['tapered']
+    assert [run['epochs'] for run in history['runs']] == [1, 1]
+    torch.manual_seed(0)
+    mp1.Model(**small.candidates['shipped']).save_model(small.folder / 'shipped.pth')
+    mp1_capacity.main(['evaluate', '--data', data[0]], small)
+    results = json.loads(small.results_file.read_text())
+    assert set(results['psnr']) == {'shipped', 'tapered'} and data[0] in results['vs_shipped']['tapered']
+    mp1_capacity.main(['summary'], small)
+    table = (small.folder / 'summary.md').read_text()
+    assert table.startswith('# What the U-Net shape buys (generated by `python -m '
+                            'Proj_123456_654321.Miniproject_1.others.capacity summary`)')
+    assert '| tapered | width=4, shape=tapered, residual=True |' in table
+
+
+def test_miniproject_1_shipped_configuration_is_a_candidate_and_the_former_file_is_kept():
+    name = mp1_capacity.STUDY.now_shipped()
+    assert name is not None
+    mp1.Model(device='cpu').load_pretrained_model()
+    former = mp1_capacity.STUDY.candidates['shipped']
+    mp1.Model(**former, device='cpu').load_pretrained_model(mp1_capacity.STUDY.folder / 'shipped.pth')

@@ -260,6 +260,12 @@ MP1_CRAFTED = {
     'dict key is a tuple bomb (hashing it never ends)': lambda model: torch_archive({}, crafted_pickle(
         {'format': mp1.Model.FILE_FORMAT, tuple_bomb(): 1})),
     'no state_dict': lambda model: torch_archive({'format': mp1.Model.FILE_FORMAT, 'config': {'width': 4}}),
+    'residual saved as an int': lambda model: torch_archive(mp1_payload(
+        model, config={'width': 4, 'shape': 'flat', 'residual': 0})),
+    'an unknown shape': lambda model: torch_archive(mp1_payload(
+        model, config={'width': 4, 'shape': 'round', 'residual': False})),
+    'an unknown architecture field': lambda model: torch_archive(mp1_payload(
+        model, config={'width': 4, 'shape': 'flat', 'residual': False, 'depth': 3})),
     'a tensor of the wrong shape': lambda model: torch_archive(mp1_payload(
         model, edit_state=lambda state: state.update({'output.bias': torch.zeros(4)}))),
     'a missing key': lambda model: torch_archive(mp1_payload(
@@ -463,6 +469,8 @@ BAD_CONSTRUCTIONS = {
     'Model(up_kernel_size=3.0)': (lambda: mp2.Model(up_kernel_size=3.0), TypeError, 'up_kernel_size'),
     'Model(batch_size=0)': (lambda: mp2.Model(batch_size=0), ValueError, 'batch_size'),
     'Mini-project 1 Model(width=0)': (lambda: mp1.Model(width=0), ValueError, 'width'),
+    "Mini-project 1 Model(shape='round')": (lambda: mp1.Model(shape='round'), ValueError, 'shape'),
+    'Mini-project 1 Model(residual=1)': (lambda: mp1.Model(residual=1), TypeError, 'residual'),
     'Mini-project 1 Model(batch_size=0)': (lambda: mp1.Model(batch_size=0), ValueError, 'batch_size'),
     'Mini-project 1 Model(lr=nan)': (lambda: mp1.Model(lr=float('nan')), ValueError, 'lr'),
 }

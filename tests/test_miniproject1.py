@@ -111,6 +111,54 @@ def test_loading_refuses_code_and_other_configurations(tmp_path, model):
         model.load_pretrained_model(tmp_path / 'missing.pth')
 
 
+def test_files_from_before_shape_and_residual_load_as_the_flat_u_net(tmp_path):
+    """Files written before the architecture had ``shape`` and ``residual`` save only ``width``: they are the flat,
+    non-residual U-Net, and load into it only."""
+    torch.manual_seed(0)
+    source = mp1.Model(width=4)
+    path = tmp_path / 'bestmodel.pth'
+    state = {key: value.clone() for key, value in source.network.state_dict().items()}
+    torch.save({'format': mp1.Model.FILE_FORMAT, 'config': {'width': 4}, 'state_dict': state}, path)
+    model = mp1.Model(width=4)
+    model.load_pretrained_model(path)
+    noisy = images(2)
+    assert torch.equal(model.predict(noisy), source.predict(noisy))
+    with pytest.raises(mp1.BestModelError, match="'residual': False"):
+        mp1.Model(width=4, residual=True).load_pretrained_model(path)
+
+
+@pytest.mark.parametrize('shape, encoder, decoder', [('flat', (8, 8, 8, 8), (16, 16, 8)),
+                                                     ('tapered', (8, 16, 24, 32), (32, 24, 8))])
+def test_the_shape_sets_the_channels_of_each_level(shape, encoder, decoder):
+    network = mp1.UNet(width=8, shape=shape)
+    convolutions = [network.encode_1[1][0], network.encode_2[0], network.encode_3[0], network.bottleneck[0]]
+    assert tuple(layer.out_channels for layer in convolutions) == encoder
+    assert tuple(level[1][0].out_channels for level in (network.decode_3, network.decode_2, network.decode_1)) == decoder
+    assert network(torch.rand(2, 3, 16, 24)).shape == (2, 3, 16, 24)
+
+
+def test_a_residual_u_net_adds_its_output_to_its_input():
+    torch.manual_seed(0)
+    plain = mp1.UNet(width=4, shape='tapered')
+    residual = mp1.UNet(width=4, shape='tapered', residual=True)
+    residual.load_state_dict(plain.state_dict())
+    x = torch.rand(3, 3, 8, 16)
+    with torch.no_grad():
+        assert torch.equal(residual(x), x + plain(x))
+
+
+def test_a_tapered_residual_model_saves_and_loads_its_architecture(tmp_path):
+    torch.manual_seed(0)
+    source = mp1.Model(width=4, shape='tapered', residual=True)
+    path = source.save_model(tmp_path / 'bestmodel.pth')
+    model = mp1.Model(width=4, shape='tapered', residual=True)
+    model.load_pretrained_model(path)
+    noisy = images(2)
+    assert torch.equal(model.predict(noisy), source.predict(noisy))
+    with pytest.raises(mp1.BestModelError, match="'shape': 'tapered'"):
+        mp1.Model(width=4).load_pretrained_model(path)
+
+
 @pytest.mark.parametrize('bad, error, message', BAD_INPUTS)
 def test_bad_input_changes_nothing(model, bad, error, message):
     before = parameters(model)

@@ -52,9 +52,9 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['contTwoTodayCrossGain'] == f"{continued['mp2/today/cross-domain']['gain']:+.2f}"
     default = report.continued.default_setting(1)
     assert values['contOneDefaultInGain'] == f"{continued[f'mp1/{default}/in-domain']['gain']:+.2f}"
-    capacity = json.loads(report.capacity.RESULTS_FILE.read_text())
-    shipped = report.capacity.now_shipped()
-    assert values['oursWidth'] == str(report.capacity.CANDIDATES[shipped]['width'])
+    capacity = json.loads(report.capacity.STUDY.results_file.read_text())
+    shipped = report.capacity.STUDY.now_shipped()
+    assert values['oursWidth'] == str(report.capacity.STUDY.candidates[shipped]['width'])
     assert values['capGainTwo'] == f"{capacity['vs_shipped'][shipped]['data_val2']['mean']:.2f}"
     assert values['capEpochRatio'] == f"{capacity['time'][shipped]['ratio']:.2f}"
     for table in ('baselines', 'speed', 'correctness', 'continued'):

@@ -3,7 +3,8 @@
 The reference above Mini-project 2: the same task and the same ``Model`` API, with all of PyTorch
 allowed. The network is a compact U-Net in the spirit of the Noise2Noise paper (Lehtinen et al., 2018),
 sized for 32×32 patches: three 2× poolings, skip connections by concatenation, leaky ReLUs, a linear
-output. Trained with Adam and a cosine learning-rate schedule on the MSE between the prediction for one
+output, optionally added to the input (residual learning), with the same channels at every level or more
+at the coarser ones (``UNet``'s ``shape``). Trained with Adam and a cosine learning-rate schedule on the MSE between the prediction for one
 noisy image and another noisy version of it, with random flips and 90° rotations of each pair.
 """
 import io
@@ -174,29 +175,42 @@ def _convolution(in_channels, out_channels):
 
 
 class UNet(nn.Module):
-    """Encoder: 32 -> 16 -> 8 -> 4 pixels with ``width`` channels; decoder: nearest upsampling, concatenation
-    with the encoder's features of the same size, two convolutions; a linear 3×3 convolution out."""
+    """Encoder: 32 -> 16 -> 8 -> 4 pixels; decoder: nearest upsampling, concatenation with the encoder's
+    features of the same size, two convolutions; a linear 3×3 convolution out.
 
-    def __init__(self, width=48):
+    Channels per level, from full resolution down (``encoder``: levels 1 to 4; ``decoder``: levels 3 to 1):
+    ``'flat'`` has ``width`` at every encoder level and 2 ``width`` in the decoder but its last level, as the
+    Noise2Noise paper's U-Net; ``'tapered'`` grows the encoder as (1, 2, 3, 4) ``width`` and the decoder as
+    (4, 3, 1) ``width``, so that most of the work is done at low resolution, where it is cheap. With
+    ``residual`` the network predicts the correction to its input (the negated noise) rather than the image.
+    """
+    SHAPES = {'flat': ((1, 1, 1, 1), (2, 2, 1)), 'tapered': ((1, 2, 3, 4), (4, 3, 1))}
+
+    def __init__(self, width=48, shape='flat', residual=False):
         super().__init__()
-        self.encode_1 = nn.Sequential(_convolution(3, width), _convolution(width, width))
-        self.encode_2 = _convolution(width, width)
-        self.encode_3 = _convolution(width, width)
-        self.bottleneck = _convolution(width, width)
-        self.decode_3 = nn.Sequential(_convolution(2 * width, 2 * width), _convolution(2 * width, 2 * width))
-        self.decode_2 = nn.Sequential(_convolution(3 * width, 2 * width), _convolution(2 * width, 2 * width))
-        self.decode_1 = nn.Sequential(_convolution(3 * width, width), _convolution(width, width))
-        self.output = nn.Conv2d(width, 3, 3, padding=1)
+        encoder, decoder = ([factor * width for factor in factors] for factors in self.SHAPES[shape])
+        self.residual = residual
+        self.encode_1 = nn.Sequential(_convolution(3, encoder[0]), _convolution(encoder[0], encoder[0]))
+        self.encode_2 = _convolution(encoder[0], encoder[1])
+        self.encode_3 = _convolution(encoder[1], encoder[2])
+        self.bottleneck = _convolution(encoder[2], encoder[3])
+        self.decode_3 = nn.Sequential(_convolution(encoder[3] + encoder[2], decoder[0]),
+                                      _convolution(decoder[0], decoder[0]))
+        self.decode_2 = nn.Sequential(_convolution(decoder[0] + encoder[1], decoder[1]),
+                                      _convolution(decoder[1], decoder[1]))
+        self.decode_1 = nn.Sequential(_convolution(decoder[1] + encoder[0], decoder[2]),
+                                      _convolution(decoder[2], decoder[2]))
+        self.output = nn.Conv2d(decoder[2], 3, 3, padding=1)
 
     def forward(self, x):
-        features_1 = self.encode_1(x)
-        features_2 = self.encode_2(F.max_pool2d(features_1, 2))
-        features_3 = self.encode_3(F.max_pool2d(features_2, 2))
-        y = self.bottleneck(F.max_pool2d(features_3, 2))
+        features_1 = self.encode_1(x)                                    # [N, encoder[0], H, W]
+        features_2 = self.encode_2(F.max_pool2d(features_1, 2))          # [N, encoder[1], H/2, W/2]
+        features_3 = self.encode_3(F.max_pool2d(features_2, 2))          # [N, encoder[2], H/4, W/4]
+        y = self.bottleneck(F.max_pool2d(features_3, 2))                 # [N, encoder[3], H/8, W/8]
         y = self.decode_3(torch.cat([F.interpolate(y, scale_factor=2.0), features_3], 1))
         y = self.decode_2(torch.cat([F.interpolate(y, scale_factor=2.0), features_2], 1))
         y = self.decode_1(torch.cat([F.interpolate(y, scale_factor=2.0), features_1], 1))
-        return self.output(y)
+        return x + self.output(y) if self.residual else self.output(y)
 
 
 def _augment(inputs, targets, generator):
@@ -266,17 +280,27 @@ class _WeightAverage:
 
 @dataclass(frozen=True)
 class Config:
-    """What a ``Model`` is built from: its architecture (``width``), saved with the weights, and how it trains
-    (not saved). Mini-project 2's ``others/train.py`` makes its command-line options from these fields."""
-    width: int = field(default=48, metadata={'help': 'channels of the first level (doubled at each level)'})
+    """What a ``Model`` is built from: its architecture (``width``, ``shape``, ``residual``; see ``UNet``),
+    saved with the weights, and how it trains (not saved). Mini-project 2's ``others/train.py`` makes its
+    command-line options from these fields."""
+    width: int = field(default=48, metadata={'help': 'channels of the first level (the shape gives the others)'})
+    shape: str = field(default='flat', metadata={'help': 'channels per level: flat or tapered (see UNet)'})
+    residual: bool = field(default=False, metadata={'help': 'predict the correction to the input'})
     lr: float = field(default=1e-3, metadata={'help': 'learning rate'})
     batch_size: int = 32
     augment: bool = field(default=True, metadata={'help': 'random flips and transpositions of each batch'})
 
-    ARCHITECTURE = ('width',)
+    ARCHITECTURE = ('width', 'shape', 'residual')
+    CHOICES = {'shape': tuple(UNet.SHAPES)}
+    # The architecture of files written before shape and residual existed (they save only width).
+    FORMER_ARCHITECTURE = {'shape': 'flat', 'residual': False}
 
     def __post_init__(self):
         _positive_int(self.width, 'width')
+        if self.shape not in UNet.SHAPES:
+            raise ValueError(f"shape must be one of {', '.join(map(repr, UNet.SHAPES))}, got {self.shape!r}")
+        if not isinstance(self.residual, bool):
+            raise TypeError(f"residual must be a bool, got {type(self.residual).__name__}")
         _positive_number(self.lr, 'lr')
         _positive_int(self.batch_size, 'batch_size')
 
@@ -391,6 +415,20 @@ class Model:
         except Exception as error:
             raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
 
+    def _saved_architecture(self, config):
+        """The architecture a file's ``config`` describes, the former one's fields filled in for files that
+        predate them (they save only ``width``); None unless it is a dict of exactly these fields, each of
+        its type: an int width, a shape's name, a bool."""
+        if type(config) is not dict:
+            return None
+        config = {**self.config.FORMER_ARCHITECTURE, **config}
+        if set(config) != set(self.config.ARCHITECTURE):
+            return None
+        config = {name: config[name] for name in self.config.ARCHITECTURE}
+        valid = (_is_small_int(config['width']) and type(config['shape']) is str
+                 and config['shape'] in UNet.SHAPES and type(config['residual']) is bool)
+        return config if valid else None
+
     def _check_payload(self, payload, path):
         """BestModelError unless ``payload`` is what ``save_model`` writes for this network: its configuration,
         and a state dict with exactly its keys, each a finite tensor of its shape and dtype.
@@ -398,10 +436,9 @@ class Model:
         Each value is checked for its type before anything is formatted from it."""
         if type(payload) is not dict or payload.get('format') != self.FILE_FORMAT:
             raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 1")
-        config, architecture = payload.get('config'), self.config.architecture()
-        if (type(config) is not dict or len(config) != len(architecture) or set(config) != set(architecture)
-                or not all(map(_is_small_int, config.values()))):
-            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(architecture)})")
+        config, architecture = self._saved_architecture(payload.get('config')), self.config.architecture()
+        if config is None:
+            raise BestModelError(f"{path} has no valid network configuration (width, shape, residual)")
         if config != architecture:
             raise BestModelError(f"{path} holds a network of configuration {config}, this model has {architecture}")
         state = payload.get('state_dict')

@@ -9,7 +9,7 @@ measures their epoch time against that configuration's, side by side (the last c
     python -m Proj_123456_654321.Miniproject_2.others.capacity evaluate --data data --data data_val2
     python -m Proj_123456_654321.Miniproject_2.others.capacity summary
 
-``train`` runs ``others/train.py`` for a candidate of ``CANDIDATES`` into ``results/capacity/NAME.pth`` and
+``train`` runs ``others/train.py`` for a candidate of ``STUDY`` into ``results/capacity/NAME.pth`` and
 ``NAME.json``; when they exist it resumes from them (``--resume``: only a better epoch replaces the weights,
 the history is appended, and each call is one cosine cycle), so a long run is done in pieces that each
 finish; ``--restart`` starts over. ``time`` trains one epoch of each named configuration from scratch on the
@@ -19,11 +19,15 @@ training record ``shipped.json`` and log ``shipped.log``) and every candidate's 
 weights on the validation set of each ``--data`` folder, self-ensembled as ``predict`` is, with the paired
 difference from 'shipped'. Everything goes to ``results/capacity/results.json``; ``summary`` writes
 ``results/capacity/summary.md``.
+
+Mini-project 1's ``others/capacity.py`` runs the same commands on its own ``Study``: U-Net shapes that must
+train no slower than the U-Net shipped before.
 """
 import argparse
 import json
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,54 +37,78 @@ from .benchmark import time_rounds
 from .data import load_train, load_val
 from ..model import Model
 
-RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'capacity'
-RESULTS_FILE = RESULTS_FOLDER / 'results.json'
 SEED = 0
-# name: Config fields, the architecture first, and the rate; the other fields take Model()'s defaults.
-# 'shipped' is the bestmodel.pth shipped before this study (copied to shipped.pth, so that the name keeps
-# its meaning now that the last candidate is shipped and is Model()'s defaults).
-CANDIDATES = {
-    'shipped': {'width': 48, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 3e-3},
-    'w96k4u5': {'width': 96, 'kernel_size': 4, 'up_kernel_size': 5, 'lr': 3e-3},
-    # Diverged in its first epoch on data_diverse (validation 8.08 dB, loss 0.32; stopped by hand in the
-    # second): too large a rate for this width.
-    'w112k3u5': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 3e-3},
-    # The rate scaled as 1 / width from the shipped configuration's (48 -> 112: 3e-3 -> 1.3e-3), rounded up.
-    'w112k3u5-lr1.5e-3': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 1.5e-3},
-    # The width-48 configuration again, trained like the first piece of the one above (10 epochs on
-    # data_more, seed 0): what the width brings, apart from the photos.
-    'w48k3u5': {'width': 48, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 3e-3},
-}
-# The issue's bound: an epoch at most this many times that of the configuration shipped before.
-EPOCH_TIME_LIMIT = 4.0
 
 
-def now_shipped():
-    """The name of the candidate that is ``Model()``'s defaults, i.e. the shipped configuration (None if none)."""
-    defaults = Model.Config()
-    return next((name for name, fields in CANDIDATES.items()
-                 if all(getattr(defaults, key) == value for key, value in fields.items())), None)
+@dataclass(frozen=True)
+class Study:
+    """One mini-project's candidates: its ``Model`` class, the candidates (name: Config fields, the
+    architecture first, and the rate; the other fields take Model()'s defaults; 'shipped' is the
+    ``bestmodel.pth`` shipped before the study, copied to ``shipped.pth`` so that the name keeps its meaning
+    once a candidate ships), the folder of their files and results, the issue's bound on an epoch's time
+    relative to 'shipped', and the summary's title."""
+    model_class: type
+    candidates: dict
+    folder: Path
+    epoch_time_limit: float
+    title: str
+
+    @property
+    def results_file(self):
+        return self.folder / 'results.json'
+
+    def now_shipped(self):
+        """The name of the candidate that is ``Model()``'s defaults, i.e. the shipped configuration (None if none)."""
+        defaults = self.model_class.Config()
+        return next((name for name, fields in self.candidates.items()
+                     if all(getattr(defaults, key) == value for key, value in fields.items())), None)
+
+    def load_results(self):
+        return json.loads(self.results_file.read_text()) if self.results_file.exists() else {}
+
+    def save_result(self, section, key, value):
+        results = self.load_results()
+        results.setdefault(section, {})[key] = value
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.results_file.with_name(self.results_file.name + '.tmp')
+        partial.write_text(json.dumps(results, indent=1, sort_keys=True))
+        partial.replace(self.results_file)
 
 
-def load_results():
-    return json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
+STUDY = Study(
+    model_class=Model,
+    candidates={
+        'shipped': {'width': 48, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 3e-3},
+        'w96k4u5': {'width': 96, 'kernel_size': 4, 'up_kernel_size': 5, 'lr': 3e-3},
+        # Diverged in its first epoch on data_diverse (validation 8.08 dB, loss 0.32; stopped by hand in the
+        # second): too large a rate for this width.
+        'w112k3u5': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 3e-3},
+        # The rate scaled as 1 / width from the shipped configuration's (48 -> 112: 3e-3 -> 1.3e-3), rounded up.
+        'w112k3u5-lr1.5e-3': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 1.5e-3},
+        # The width-48 configuration again, trained like the first piece of the one above (10 epochs on
+        # data_more, seed 0): what the width brings, apart from the photos.
+        'w48k3u5': {'width': 48, 'kernel_size': 3, 'up_kernel_size': 5, 'lr': 3e-3},
+    },
+    folder=Path(__file__).resolve().parent / 'results' / 'capacity',
+    # The issue's bound: an epoch at most this many times that of the configuration shipped before.
+    epoch_time_limit=4.0,
+    title='What width buys')
 
 
-def save_result(section, key, value):
-    results = load_results()
-    results.setdefault(section, {})[key] = value
-    RESULTS_FOLDER.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS_FILE.with_name(RESULTS_FILE.name + '.tmp')
-    partial.write_text(json.dumps(results, indent=1, sort_keys=True))
-    partial.replace(RESULTS_FILE)
+def command_line_option(field, value):
+    """The training command's option setting a Config field: ``--width=32``, ``--residual``, ``--no-augment``."""
+    name = field.replace('_', '-')
+    if isinstance(value, bool):
+        return f'--{name}' if value else f'--no-{name}'
+    return f'--{name}={value}'
 
 
-def train(arguments):
+def train(study, arguments):
     """One piece of a candidate's training run, resumed from its files when they exist."""
     if arguments.name == 'shipped':
         raise SystemExit("capacity: error: 'shipped' is not trained here (see the README's training command)")
-    options = [f"--{field.replace('_', '-')}={value}" for field, value in CANDIDATES[arguments.name].items()]
-    out, history = RESULTS_FOLDER / f'{arguments.name}.pth', RESULTS_FOLDER / f'{arguments.name}.json'
+    options = [command_line_option(field, value) for field, value in study.candidates[arguments.name].items()]
+    out, history = study.folder / f'{arguments.name}.pth', study.folder / f'{arguments.name}.json'
     if arguments.restart:
         out.unlink(missing_ok=True)
         history.unlink(missing_ok=True)
@@ -90,16 +118,17 @@ def train(arguments):
     threads = [] if arguments.threads is None else ['--threads', str(arguments.threads)]
     train_command.main(['--data', arguments.data, '--epochs', str(arguments.epochs), *options, *threads,
                         '--seed', str(SEED + pieces_done), '--out', str(out), '--history', str(history),
-                        *resume])
+                        *resume], model_class=study.model_class)
 
 
-def time_epochs(arguments):
+def time_epochs(study, arguments):
     """Each configuration's epoch of ``Model.train`` from scratch on the same pairs, side by side."""
     train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.data))
 
     def train_one_epoch(name):
         torch.manual_seed(SEED)
-        Model(**CANDIDATES[name]).train(train_input, train_target, num_epochs=1, seed=SEED, verbose=False)
+        study.model_class(**study.candidates[name]).train(train_input, train_target, num_epochs=1, seed=SEED,
+                                                           verbose=False)
 
     seconds = time_rounds(arguments.names, train_one_epoch, arguments.rounds,
                           report=lambda line: print(line, flush=True))
@@ -108,9 +137,9 @@ def time_epochs(arguments):
         median = statistics.median(values)
         print(f"{name}: median {median:.1f} s for {len(train_input)} pairs, {median / reference:.2f} x "
               f"{arguments.names[0]}", flush=True)
-        save_result('time', name, {'seconds': values, 'median': median, 'ratio': median / reference,
-                                   'reference': arguments.names[0], 'pairs': len(train_input),
-                                   'threads': torch.get_num_threads()})
+        study.save_result('time', name, {'seconds': values, 'median': median, 'ratio': median / reference,
+                                         'reference': arguments.names[0], 'pairs': len(train_input),
+                                         'threads': torch.get_num_threads()})
 
 
 def image_psnrs(denoised, clean):
@@ -118,18 +147,18 @@ def image_psnrs(denoised, clean):
     return -10 * (denoised - clean).pow(2).flatten(1).mean(1).log10()
 
 
-def evaluate(arguments):
+def evaluate(study, arguments):
     """The self-ensembled validation PSNR of each model with weights, on each ``--data`` folder, and its
     difference from 'shipped' with the standard error of that difference over the images (paired: the same
     images, so what varies from image to image in both cancels)."""
     sets = {folder: load_val(folder) for folder in arguments.data}
     shipped = {}
-    for name, fields in CANDIDATES.items():
-        weights = RESULTS_FOLDER / f'{name}.pth'
+    for name, fields in study.candidates.items():
+        weights = study.folder / f'{name}.pth'
         if not weights.exists():
             print(f"{name}: no weights at {weights}, skipped")
             continue
-        model = Model(**fields, device='cpu')
+        model = study.model_class(**fields, device='cpu')
         model.load_pretrained_model(weights)
         scores, differences = {}, {}
         for folder, (noisy, clean) in sets.items():
@@ -144,9 +173,9 @@ def evaluate(arguments):
                                        'standard_error': (gain.std() / len(gain) ** 0.5).item()}
                 line += f", {differences[folder]['mean']:+.3f} ± {differences[folder]['standard_error']:.3f} dB"
             print(line, flush=True)
-        save_result('psnr', name, scores)
+        study.save_result('psnr', name, scores)
         if differences:
-            save_result('vs_shipped', name, differences)
+            study.save_result('vs_shipped', name, differences)
 
 
 def pieces(history):
@@ -160,22 +189,26 @@ def best_in_training(history):
     return f"{history['best_val_psnr']:.2f} (epoch {history['best_epoch']}{plain})"
 
 
-def summary(arguments):
+def summary(study, arguments):
     """``results/capacity/summary.md``: each candidate's epochs, PSNR on each set and epoch-time ratio."""
-    results = load_results()
+    results = study.load_results()
     folders = sorted({folder for scores in results.get('psnr', {}).values() for folder in scores})
     header = ['run', 'configuration', 'epochs trained (data)', 'best in training (dB)',
               *(f'PSNR {folder} (dB)' for folder in folders),
               *(f'vs shipped before, {folder} (dB)' for folder in folders), 'epoch time vs shipped before']
-    lines = ['# What width buys (generated by `python -m Proj_123456_654321.Miniproject_2.others.capacity '
-             'summary`)', '', '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    for name, fields in CANDIDATES.items():
-        history_file = RESULTS_FOLDER / f'{name}.json'
+    command = f"python -m {study.model_class.__module__.rpartition('.')[0]}.others.capacity summary"
+    lines = [f'# {study.title} (generated by `{command}`)', '', '| ' + ' | '.join(header) + ' |',
+             '|' + '---|' * len(header)]
+    for name, fields in study.candidates.items():
+        history_file = study.folder / f'{name}.json'
         history = json.loads(history_file.read_text()) if history_file.exists() else None
         scores = results.get('psnr', {}).get(name, {})
         gains = results.get('vs_shipped', {}).get(name, {})
         timing = results.get('time', {}).get(name)
-        labels = {'shipped': 'shipped (before this study)', now_shipped(): f'**{name}** (shipped now)'}
+        # While no candidate has replaced it, 'shipped' is Model()'s defaults: the later key says so.
+        labels = {study.now_shipped(): f'**{name}** (shipped now)',
+                  'shipped': 'shipped (before this study)' + (', still shipped' if study.now_shipped() == 'shipped'
+                                                              else '')}
         label = labels.get(name, name)
         cells = [label, ', '.join(f'{key}={value:g}' if isinstance(value, float) else f'{key}={value}'
                                  for key, value in fields.items()),
@@ -189,25 +222,27 @@ def summary(arguments):
     lines += ['', 'Best in training: the validation PSNR of the data the run trained on (the first set), after '
                   'the best epoch, which the weights are.',
               '', 'vs shipped before: the mean over the images of the PSNR difference from the model shipped '
-                  'before this study, ± its standard error over the images (paired, same images).',
-              '', f'Epoch time: one 50,000-pair epoch of `Model.train` from scratch, median of the rounds, '
-                  f'relative to the configuration shipped before, measured in the same run; the issue allows '
-                  f'{EPOCH_TIME_LIMIT:g}x.']
-    (RESULTS_FOLDER / 'summary.md').write_text('\n'.join(lines) + '\n')
+                  'before this study, ± its standard error over the images (paired, same images).']
+    timed_pairs = sorted({timing['pairs'] for timing in results.get('time', {}).values()})
+    if timed_pairs:
+        lines += ['', f"Epoch time: one {' or '.join(f'{pairs:,}' for pairs in timed_pairs)}-pair epoch of "
+                      f"`Model.train` from scratch, median of the rounds, relative to the configuration shipped "
+                      f"before, measured in the same run; the issue allows {study.epoch_time_limit:g}x."]
+    (study.folder / 'summary.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
 
-def main(argv=None):
+def main(argv=None, study=STUDY):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
     command = commands.add_parser('train')
-    command.add_argument('name', choices=CANDIDATES)
+    command.add_argument('name', choices=study.candidates)
     command.add_argument('--data', required=True, help='folder with train_data.pkl and val_data.pkl')
     command.add_argument('--epochs', type=int, default=10, help='epochs of this piece (one cosine cycle)')
     command.add_argument('--threads', type=int, help="CPU threads for torch (default: torch's choice)")
     command.add_argument('--restart', action='store_true', help='start from scratch, replacing NAME.pth and NAME.json')
     command = commands.add_parser('time')
-    command.add_argument('names', nargs='+', choices=CANDIDATES, metavar='NAME')
+    command.add_argument('names', nargs='+', choices=study.candidates, metavar='NAME')
     command.add_argument('--data', default='data')
     command.add_argument('--pairs', type=int, default=50000)
     command.add_argument('--rounds', type=int, default=2)
@@ -215,7 +250,7 @@ def main(argv=None):
     command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl (repeat)')
     commands.add_parser('summary')
     arguments = parser.parse_args(argv)
-    {'train': train, 'time': time_epochs, 'evaluate': evaluate, 'summary': summary}[arguments.command](arguments)
+    {'train': train, 'time': time_epochs, 'evaluate': evaluate, 'summary': summary}[arguments.command](study, arguments)
     return 0
 
 

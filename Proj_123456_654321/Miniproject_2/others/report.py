@@ -224,18 +224,18 @@ def numbers():
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
     values.update(exactness_numbers())
     values.update(continued_numbers(read_json(continued.RESULTS_FILE)))
-    values.update(capacity_numbers(read_json(capacity.RESULTS_FILE)))
+    values.update(capacity_numbers(read_json(capacity.STUDY.results_file)))
     return values, counts
 
 
 def capacity_numbers(results):
     """Macros of the width paragraph: the shipped configuration against the one shipped before it, on both
     validation sets (no suffix: ``data``; ``Two``: ``data_val2``), and their epoch-time ratio."""
-    name = capacity.now_shipped()
+    name = capacity.STUDY.now_shipped()
     if name is None:
         raise ReportError("Model()'s defaults are none of capacity.py's candidates")
-    values = {'capOldWidth': str(capacity.CANDIDATES['shipped']['width']),
-              'capEpochLimit': f"{capacity.EPOCH_TIME_LIMIT:g}"}
+    values = {'capOldWidth': str(capacity.STUDY.candidates['shipped']['width']),
+              'capEpochLimit': f"{capacity.STUDY.epoch_time_limit:g}"}
     for folder, suffix in (('data', ''), ('data_val2', 'Two')):
         gain = results['vs_shipped'][name][folder]
         values[f'capOldPsnr{suffix}'] = f"{results['psnr']['shipped'][folder]:.2f}"
@@ -244,7 +244,7 @@ def capacity_numbers(results):
     values['capEpochRatio'] = f"{results['time'][name]['ratio']:.2f}"
     # The shipped configuration's first piece against the width-48 one trained alike (both 10 epochs on the
     # same data, seed 0), on the first set: what the width and rate bring apart from the photos.
-    wide = read_json(capacity.RESULTS_FOLDER / f'{name}.json')
+    wide = read_json(capacity.STUDY.folder / f'{name}.json')
     first_piece = wide['history'][:wide['runs'][0]['epochs']]
     values['capPieceEpochs'] = str(len(first_piece))
     values['capWideFirstPiecePsnr'] = f"{max(record['val_psnr'] for record in first_piece):.2f}"
