@@ -294,10 +294,10 @@ def test_study_summary_without_results_says_how_to_make_them(tmp_path):
 def test_training_command_records_the_unet_of_miniproject_1_too(data_folder, tmp_path):
     from Proj_123456_654321.Miniproject_1 import model as mp1
     history = tmp_path / 'unet.json'
-    train.main(['--data', str(data_folder), '--epochs', '1', '--width', '4', '--out', str(tmp_path / 'unet.pth'),
-                '--history', str(history)], model_class=mp1.Model)
+    train.main(['--data', str(data_folder), '--epochs', '1', '--width', '4', '--shape', 'tapered', '--residual',
+                '--out', str(tmp_path / 'unet.pth'), '--history', str(history)], model_class=mp1.Model)
     result = json.loads(history.read_text())
-    assert result['config'] == {'width': 4}
+    assert result['config'] == {'width': 4, 'shape': 'tapered', 'residual': True}
     assert result['training'] == {'lr': 1e-3, 'batch_size': 32, 'augment': True}
 
 
