@@ -133,7 +133,8 @@ def test_the_shape_sets_the_channels_of_each_level(shape, encoder, decoder):
     network = mp1.UNet(width=8, shape=shape)
     convolutions = [network.encode_1[1][0], network.encode_2[0], network.encode_3[0], network.bottleneck[0]]
     assert tuple(layer.out_channels for layer in convolutions) == encoder
-    assert tuple(level[1][0].out_channels for level in (network.decode_3, network.decode_2, network.decode_1)) == decoder
+    decoder_levels = (network.decode_3, network.decode_2, network.decode_1)
+    assert tuple(level[1][0].out_channels for level in decoder_levels) == decoder
     assert network(torch.rand(2, 3, 16, 24)).shape == (2, 3, 16, 24)
 
 

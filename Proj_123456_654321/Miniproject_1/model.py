@@ -4,8 +4,9 @@ The reference above Mini-project 2: the same task and the same ``Model`` API, wi
 allowed. The network is a compact U-Net in the spirit of the Noise2Noise paper (Lehtinen et al., 2018),
 sized for 32×32 patches: three 2× poolings, skip connections by concatenation, leaky ReLUs, a linear
 output, optionally added to the input (residual learning), with the same channels at every level or more
-at the coarser ones (``UNet``'s ``shape``). Trained with Adam and a cosine learning-rate schedule on the MSE between the prediction for one
-noisy image and another noisy version of it, with random flips and 90° rotations of each pair.
+at the coarser ones (``UNet``'s ``shape``). Trained with Adam and a cosine learning-rate schedule on the MSE
+between the prediction for one noisy image and another noisy version of it, with random flips and 90°
+rotations of each pair.
 """
 import io
 import math

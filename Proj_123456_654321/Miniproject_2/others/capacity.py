@@ -9,7 +9,7 @@ measures their epoch time against that configuration's, side by side (the last c
     python -m Proj_123456_654321.Miniproject_2.others.capacity evaluate --data data --data data_val2
     python -m Proj_123456_654321.Miniproject_2.others.capacity summary
 
-``train`` runs ``others/train.py`` for a candidate of ``STUDY`` into ``results/capacity/NAME.pth`` and
+``train`` runs ``others/train.py`` for a candidate of ``STUDY.candidates`` into ``results/capacity/NAME.pth`` and
 ``NAME.json``; when they exist it resumes from them (``--resume``: only a better epoch replaces the weights,
 the history is appended, and each call is one cosine cycle), so a long run is done in pieces that each
 finish; ``--restart`` starts over. ``time`` trains one epoch of each named configuration from scratch on the
