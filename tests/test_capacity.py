@@ -1,5 +1,5 @@
-"""Tests of the width study's script (others/capacity.py): resumable pieces, side-by-side epoch times,
-evaluation on several validation sets, the summary."""
+"""Tests of the capacity studies' script (Mini-project 2's others/capacity.py, which Mini-project 1's runs on
+its U-Nets): resumable pieces, side-by-side epoch times, evaluation on several validation sets, the summary."""
 import json
 from dataclasses import replace
 from pathlib import Path
