@@ -307,3 +307,13 @@ def test_the_unet_command_takes_only_the_unets_options(data_folder, tmp_path, ca
     with pytest.raises(SystemExit):
         train.parse_arguments(['--data', 'd', '--kernel-size', '3'], mp1.Model)
     assert 'unrecognized arguments: --kernel-size' in capsys.readouterr().err
+
+
+def test_option_arguments_parse_back_to_the_options():
+    """The arguments made from options give the training command those options: Config bools both ways,
+    plain switches only when on."""
+    from Proj_123456_654321.Miniproject_1 import model as mp1
+    options = {'width': 8, 'shape': 'tapered', 'residual': False, 'augment': True, 'lr': 5e-4}
+    parsed = train.parse_arguments(['--data', 'd', *train.option_arguments(options, mp1.Model.Config)], mp1.Model)
+    assert {name: getattr(parsed, name) for name in options} == options
+    assert train.option_arguments({'twin': False, 'clean_targets': True}, m.Model.Config) == ['--clean-targets']

@@ -30,6 +30,9 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from . import train
+from ..model import Model
+
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'study'
 TRAIN_MODULE = 'Proj_123456_654321.Miniproject_2.others.train'
 
@@ -88,15 +91,7 @@ def run_options(name):
 def command_line(name, data, epochs, threads, out):
     arguments = [sys.executable, '-m', TRAIN_MODULE, '--data', str(data), '--epochs', str(epochs),
                  '--threads', str(threads), '--history', str(RESULTS_FOLDER / f'{name}.json'), '--out', str(out)]
-    for option, value in run_options(name).items():
-        flag = '--' + option.replace('_', '-')
-        if isinstance(value, bool):
-            # --twin and --clean-targets are plain switches, --augment has a --no-augment.
-            if value or option == 'augment':
-                arguments.append(flag if value else '--no-' + option)
-        else:
-            arguments += [flag, str(value)]
-    return arguments
+    return arguments + train.option_arguments(run_options(name), Model.Config)
 
 
 def run_one(name, data, epochs, threads, weights_folder):

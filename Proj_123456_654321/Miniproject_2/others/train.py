@@ -150,6 +150,23 @@ def add_config_options(parser, config_class):
                                 help=help)
 
 
+def option_arguments(options, config_class):
+    """The arguments that give this command ``options`` (``{name: value}``, names as in ``Config`` or as the
+    switches ``twin`` and ``clean_targets``): ``--width 32``; a bool ``--residual`` when true, and when false
+    ``--no-residual`` for a ``Config`` field (``add_config_options`` made it so) and nothing for a plain
+    switch, which is off by default."""
+    config_fields = {field.name for field in dataclasses.fields(config_class)}
+    arguments = []
+    for name, value in options.items():
+        flag = '--' + name.replace('_', '-')
+        if isinstance(value, bool):
+            if value or name in config_fields:
+                arguments.append(flag if value else '--no-' + name.replace('_', '-'))
+        else:
+            arguments += [flag, str(value)]
+    return arguments
+
+
 def training_options(model):
     """The model's configuration that is not saved with its weights: how it trains."""
     return {name: value for name, value in dataclasses.asdict(model.config).items()
