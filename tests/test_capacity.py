@@ -58,6 +58,21 @@ def test_train_runs_in_pieces_each_resumed_with_a_new_seed(study):
         capacity.main(['train', 'shipped', '--data', data], small)
 
 
+def test_a_branch_continues_a_copy_of_another_candidate_and_leaves_it_as_it_was(study):
+    small, (data, _) = study
+    branched = replace(small, candidates={**SMALL, 'wide-2': SMALL['wide']})
+    folder = small.folder
+    capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1'], branched)
+    weights, record = (folder / 'wide.pth').read_bytes(), (folder / 'wide.json').read_text()
+    capacity.main(['train', 'wide-2', '--from', 'wide', '--data', data, '--epochs', '1', '--threads', '1'], branched)
+    assert (folder / 'wide.pth').read_bytes() == weights and (folder / 'wide.json').read_text() == record
+    branch = json.loads((folder / 'wide-2.json').read_text())
+    assert branch['seed'] == 1 and [run['epochs'] for run in branch['runs']] == [1, 1]
+    with pytest.raises(SystemExit, match='same configuration'):
+        capacity.main(['train', 'wide', '--from', 'shipped', '--data', data, '--restart'], branched)
+    assert (folder / 'wide.pth').read_bytes() == weights, 'a refused branch deletes nothing'
+
+
 def test_time_records_each_configuration_relative_to_the_first(study, capsys):
     small, (data, _) = study
     capacity.main(['time', 'shipped', 'wide', '--data', data, '--pairs', '32', '--rounds', '2'], small)

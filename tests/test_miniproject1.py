@@ -115,16 +115,16 @@ def test_files_from_before_shape_and_residual_load_as_the_flat_u_net(tmp_path):
     """Files written before the architecture had ``shape`` and ``residual`` save only ``width``: they are the flat,
     non-residual U-Net, and load into it only."""
     torch.manual_seed(0)
-    source = mp1.Model(width=4)
+    source = mp1.Model(width=4, shape='flat', residual=False)
     path = tmp_path / 'bestmodel.pth'
     state = {key: value.clone() for key, value in source.network.state_dict().items()}
     torch.save({'format': mp1.Model.FILE_FORMAT, 'config': {'width': 4}, 'state_dict': state}, path)
-    model = mp1.Model(width=4)
+    model = mp1.Model(width=4, shape='flat', residual=False)
     model.load_pretrained_model(path)
     noisy = images(2)
     assert torch.equal(model.predict(noisy), source.predict(noisy))
     with pytest.raises(mp1.BestModelError, match="'residual': False"):
-        mp1.Model(width=4, residual=True).load_pretrained_model(path)
+        mp1.Model(width=4).load_pretrained_model(path)
 
 
 @pytest.mark.parametrize('shape, encoder, decoder', [('flat', (8, 8, 8, 8), (16, 16, 8)),
@@ -140,7 +140,7 @@ def test_the_shape_sets_the_channels_of_each_level(shape, encoder, decoder):
 
 def test_a_residual_u_net_adds_its_output_to_its_input():
     torch.manual_seed(0)
-    plain = mp1.UNet(width=4, shape='tapered')
+    plain = mp1.UNet(width=4, shape='tapered', residual=False)
     residual = mp1.UNet(width=4, shape='tapered', residual=True)
     residual.load_state_dict(plain.state_dict())
     x = torch.rand(3, 3, 8, 16)
@@ -157,7 +157,7 @@ def test_a_tapered_residual_model_saves_and_loads_its_architecture(tmp_path):
     noisy = images(2)
     assert torch.equal(model.predict(noisy), source.predict(noisy))
     with pytest.raises(mp1.BestModelError, match="'shape': 'tapered'"):
-        mp1.Model(width=4).load_pretrained_model(path)
+        mp1.Model(width=4, shape='flat', residual=False).load_pretrained_model(path)
 
 
 @pytest.mark.parametrize('bad, error, message', BAD_INPUTS)

@@ -57,6 +57,12 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['oursWidth'] == str(report.capacity.STUDY.candidates[shipped]['width'])
     assert values['capGainTwo'] == f"{capacity['vs_shipped'][shipped]['data_val2']['mean']:.2f}"
     assert values['capEpochRatio'] == f"{capacity['time'][shipped]['ratio']:.2f}"
+    unet_study = report.unet_capacity.STUDY
+    unet_capacity, unet_shipped = json.loads(unet_study.results_file.read_text()), unet_study.now_shipped()
+    assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_shipped]['data_val2']['mean']:.2f}"
+    assert values['unetCapEpochRatio'] == f"{unet_capacity['time'][unet_shipped]['ratio']:.2f}"
+    assert values['unetWidth'] == str(unet_study.candidates[unet_shipped]['width'])
+    assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
     for table in ('baselines', 'speed', 'correctness', 'continued'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
@@ -65,6 +71,11 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
 def test_every_listed_correctness_test_is_collected():
     counts = report.collected_test_counts()
     assert all(counts.get((file, test), 0) > 0 for file, test, *_ in report.CORRECTNESS_TESTS)
+
+
+def test_lists_are_worded_with_and():
+    assert [report.in_words(items) for items in (['15'], ['15', '6'], ['15', '6', '12'])] == [
+        '15', '15 and 6', '15, 6 and 12']
 
 
 def test_comparisons_are_worded_by_their_sign():

@@ -12,9 +12,10 @@ measures their epoch time against that configuration's, side by side (the last c
 ``train`` runs ``others/train.py`` for a candidate of ``STUDY.candidates`` into ``results/capacity/NAME.pth`` and
 ``NAME.json``; when they exist it resumes from them (``--resume``: only a better epoch replaces the weights,
 the history is appended, and each call is one cosine cycle), so a long run is done in pieces that each
-finish; ``--restart`` starts over. ``time`` trains one epoch of each named configuration from scratch on the
-same pairs, round after round (every other round in reverse order), and records each one's time relative to
-the first. ``evaluate`` scores the formerly shipped ``bestmodel.pth`` ('shipped': ``shipped.pth``, its
+finish; ``--restart`` starts over, and ``--from OTHER`` starts from a copy of candidate OTHER's files (a
+branch: further pieces of a run, kept apart from the weights it had). ``time`` trains one epoch of each named
+configuration from scratch on the same pairs, round after round (every other round in reverse order), and
+records each one's time relative to the first. ``evaluate`` scores the formerly shipped ``bestmodel.pth`` ('shipped': ``shipped.pth``, its
 training record ``shipped.json`` and log ``shipped.log``) and every candidate's best
 weights on the validation set of each ``--data`` folder, self-ensembled as ``predict`` is, with the paired
 difference from 'shipped'. Everything goes to ``results/capacity/results.json``; ``summary`` writes
@@ -25,6 +26,7 @@ train no slower than the U-Net shipped before.
 """
 import argparse
 import json
+import shutil
 import statistics
 import sys
 from dataclasses import dataclass
@@ -99,11 +101,18 @@ def train(study, arguments):
     """One piece of a candidate's training run, resumed from its files when they exist."""
     if arguments.name == 'shipped':
         raise SystemExit("capacity: error: 'shipped' is not trained here (see the README's training command)")
-    options = train_command.option_arguments(study.candidates[arguments.name], study.model_class.Config)
+    fields, source = study.candidates[arguments.name], arguments.source
+    options = train_command.option_arguments(fields, study.model_class.Config)
     out, history = study.folder / f'{arguments.name}.pth', study.folder / f'{arguments.name}.json'
+    if source is not None and (source == arguments.name or study.candidates[source] != fields):
+        raise SystemExit(f"capacity: error: --from needs another candidate of the same configuration as "
+                         f"{arguments.name!r}")
     if arguments.restart:
         out.unlink(missing_ok=True)
         history.unlink(missing_ok=True)
+    if source is not None and not out.exists():
+        for suffix in ('.pth', '.json'):
+            shutil.copyfile(study.folder / f'{source}{suffix}', study.folder / f'{arguments.name}{suffix}')
     resume = ['--resume'] if out.exists() else []
     # Each piece shuffles and augments with a seed of its own: the same seed would replay the same batches.
     pieces_done = len(json.loads(history.read_text()).get('runs', [None])) if history.exists() else 0
@@ -232,6 +241,8 @@ def main(argv=None, study=STUDY):
     command.add_argument('--epochs', type=int, default=10, help='epochs of this piece (one cosine cycle)')
     command.add_argument('--threads', type=int, help="CPU threads for torch (default: torch's choice)")
     command.add_argument('--restart', action='store_true', help='start from scratch, replacing NAME.pth and NAME.json')
+    command.add_argument('--from', dest='source', choices=study.candidates, metavar='OTHER',
+                         help="when NAME has no files yet, start from a copy of OTHER's (same configuration)")
     command = commands.add_parser('time')
     command.add_argument('names', nargs='+', choices=study.candidates, metavar='NAME')
     command.add_argument('--data', default='data')

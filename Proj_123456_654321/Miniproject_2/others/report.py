@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from . import capacity, continued, study
+from ...Miniproject_1.others import capacity as unet_capacity
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 ROOT = PROJECT_FOLDER.parent
@@ -151,12 +152,18 @@ def numbers():
     mp1_history = read_json(MP1_RESULTS / 'bestmodel_history.json')
     values['unetEpochs'] = str(len(mp1_history['history']))
     values['unetBestEpoch'] = str(mp1_history['best_epoch'])
-    values['unetTrainMinutes'] = f"{mp1_history['total_seconds'] / 60:.1f}"
-    values['unetEpochSeconds'] = f"{study.seconds_per_epoch(mp1_history):.1f}"
+    values['unetTrainHours'] = f"{mp1_history['total_seconds'] / 3600:.1f}"
+    values['unetEpochSeconds'] = f"{study.seconds_per_epoch(mp1_history):.0f}"
+    values['unetThreads'] = str(mp1_history['threads'])
+    values['unetPieceEpochs'] = in_words([str(run['epochs']) for run in mp1_history['runs']])
     values['unetBestValPsnr'] = f"{mp1_history['best_val_psnr']:.2f}"
     values['unetWidth'] = str(mp1_history['config']['width'])
     values['unetLr'] = f"{mp1_history['training']['lr']:g}"
     values['unetBatch'] = str(mp1_history['training']['batch_size'])
+    former_unet = read_json(MP1_RESULTS / 'capacity' / 'shipped.json')
+    values['unetFormerWidth'] = str(former_unet['config']['width'])
+    values['unetFormerBestValPsnr'] = f"{former_unet['best_val_psnr']:.2f}"
+    values['unetFormerEpochs'] = str(len(former_unet['history']))
     for width_file in sorted((MP1_RESULTS / 'width').glob('w*.json'), key=lambda p: int(p.stem[1:])):
         width = read_json(width_file)
         name = {'64': 'SixtyFour', '96': 'NinetySix'}.get(width_file.stem[1:])
@@ -224,24 +231,39 @@ def numbers():
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
     values.update(exactness_numbers())
     values.update(continued_numbers(read_json(continued.RESULTS_FILE)))
-    values.update(capacity_numbers(read_json(capacity.STUDY.results_file)))
+    values.update(capacity_numbers())
+    unet_values, unet_shipped, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap')
+    values.update(unet_values)
+    # The third piece, kept apart: how much worse its kept epoch is than the shipped weights on the second set.
+    branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2']
+    values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_shipped]['data_val2'] - branch:.2f}"
     return values, counts
 
 
-def capacity_numbers(results):
-    """Macros of the width paragraph: the shipped configuration against the one shipped before it, on both
-    validation sets (no suffix: ``data``; ``Two``: ``data_val2``), and their epoch-time ratio."""
-    name = capacity.STUDY.now_shipped()
+def study_gain_numbers(study_of_capacity, prefix):
+    """Macros (named ``prefix`` + ...) of a capacity study: the shipped configuration against the one shipped
+    before it, on both validation sets (no suffix: ``data``; ``Two``: ``data_val2``), their epoch-time ratio
+    and the issue's bound on it; and the name of the shipped candidate."""
+    name = study_of_capacity.now_shipped()
     if name is None:
-        raise ReportError("Model()'s defaults are none of capacity.py's candidates")
-    values = {'capOldWidth': str(capacity.STUDY.candidates['shipped']['width']),
-              'capEpochLimit': f"{capacity.STUDY.epoch_time_limit:g}"}
+        raise ReportError(f"Model()'s defaults are none of the candidates of {study_of_capacity.title!r}")
+    results = read_json(study_of_capacity.results_file)
+    values = {f'{prefix}OldWidth': str(study_of_capacity.candidates['shipped']['width']),
+              f'{prefix}EpochLimit': f"{study_of_capacity.epoch_time_limit:g}",
+              f'{prefix}EpochRatio': f"{results['time'][name]['ratio']:.2f}"}
     for folder, suffix in (('data', ''), ('data_val2', 'Two')):
         gain = results['vs_shipped'][name][folder]
-        values[f'capOldPsnr{suffix}'] = f"{results['psnr']['shipped'][folder]:.2f}"
-        values[f'capGain{suffix}'] = f"{gain['mean']:.2f}"
-        values[f'capGainError{suffix}'] = f"{gain['standard_error']:.2f}"
-    values['capEpochRatio'] = f"{results['time'][name]['ratio']:.2f}"
+        values[f'{prefix}OldPsnr{suffix}'] = f"{results['psnr']['shipped'][folder]:.2f}"
+        values[f'{prefix}Psnr{suffix}'] = f"{results['psnr'][name][folder]:.2f}"
+        values[f'{prefix}Gain{suffix}'] = f"{gain['mean']:.2f}"
+        values[f'{prefix}GainError{suffix}'] = f"{gain['standard_error']:.2f}"
+    return values, name, results
+
+
+def capacity_numbers():
+    """Macros of Mini-project 2's width paragraph (``cap...``; see ``study_gain_numbers``), and what the width
+    and rate brought apart from the photos."""
+    values, name, results = study_gain_numbers(capacity.STUDY, 'cap')
     # The shipped configuration's first piece against the width-48 one trained alike (both 10 epochs on the
     # same data, seed 0), on the first set: what the width and rate bring apart from the photos.
     wide = read_json(capacity.STUDY.folder / f'{name}.json')
@@ -332,6 +354,11 @@ def thousands(count):
     return f'{count:,}'.replace(',', '{,}')
 
 
+def in_words(items):
+    """'a', 'a and b', 'a, b and c'."""
+    return ' and '.join(filter(None, [', '.join(items[:-1]), items[-1]]))
+
+
 def architecture_numbers():
     """Parameter counts of both shipped networks, and the multiply-adds that the upsampling decomposition
     saves, computed from the models themselves."""
@@ -342,8 +369,11 @@ def architecture_numbers():
     rows, columns = upsampling._axes(16, 16)
     direct = upsampling.scale_factor ** 2 * upsampling.kernel_size[0] * upsampling.kernel_size[1]
     decomposed = len(rows.forward_keys) * len(columns.forward_keys)
+    unet = UNetModel()
+    encoder, decoder = unet.network.channels(unet.config.width, unet.config.shape)
     return {'oursParameters': thousands(sum(parameter.numel() for parameter, _ in ours.network.param())),
-            'unetParameters': thousands(sum(parameter.numel() for parameter in UNetModel().network.parameters())),
+            'unetParameters': thousands(sum(parameter.numel() for parameter in unet.network.parameters())),
+            'unetEncoderChannels': ', '.join(map(str, encoder)), 'unetDecoderChannels': ', '.join(map(str, decoder)),
             'upsamplingGroups': str(decomposed), 'upsamplingDirectTaps': str(direct),
             'upsamplingSaving': f'{direct / decomposed:.2f}'}
 
@@ -497,10 +527,10 @@ def render_pages(pdf):
 def experiment_costs():
     """``[(experiment, seconds, where)]``: how long each experiment behind the reports took, from its results."""
     costs = []
-    mp2 = read_json(MP2_RESULTS / 'bestmodel_history.json')
-    costs.append(('Mini-project 2 final training', mp2['total_seconds'], f"CPU, {mp2['threads']} threads"))
-    mp1 = read_json(MP1_RESULTS / 'bestmodel_history.json')
-    costs.append(('Mini-project 1 final training', mp1['total_seconds'], mp1['device']))
+    for name, results in (('Mini-project 2', MP2_RESULTS), ('Mini-project 1', MP1_RESULTS)):
+        history = read_json(results / 'bestmodel_history.json')
+        where = f"CPU, {history['threads']} threads" if history['device'] == 'cpu' else history['device']
+        costs.append((f'{name} final training', history['total_seconds'], where))
     results = study.load_results()
     total = sum(result['total_seconds'] for result in results.values())
     costs.append((f'study ({len(results)} runs, one thread each, 2 at a time)', total / 2, 'CPU'))
