@@ -68,6 +68,7 @@ def test_a_branch_continues_a_copy_of_another_candidate_and_leaves_it_as_it_was(
     assert (folder / 'wide.pth').read_bytes() == weights and (folder / 'wide.json').read_text() == record
     branch = json.loads((folder / 'wide-2.json').read_text())
     assert branch['seed'] == 1 and [run['epochs'] for run in branch['runs']] == [1, 1]
+    assert branch['history'][:1] == json.loads(record)['history'], 'the branch goes on from the copied run'
     with pytest.raises(SystemExit, match='same configuration'):
         capacity.main(['train', 'wide', '--from', 'shipped', '--data', data, '--restart'], branched)
     assert (folder / 'wide.pth').read_bytes() == weights, 'a refused branch deletes nothing'

@@ -6,7 +6,8 @@
     python -m Proj_123456_654321.Miniproject_1.others.capacity summary
 
 'shipped' is the U-Net shipped before (width 48 at every level, 40 epochs on data_diverse); a candidate must
-train no slower. 'w32-tapered-residual' is shipped now. Files and results go to ``results/capacity/`` beside this file.
+train no slower. 'w32-tapered-residual' is shipped now. Files and results go to ``results/capacity/`` beside
+this file.
 """
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ STUDY = Study(
     candidates={
         'shipped': {'width': 48, 'shape': 'flat', 'residual': False, 'lr': 1e-3},
         # Fewer channels at full resolution, more below (32, 64, 96, 128), the output added to the input:
-        # 0.88x the shipped U-Net's training step in a probe (2 threads, batch 32), 1.65x its weights.
+        # 0.88x the former U-Net's training step in a probe (2 threads, batch 32), 1.65x its weights.
         'w32-tapered-residual': {'width': 32, 'shape': 'tapered', 'residual': True, 'lr': 1e-3},
         # A third piece of that run, kept apart (`train w32-tapered-residual-3 --from w32-tapered-residual`):
         # its best epoch on the first validation set is worse on the second.
