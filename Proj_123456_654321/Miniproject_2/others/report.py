@@ -160,8 +160,7 @@ def numbers():
     values['unetWidth'] = str(mp1_history['config']['width'])
     values['unetLr'] = f"{mp1_history['training']['lr']:g}"
     values['unetBatch'] = str(mp1_history['training']['batch_size'])
-    former_unet = read_json(MP1_RESULTS / 'capacity' / 'shipped.json')
-    values['unetFormerWidth'] = str(former_unet['config']['width'])
+    former_unet = read_json(unet_capacity.STUDY.folder / 'shipped.json')
     values['unetFormerBestValPsnr'] = f"{former_unet['best_val_psnr']:.2f}"
     values['unetFormerEpochs'] = str(len(former_unet['history']))
     for width_file in sorted((MP1_RESULTS / 'width').glob('w*.json'), key=lambda p: int(p.stem[1:])):
