@@ -9,7 +9,8 @@ PROJECT := Proj_123456_654321
 DATA ?= data
 SMALL_DATA := data_small
 
-.PHONY: setup demo test data train train-unet report report-tools experiments capacity capacity-unet
+.PHONY: setup demo test data train train-unet report report-tools experiments capacity capacity-unet robustness \
+	blind-study sigma10-specialist
 
 setup: $(VENV)/.installed
 
@@ -62,6 +63,13 @@ $(MORE_PHOTOS)/.fetched: | setup
 $(MORE_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(MORE_DATA) --train-images $(PHOTOS) $(MORE_PHOTOS)
 
+# Pairs of a noise level drawn per pair, σ uniform in 5..55 (both copies the same), from data_more's photos;
+# its validation set is the first one's clean patches (data/'s), each with its own σ.
+BLIND_DATA := data_blind
+$(BLIND_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(BLIND_DATA) --train-images $(PHOTOS) $(MORE_PHOTOS) \
+		--sigma 5:55
+
 # $(call train_in_pieces,COMMAND,EPOCHS...): resumable pieces of a training command, one per number of epochs,
 # each one cosine cycle with a seed of its own, each resumed from the best weights so far.
 define train_in_pieces
@@ -72,12 +80,20 @@ define train_in_pieces
 endef
 
 # Retrain the shipped model from scratch with Model()'s defaults, as it was trained: pieces of MP2_PIECES
-# epochs on data_more (136.7 min here at one thread, beside other runs; see the README). HISTORY=FILE
-# records the run.
+# epochs on data_more (σ 25; 136.7 min here at one thread, beside other runs; see the README), then pieces of
+# MP2_BLIND_PIECES epochs on data_blind (σ drawn per pair), each resumed from the best weights so far by the
+# validation PSNR of its own data set. HISTORY=FILE records the first pieces, BLIND_HISTORY=FILE the others.
 MP2_PIECES := 10 8 8
+MP2_BLIND_PIECES := 6 4
 MP2_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY))
-train: setup $(MORE_DATA)/train_data.pkl
+MP2_BLIND_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(BLIND_DATA) \
+	$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY))
+train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl
 	$(call train_in_pieces,$(MP2_TRAIN),$(MP2_PIECES))
+	seed=0; for epochs in $(MP2_BLIND_PIECES); do \
+		$(MP2_BLIND_TRAIN) --epochs $$epochs --seed $$seed --resume || exit 1; \
+		seed=$$((seed + 1)); \
+	done
 
 # The same for Mini-project 1's shipped U-Net: pieces of UNET_PIECES epochs on data_more (about 5.5 minutes
 # an epoch on two threads; see the README).
@@ -105,6 +121,7 @@ report-tools:
 experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DATA)/train_data.pkl \
 		$(INDOMAIN_DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl
 	$(MAKE) --no-print-directory train HISTORY=$(MP2_RESULTS)/bestmodel_history.json \
+		BLIND_HISTORY=$(MP2_RESULTS)/blind/mp2_blind_history.json \
 		| tee $(MP2_RESULTS)/bestmodel_train_cpu.log
 	$(MAKE) --no-print-directory train-unet HISTORY=$(MP1_RESULTS)/bestmodel_history.json \
 		| tee $(MP1_RESULTS)/bestmodel_train.log
@@ -157,3 +174,47 @@ $(VAL2_DATA)/val_data.pkl: $(INDOMAIN_DATA)/train_data.pkl
 $(INDOMAIN_DATA)/train_data.pkl: | setup
 	$(PY) -m $(PROJECT).Miniproject_2.others.fetch_photos --collection in-domain --out photos_indomain
 	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(INDOMAIN_DATA) --same-photos photos_indomain
+
+# The robustness evaluation (others/robustness.py): the classical denoisers, both shipped models and Mini-project
+# 2's σ-25 model shipped before, on both validation sets' clean patches under Gaussian noise of σ 5 to 50, a
+# signal-dependent and a correlated noise. BM3D (64 images a set) takes most of the time: about 30 min on one core.
+ROBUSTNESS := $(PY) -m $(PROJECT).Miniproject_2.others.robustness
+robustness: setup $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl
+	$(ROBUSTNESS) run --data $(DATA) --data $(VAL2_DATA) --workers 2
+	$(ROBUSTNESS) candidate mp2-sigma25 $(MP2_RESULTS)/robustness/mp2_sigma25.pth --data $(DATA) --data $(VAL2_DATA)
+	$(ROBUSTNESS) summary
+
+# Bias-free convolutions against plain ones (others/blind.py), trained blind: 3 epochs each at width 48 from
+# scratch, then their PSNR under every noise on the first validation set.
+BLIND_STUDY := $(MP2_RESULTS)/blind/study
+BLIND_VARIANTS := bias bias-free output-bias
+BLIND_CLASSES := bias:Model bias-free:BiasFreeModel output-bias:OutputBiasModel
+blind-study: setup $(BLIND_DATA)/train_data.pkl $(DATA)/train_data.pkl
+	mkdir -p blind_runs
+	for variant in $(BLIND_VARIANTS); do \
+		$(PY) -m $(PROJECT).Miniproject_2.others.blind $$variant --data $(BLIND_DATA) --epochs 3 --width 48 \
+			--lr 3e-3 --threads 1 --out blind_runs/study-$$variant.pth --history $(BLIND_STUDY)/$$variant.json \
+			| tee $(BLIND_STUDY)/$$variant.log || exit 1; \
+	done
+	$(ROBUSTNESS) run --methods noisy --data $(DATA) --results $(BLIND_STUDY)/results.json
+	for pair in $(BLIND_CLASSES); do \
+		$(ROBUSTNESS) candidate $${pair%%:*} blind_runs/study-$${pair%%:*}.pth --data $(DATA) \
+			--model-class $(PROJECT).Miniproject_2.others.blind:$${pair##*:} --results $(BLIND_STUDY)/results.json \
+			|| exit 1; \
+	done
+	$(ROBUSTNESS) summary --results $(BLIND_STUDY)/results.json
+
+# What the network of the required shape reaches at σ 10 when it need not be blind: the σ-25 model shipped
+# before, fine-tuned 2 epochs on 20,000 pairs of σ 10 alone (a specialist), scored at σ 10 beside the others.
+SIGMA10_DATA := data_sigma10
+$(SIGMA10_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(SIGMA10_DATA) --train-images $(PHOTOS) $(MORE_PHOTOS) \
+		--sigma 10 --train 20000
+sigma10-specialist: setup $(SIGMA10_DATA)/train_data.pkl $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl
+	mkdir -p blind_runs
+	cp $(MP2_RESULTS)/robustness/mp2_sigma25.pth blind_runs/specialist-sigma10.pth
+	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(SIGMA10_DATA) --epochs 2 --resume --threads 1 \
+		--out blind_runs/specialist-sigma10.pth --history $(MP2_RESULTS)/blind/specialist_sigma10.json \
+		| tee $(MP2_RESULTS)/blind/specialist_sigma10.log
+	$(ROBUSTNESS) candidate specialist-sigma10 blind_runs/specialist-sigma10.pth --data $(DATA) --data $(VAL2_DATA) \
+		--noises gaussian-10

@@ -112,37 +112,49 @@ def denoise_blur(noisy, sigma):
     return np.clip(blurred, 0, 1)
 
 
-def denoise_nlm(noisy, h):
-    """Non-local means with filter strength ``h`` (on the [0, 1] scale); patches compare all 3 channels."""
+def denoise_nlm(noisy, h, sigma=NOISE_SIGMA):
+    """Non-local means with filter strength ``h`` for noise of standard deviation ``sigma`` (both on the
+    [0, 1] scale; each a number, or one per image); patches compare all 3 channels."""
     denoised = np.empty(np.shape(noisy))
+    hs, sigmas = np.broadcast_to(h, len(denoised)), np.broadcast_to(sigma, len(denoised))
     for index, image in enumerate(np.asarray(noisy, dtype=np.float64)):
         denoised[index] = denoise_nl_means(
-            image.transpose(1, 2, 0), h=h, sigma=NOISE_SIGMA, fast_mode=True, patch_size=NLM_PATCH_SIZE,
+            image.transpose(1, 2, 0), h=float(hs[index]), sigma=float(sigmas[index]), fast_mode=True, patch_size=NLM_PATCH_SIZE,
             patch_distance=NLM_PATCH_DISTANCE, channel_axis=-1).transpose(2, 0, 1)
     return np.clip(denoised, 0, 1)
 
 
-def _bm3d_one_image(image):
-    """BM3D of one ``[3, H, W]`` image, single-threaded: the parallelism is over images, and bm3d's own
-    threads give nothing on 32×32 images and make the output vary slightly between runs."""
+def _bm3d_one_image(image_and_noise):
+    """BM3D of one ``[3, H, W]`` image given its noise (a standard deviation or a power spectral density
+    ``[H, W]``, [0, 1] scale), single-threaded: the parallelism is over images, and bm3d's own threads give
+    nothing on 32×32 images and make the output vary slightly between runs."""
+    image, noise = image_and_noise
     profile = bm3d.BM3DProfile()
     profile.num_threads = 1
-    return bm3d.bm3d_rgb(image.transpose(1, 2, 0), sigma_psd=NOISE_SIGMA, profile=profile).transpose(2, 0, 1)
+    return bm3d.bm3d_rgb(image.transpose(1, 2, 0), sigma_psd=noise, profile=profile).transpose(2, 0, 1)
 
 
-def denoise_bm3d(noisy, workers=1, progress=None):
-    """BM3D (σ known) of every image, over ``workers`` processes; ``progress(done, total)`` is called as
-    images finish, in order."""
+# bm4d 4.2.5 (which bm3d calls) integrates a noise spectrum with np.trapz, which NumPy 2.4 removed under
+# that name; set here, it is also set in the 'spawn' workers, which import this module.
+if not hasattr(np, 'trapz'):
+    np.trapz = np.trapezoid
+
+
+def denoise_bm3d(noisy, workers=1, progress=None, noise=NOISE_SIGMA):
+    """BM3D (the noise known: ``noise`` a standard deviation, or a list of one standard deviation or power
+    spectral density per image) of every image, over ``workers`` processes; ``progress(done, total)`` is
+    called as images finish, in order."""
     noisy = np.asarray(noisy, dtype=np.float64)
     total = len(noisy)
     denoised = np.empty(noisy.shape)
+    tasks = zip(noisy, noise if isinstance(noise, list) else [noise] * total)
     if workers <= 1 or total <= 1:
-        results = map(_bm3d_one_image, noisy)
+        results = map(_bm3d_one_image, tasks)
         pool = None
     else:
         # 'spawn', not fork: a forked child would inherit torch's thread pools in whatever state they are.
         pool = multiprocessing.get_context('spawn').Pool(min(workers, total))
-        results = pool.imap(_bm3d_one_image, noisy, chunksize=1)
+        results = pool.imap(_bm3d_one_image, tasks, chunksize=1)
     try:
         for index, image in enumerate(results):
             denoised[index] = image

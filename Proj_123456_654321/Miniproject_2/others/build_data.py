@@ -24,7 +24,10 @@ Recipe, for each patch:
 2. noise: ``clamp(round(clean + 25 * N(0, 1)), 0, 255)`` as uint8,
    independently per pixel and channel.  The two training inputs are two
    independent draws on the same clean patch; validation pairs one noisy draw
-   with its clean patch.
+   with its clean patch.  ``--sigma LOW:HIGH`` draws each pair's σ (and each
+   validation patch's) uniformly in ``[LOW, HIGH]`` instead, both copies of a
+   pair the same: the data of a denoiser blind to the noise level.  The clean
+   patches are drawn first, so they do not depend on ``--sigma``.
 
 Photos are converted to RGB (grayscale gives 3 equal channels; 16-bit photos
 are scaled to 8 bits as the denoise command does, ``others/images.py``; 32-bit
@@ -60,7 +63,7 @@ Command::
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
         [--train-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
-        [--with-clean] [--force] [--quiet]
+        [--sigma 25 | --sigma LOW:HIGH] [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
 without ``--force`` (they may be the real course data).  A ``--out`` that is
@@ -81,6 +84,7 @@ import torch
 from PIL import Image
 
 from .images import to_rgb
+from .noises import Gaussian, pair_sigmas, parse_sigma
 
 PATCH_SIZE = 32
 NOISE_STD = 25.0
@@ -90,8 +94,6 @@ TRAIN_CLEAN_FILE = "train_clean.pkl"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 # One added photo in VAL_HASH_MODULUS goes to validation.
 VAL_HASH_MODULUS = 5
-# Noise is added this many patches at a time to bound the float32 memory.
-NOISE_CHUNK = 4096
 
 # (package, path inside the package).  Validation photos are disjoint from
 # training photos so that validation measures generalisation to unseen
@@ -255,18 +257,10 @@ def sample_clean_patches(photos, n, rng, progress=None):
     return patches
 
 
-def add_noise(clean, rng):
-    """``clamp(round(clean + 25 N(0, 1)), 0, 255)`` as uint8, per pixel."""
-    noisy = np.empty_like(clean, dtype=np.uint8)
-    for start in range(0, len(clean), NOISE_CHUNK):
-        chunk = clean[start:start + NOISE_CHUNK]
-        values = rng.standard_normal(chunk.shape, dtype=np.float32)
-        values *= NOISE_STD
-        values += chunk
-        np.rint(values, out=values)
-        np.clip(values, 0, 255, out=values)
-        noisy[start:start + NOISE_CHUNK] = values
-    return noisy
+def add_noise(clean, rng, sigma=NOISE_STD):
+    """``clamp(round(clean + sigma N(0, 1)), 0, 255)`` as uint8, per pixel; ``sigma`` one number or one per
+    patch (``noises.Gaussian``)."""
+    return Gaussian(sigma)(clean, rng)
 
 
 def save_atomically(tensors, path):
@@ -290,9 +284,10 @@ def save_atomically(tensors, path):
         raise
 
 
-def build_split(split, photos, n, rng, progress):
+def build_split(split, photos, n, rng, progress, sigma_range=(NOISE_STD, NOISE_STD)):
     """``(clean, arrays)``: the clean patches of one split and the arrays its
-    file holds (two noisy draws for training, noisy and clean for validation)."""
+    file holds (two noisy draws for training, noisy and clean for validation),
+    the noise of each pair (or patch) of σ drawn uniformly over ``sigma_range``."""
     start = time.perf_counter()
 
     def report(done):
@@ -300,9 +295,10 @@ def build_split(split, photos, n, rng, progress):
               file=sys.stderr)
 
     clean = sample_clean_patches(photos, n, rng, report if progress else None)
+    sigma = pair_sigmas(sigma_range, n, rng)
     if split == "train":
-        return clean, (add_noise(clean, rng), add_noise(clean, rng))
-    return clean, (add_noise(clean, rng), clean)
+        return clean, (add_noise(clean, rng, sigma), add_noise(clean, rng, sigma))
+    return clean, (add_noise(clean, rng, sigma), clean)
 
 
 def split_generators(seed):
@@ -313,7 +309,8 @@ def split_generators(seed):
 
 
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
-          force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=()):
+          force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=(),
+          sigma_range=(NOISE_STD, NOISE_STD)):
     """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
     if ``with_clean``) into ``out_dir`` and return the paths of the first two.
     Raises ``FileExistsError`` (writing nothing) when one of them exists and
@@ -342,7 +339,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     for split, path, photos, n, rng in (
             ("train", train_path, train_photos, n_train, train_rng),
             ("val", val_path, val_photos, n_val, val_rng)):
-        clean, arrays = build_split(split, photos, n, rng, progress)
+        clean, arrays = build_split(split, photos, n, rng, progress, sigma_range)
         save_atomically(tuple(torch.from_numpy(a) for a in arrays), path)
         if split == "train" and with_clean:
             save_atomically(torch.from_numpy(clean), clean_path)
@@ -353,7 +350,8 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     return train_path, val_path
 
 
-def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress=True):
+def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress=True,
+                     sigma_range=(NOISE_STD, NOISE_STD)):
     """Write only ``val_data.pkl`` into ``out_dir``, from the photos under
     ``folders`` (identical files kept once), and return its path: a further
     validation set of photos that no training set uses.  The patches are drawn
@@ -369,7 +367,7 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
     photos = load_photos(val_paths, "val")
     _, val_rng = split_generators(seed)
     os.makedirs(out_dir, exist_ok=True)
-    _, arrays = build_split("val", photos, n_val, val_rng, progress)
+    _, arrays = build_split("val", photos, n_val, val_rng, progress, sigma_range)
     save_atomically(tuple(torch.from_numpy(a) for a in arrays), val_path)
     if progress:
         print(f"wrote {val_path} ({os.path.getsize(val_path) / 1e6:.1f} MB) "
@@ -398,6 +396,13 @@ def int_at_least(minimum):
     return parse
 
 
+def sigma_range(text):
+    try:
+        return parse_sigma(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m Proj_123456_654321.Miniproject_2.others.build_data",
@@ -422,6 +427,10 @@ def main(argv=None):
     parser.add_argument("--val-photos", nargs="+", default=[], metavar="DIR",
                         help="write only val_data.pkl, from the photos under these "
                              "folders alone (a further validation set)")
+    parser.add_argument("--sigma", type=sigma_range, default=(NOISE_STD, NOISE_STD), metavar="LOW[:HIGH]",
+                        help=f"the noise's standard deviation (0-255 scale; default {NOISE_STD:g}); "
+                             "LOW:HIGH draws it uniformly per pair (both copies the same) and per "
+                             "validation patch")
     parser.add_argument("--with-clean", action="store_true",
                         help=f"also write {TRAIN_CLEAN_FILE}, the clean patches "
                              "behind the training pairs")
@@ -435,12 +444,12 @@ def main(argv=None):
     try:
         if args.val_photos:
             build_validation(args.out, args.val_photos, args.val, args.seed, args.force,
-                             progress=not args.quiet)
+                             progress=not args.quiet, sigma_range=args.sigma)
             return 0
         build(args.out, args.train, args.val, args.seed, args.images,
               args.force, progress=not args.quiet,
               train_image_dirs=args.train_images, with_clean=args.with_clean,
-              same_photo_dirs=args.same_photos)
+              same_photo_dirs=args.same_photos, sigma_range=args.sigma)
     except (OSError, ValueError) as error:
         # Some messages span lines: keep the error to one line.
         parser.exit(1, f"build_data: error: {' '.join(str(error).split())}\n")

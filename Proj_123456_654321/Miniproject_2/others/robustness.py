@@ -1,0 +1,349 @@
+"""The denoisers under the noises a grader's images may carry: PSNR against the noise level and kind.
+
+    python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data --data data_val2
+        [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy nlm bm3d mp2 mp1] [--force]
+    python -m Proj_123456_654321.Miniproject_2.others.robustness candidate NAME PATH --data data ...
+    python -m Proj_123456_654321.Miniproject_2.others.robustness summary
+
+The clean patches of each validation set (``DIR/val_data.pkl``) get each noise of ``NOISES`` (the
+module ``others/noises.py``): Gaussian σ = 5 … 50, a camera-like signal-dependent noise and a spatially
+correlated one, each drawn by a generator seeded by the set's and the noise's names, so every run and every
+method sees the same noisy images. Methods (keys for ``--methods``):
+
+* ``noisy``: the noisy input itself;
+* ``nlm``: non-local means (``baselines.denoise_nlm``), told the noise: its ``sigma`` is the noise's
+  standard deviation and ``h`` is ``NLM_H_OVER_SIGMA`` times it (the factor the σ-25 baselines found best);
+* ``bm3d``: BM3D told the noise (``baselines.denoise_bm3d``; a standard deviation, or the power spectral
+  density of the correlated noise); about 1.3 s an image here, so only on a seeded subset of
+  ``--bm3d-images`` images per set (the same for every noise);
+* ``mp2``, ``mp1``: the shipped models of Mini-project 2 and 1, as the grader calls them (``Model()``,
+  ``load_pretrained_model()``, ``predict`` of uint8 images, self-ensembled);
+* ``candidate NAME PATH``: weights of Mini-project 2 that are not shipped (a training run's ``--out``),
+  loaded into ``Model(**their configuration)``, or into the class ``--model-class MODULE:CLASS`` (an
+  experiment's ``Model`` subclass).
+
+Every method but BM3D scores every image. Each row keeps the mean PSNR (the harness's definition) and the
+per-image PSNRs of the BM3D subset, so that the summary gives each method's difference to BM3D as a mean
+of paired differences on that subset, with its standard error. Results accumulate in
+``results/robustness/results.json`` (one row per set, noise and method; rows already there are kept unless
+``--force``), so a run stopped midway goes on where it stopped; ``--results PATH`` keeps a study's rows in a
+file of its own. ``summary`` writes ``summary.md`` and the plot ``robustness.png`` beside the file.
+"""
+import argparse
+import datetime
+import fcntl
+import importlib
+import json
+import math
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import baselines
+from .data import load_val
+from .noises import Correlated, Gaussian, PoissonGaussian
+from ..model import Model as FrameworkModel
+
+RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'robustness'
+RESULTS_FILE = RESULTS_FOLDER / 'results.json'
+GAUSSIAN_SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 50)
+# Camera-like: a pixel of value v holds v / 4 photons, read noise 8; the standard deviation is 24 at v = 128
+# (12 at 20, 33 at 255), near the stand-in's 25 on average.
+POISSON_GAUSSIAN = PoissonGaussian(gain=4.0, read_sigma=8.0)
+# A 3×3 binomial blur of white noise, per pixel standard deviation 25 (neighbours correlate by 0.67).
+CORRELATED = Correlated(sigma=25.0, kernel=((1, 2, 1), (2, 4, 2), (1, 2, 1)))
+NOISES = {**{f'gaussian-{sigma}': Gaussian(float(sigma)) for sigma in GAUSSIAN_SIGMAS},
+          'poisson-gaussian': POISSON_GAUSSIAN, 'correlated': CORRELATED}
+NOISE_LABELS = {**{f'gaussian-{sigma}': f'Gaussian σ = {sigma}' for sigma in GAUSSIAN_SIGMAS},
+                'poisson-gaussian': 'Poisson–Gaussian (gain 4, read σ 8)',
+                'correlated': 'correlated (3×3 binomial, σ = 25)'}
+NLM_H_OVER_SIGMA = 0.6
+METHODS = ('noisy', 'nlm', 'bm3d', 'mp2', 'mp1')
+DEFAULT_BM3D_IMAGES = 64
+SEED = 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# The noisy images
+# ----------------------------------------------------------------------------------------------------
+
+def noise_generator(set_name, noise_name):
+    """The generator of one set's noise: seeded by names, so that it does not depend on which rows run."""
+    return np.random.default_rng([SEED, zlib.crc32(set_name.encode()), zlib.crc32(noise_name.encode())])
+
+
+def noisy_images(clean, set_name, noise_name):
+    """The set's clean uint8 patches ``[N, 3, H, W]`` (numpy) with the noise ``noise_name``."""
+    return NOISES[noise_name](clean, noise_generator(set_name, noise_name))
+
+
+def bm3d_subset(count, size):
+    """The sorted indices of the BM3D subset of a set of ``count`` images, seeded, the same for every noise."""
+    size = min(size, count)
+    return np.sort(np.random.default_rng(SEED).choice(count, size=size, replace=False))
+
+
+def per_image_psnr(denoised, clean):
+    """The harness's PSNR of each image: float32, images in [0, 1]."""
+    denoised = torch.as_tensor(np.asarray(denoised), dtype=torch.float32)
+    clean = torch.as_tensor(np.asarray(clean), dtype=torch.float32)
+    return (-10 * torch.log10(((denoised - clean) ** 2).mean((1, 2, 3)))).double().numpy()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The denoisers: uint8 noisy images [N, 3, H, W] (numpy) and the noise -> float images in [0, 1]
+# ----------------------------------------------------------------------------------------------------
+
+def noise_given(noise, clean):
+    """What each image's noise is, as the classical denoisers are told it (``bm3d_noise`` of each image)."""
+    return [noise.bm3d_noise(image, index) for index, image in enumerate(clean)]
+
+
+def noise_std(given):
+    """A standard deviation from what ``noise_given`` says: for a power spectral density, the root of its
+    mean divided by the image's pixel count (the variance of a pixel)."""
+    given = np.asarray(given, dtype=np.float64)
+    return float(given) if given.ndim == 0 else float(np.sqrt(given.mean() / given.size))
+
+
+def denoise_nlm(noisy, clean, noise, workers):
+    sigmas = np.array([noise_std(given) for given in noise_given(noise, clean)])
+    return baselines.denoise_nlm(noisy / 255, NLM_H_OVER_SIGMA * sigmas, sigmas)
+
+
+def denoise_bm3d(noisy, clean, noise, workers):
+    return baselines.denoise_bm3d(noisy / 255, workers=workers, noise=noise_given(noise, clean))
+
+
+def model_denoiser(model):
+    def denoise(noisy, clean, noise, workers):
+        with torch.no_grad():
+            output = model.predict(torch.from_numpy(noisy))
+        return output.detach().to('cpu', torch.float64).numpy() / 255
+    return denoise
+
+
+def candidate_model(path, model_class=FrameworkModel):
+    """``model_class(**configuration saved in path)`` with the weights of ``path`` loaded."""
+    model = model_class(**model_class()._read_payload(Path(path))['config'])
+    model.load_pretrained_model(path)
+    return model
+
+
+def denoisers(methods):
+    """``{method: denoise}`` for the keys of ``METHODS`` in ``methods``; a model that cannot be loaded is
+    reported and left out."""
+    found = {'noisy': lambda noisy, clean, noise, workers: noisy / 255, 'nlm': denoise_nlm,
+             'bm3d': denoise_bm3d}
+    for key, number in (('mp2', 2), ('mp1', 1)):
+        if key in methods:
+            model, reason = baselines.load_miniproject_model(number)
+            if model is None:
+                print(f"robustness: {key} skipped: {reason}", file=sys.stderr)
+            else:
+                found[key] = model_denoiser(model)
+    return {key: found[key] for key in methods if key in found}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Results
+# ----------------------------------------------------------------------------------------------------
+
+def read_results(path=RESULTS_FILE):
+    return json.loads(path.read_text()) if path.exists() else {'rows': []}
+
+
+def find_row(results, set_name, noise_name, method):
+    for row in results['rows']:
+        if (row['set'], row['noise'], row['method']) == (set_name, noise_name, method):
+            return row
+    return None
+
+
+def store_row(row, settings, path=RESULTS_FILE):
+    """Put ``row`` into the results file in place of the row of its set, noise and method: read, changed and
+    rewritten under a lock, so that runs of several methods at once (BM3D beside the models) keep each
+    other's rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = read_results(path)
+        old = find_row(results, row['set'], row['noise'], row['method'])
+        if old is not None:
+            results['rows'].remove(old)
+        results['rows'].append(row)
+        results.update(settings)
+        partial = path.with_name(path.name + '.tmp')
+        partial.write_text(json.dumps(results, indent=1, ensure_ascii=False) + '\n')
+        partial.replace(path)
+
+
+def run(data_folders, methods, bm3d_images=DEFAULT_BM3D_IMAGES, workers=1, force=False, path=RESULTS_FILE,
+        noise_names=tuple(NOISES), log=print):
+    """Evaluate ``methods`` (``{name: denoise}``) on every set and noise, adding rows to the results file."""
+    done = {(row['set'], row['noise'], row['method']) for row in read_results(path)['rows']}
+    for folder in data_folders:
+        set_name = Path(folder).name
+        _, clean_tensor = load_val(folder)
+        clean = clean_tensor.numpy()
+        subset = bm3d_subset(len(clean), bm3d_images)
+        for noise_name in noise_names:
+            noisy = noisy_images(clean, set_name, noise_name)
+            for method, denoise in methods.items():
+                if (set_name, noise_name, method) in done and not force:
+                    continue
+                indices = subset if method == 'bm3d' else np.arange(len(clean))
+                start = time.perf_counter()
+                denoised = denoise(noisy[indices], clean[indices], NOISES[noise_name], workers)
+                seconds = time.perf_counter() - start
+                scores = per_image_psnr(denoised, clean[indices] / 255)
+                on_subset = scores if method == 'bm3d' else scores[subset]
+                row = {'set': set_name, 'noise': noise_name, 'method': method, 'images': len(indices),
+                       'psnr_db': float(scores.mean()), 'subset_psnr_db': [round(float(s), 4) for s in on_subset],
+                       'seconds': seconds, 'date': datetime.datetime.now().isoformat(timespec='seconds')}
+                store_row(row, {'bm3d_images': len(subset), 'seed': SEED, 'nlm_h_over_sigma': NLM_H_OVER_SIGMA},
+                          path)
+                log(f"{set_name:<10} {noise_name:<17} {method:<16} {row['psnr_db']:6.2f} dB  "
+                    f"({len(indices)} images, {seconds:.1f} s)")
+
+
+# ----------------------------------------------------------------------------------------------------
+# Summary
+# ----------------------------------------------------------------------------------------------------
+
+def paired_difference(row, reference):
+    """Mean and standard error of ``row``'s per-image PSNR minus ``reference``'s on the BM3D subset."""
+    if len(row['subset_psnr_db']) != len(reference['subset_psnr_db']):
+        raise ValueError(f"the rows of {row['method']} and {reference['method']} ({row['set']}, {row['noise']}) were "
+                         f"run with other --bm3d-images: rerun one with --force")
+    differences = np.array(row['subset_psnr_db']) - np.array(reference['subset_psnr_db'])
+    error = differences.std(ddof=1) / math.sqrt(len(differences)) if len(differences) > 1 else float('nan')
+    return float(differences.mean()), float(error)
+
+
+def summary_table(results, set_name, methods):
+    """Markdown: one row per noise, each method's PSNR on the whole set (BM3D: on its subset) and, where BM3D
+    was run, each other method's paired difference to it on the subset."""
+    compared = [method for method in methods if method not in ('noisy', 'bm3d')] if 'bm3d' in methods else []
+    header = ['noise', *methods, *[f'{method} − BM3D' for method in compared]]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for noise_name in NOISES:
+        rows = {method: find_row(results, set_name, noise_name, method) for method in methods}
+        if rows.get('noisy') is None:
+            continue
+        cells = [NOISE_LABELS[noise_name]]
+        cells += [f"{rows[method]['psnr_db']:.2f}" if rows[method] else '' for method in methods]
+        for method in compared:
+            if rows[method] and rows.get('bm3d'):
+                mean, error = paired_difference(rows[method], rows['bm3d'])
+                cells.append(f"{mean:+.2f} ± {error:.2f}")
+            else:
+                cells.append('')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def methods_in(results):
+    found = {row['method'] for row in results['rows']}
+    return [method for method in METHODS if method in found] + sorted(found - set(METHODS))
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    sets = list(dict.fromkeys(row['set'] for row in results['rows']))
+    methods = [method for method in methods_in(results) if method not in ('noisy', 'bm3d')]
+    others = [name for name in NOISES if not name.startswith('gaussian-')]
+    figure, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4), squeeze=False, sharey=True)
+    for axis, set_name in zip(axes[0], sets):
+        for method in methods:
+            xs, ys, errors = [], [], []
+            for position, noise_name in enumerate(list(NOISES)):
+                row, reference = (find_row(results, set_name, noise_name, key) for key in (method, 'bm3d'))
+                if row and reference:
+                    mean, error = paired_difference(row, reference)
+                    x = GAUSSIAN_SIGMAS[position] if position < len(GAUSSIAN_SIGMAS) else \
+                        60 + 8 * others.index(noise_name)
+                    xs.append(x), ys.append(mean), errors.append(error)
+            axis.errorbar(xs, ys, yerr=errors, marker='o', capsize=2, label=method)
+        axis.axhline(0, color='black', linewidth=0.8)
+        axis.axhline(-0.5, color='grey', linewidth=0.8, linestyle=':')
+        axis.set_xticks(list(GAUSSIAN_SIGMAS) + [60 + 8 * i for i in range(len(others))])
+        axis.set_xticklabels([str(s) for s in GAUSSIAN_SIGMAS] + ['P–G', 'corr.'])
+        axis.set_xlabel('Gaussian σ (0–255), then the signal-dependent and correlated noises')
+        axis.set_title(f'{set_name}: PSNR minus BM3D (σ given), paired, ± s.e.')
+        axis.grid(alpha=0.3)
+    axes[0][0].set_ylabel('dB')
+    axes[0][0].legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def summary(path=RESULTS_FILE):
+    results = read_results(path)
+    if not results['rows']:
+        raise SystemExit(f"robustness: error: no results in {path}: run `robustness run` first")
+    methods = methods_in(results)
+    parts = ['# Robustness: PSNR (dB) against the noise', '',
+             'Made by `python -m Proj_123456_654321.Miniproject_2.others.robustness summary` from `results.json` '
+             '(rows by `robustness run` and `robustness candidate`; see that module\'s docstring). Each method '
+             f"scores every image of the set except BM3D, which scores a seeded subset of {results['bm3d_images']} "
+             'images per set; "− BM3D" is the mean of the paired per-image differences on that subset, ± its '
+             'standard error. NLM and BM3D are told the noise (NLM h = '
+             f"{results['nlm_h_over_sigma']:g} σ); the networks are not.", '']
+    for set_name in dict.fromkeys(row['set'] for row in results['rows']):
+        images = find_row(results, set_name, 'gaussian-25', 'noisy')
+        parts += [f"## {set_name} ({images['images'] if images else '?'} images)", '',
+                  summary_table(results, set_name, methods), '']
+    (path.parent / 'summary.md').write_text('\n'.join(parts))
+    if 'bm3d' in methods:
+        plot(results, path.parent / 'robustness.png')
+    print('\n'.join(parts))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest='command', required=True)
+    for name in ('run', 'candidate'):
+        command = commands.add_parser(name)
+        if name == 'candidate':
+            command.add_argument('name', help='the row name, e.g. mp2-blind')
+            command.add_argument('weights', type=Path, help='a file written by Model.save_model')
+            command.add_argument('--model-class', help='MODULE:CLASS, a Model subclass to load them into')
+        else:
+            command.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+        command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
+        command.add_argument('--noises', nargs='+', choices=list(NOISES), default=list(NOISES))
+        command.add_argument('--bm3d-images', type=int, default=DEFAULT_BM3D_IMAGES)
+        command.add_argument('--workers', type=int, default=1, help='processes for BM3D')
+        command.add_argument('--threads', type=int, help="torch's CPU threads")
+        command.add_argument('--force', action='store_true', help='redo rows already in the results')
+    commands.add_parser('summary')
+    for command in commands.choices.values():
+        command.add_argument('--results', type=Path, default=RESULTS_FILE,
+                             help='the results file (default %(default)s); the summary goes beside it')
+    arguments = parser.parse_args(argv)
+    if arguments.command == 'summary':
+        return summary(arguments.results)
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
+    if arguments.command == 'run':
+        methods = denoisers(arguments.methods)
+    else:
+        model_class = FrameworkModel
+        if arguments.model_class:
+            module, _, name = arguments.model_class.partition(':')
+            model_class = getattr(importlib.import_module(module), name)
+        methods = {arguments.name: model_denoiser(candidate_model(arguments.weights, model_class))}
+    run(arguments.data, methods, arguments.bm3d_images, arguments.workers, arguments.force, arguments.results,
+        noise_names=arguments.noises, log=lambda line: print(line, flush=True))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,112 @@
+"""Tests of the robustness evaluation (others/robustness.py) on a small validation set."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from Proj_123456_654321.Miniproject_2.others import baselines, robustness
+from Proj_123456_654321.Miniproject_2.others.blind import BiasFreeModel
+
+
+@pytest.fixture(scope='module')
+def small_set(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('small_val')
+    # Smooth images (gradients of random slopes), which denoisers can tell from the noise.
+    rng = np.random.default_rng(0)
+    rows, columns = np.mgrid[0:32, 0:32]
+    clean = np.stack([60 + rng.uniform(0, 3) * rows + rng.uniform(0, 3) * columns for _ in range(12 * 3)])
+    clean = torch.from_numpy(clean.reshape(12, 3, 32, 32).astype(np.uint8))
+    torch.save((clean, clean), folder / 'val_data.pkl')
+    return folder
+
+
+def test_the_noisy_images_depend_only_on_the_set_and_the_noise():
+    clean = np.full((4, 3, 32, 32), 100, np.uint8)
+    first = robustness.noisy_images(clean, 'data', 'gaussian-25')
+    assert np.array_equal(first, robustness.noisy_images(clean, 'data', 'gaussian-25'))
+    assert not np.array_equal(first, robustness.noisy_images(clean, 'data_val2', 'gaussian-25'))
+    assert not np.array_equal(first, robustness.noisy_images(clean, 'data', 'gaussian-30'))
+
+
+def test_the_bm3d_subset_is_seeded_sorted_and_distinct():
+    subset = robustness.bm3d_subset(1000, 64)
+    assert np.array_equal(subset, robustness.bm3d_subset(1000, 64))
+    assert len(set(subset)) == 64 and np.all(np.diff(subset) > 0) and subset.max() < 1000
+    assert len(robustness.bm3d_subset(10, 64)) == 10
+
+
+def test_per_image_psnr_is_the_harness_s():
+    clean = torch.rand(5, 3, 8, 8)
+    noisy = (clean + 0.1 * torch.randn_like(clean)).clamp(0, 1)
+    expected = -10 * torch.log10(((noisy - clean) ** 2).mean((1, 2, 3)))
+    assert np.allclose(robustness.per_image_psnr(noisy.numpy(), clean.numpy()), expected.double().numpy())
+
+
+def test_noise_std_of_a_psd_is_the_pixel_std():
+    given = robustness.CORRELATED.bm3d_noise(np.zeros((3, 32, 32)), 0)
+    assert robustness.noise_std(given) == pytest.approx(25 / 255)
+    assert robustness.noise_std(0.1) == 0.1
+
+
+def test_paired_difference():
+    row, reference = {'subset_psnr_db': [30.0, 31.0, 29.0, 30.0]}, {'subset_psnr_db': [29.0, 29.0, 29.0, 29.0]}
+    mean, error = robustness.paired_difference(row, reference)
+    assert mean == pytest.approx(1.0) and error == pytest.approx(np.std([1, 2, 0, 1], ddof=1) / 2)
+    other_subset = {'subset_psnr_db': [29.0, 29.0], 'method': 'bm3d', 'set': 's', 'noise': 'n'}
+    with pytest.raises(ValueError, match='--bm3d-images'):
+        robustness.paired_difference(dict(row, method='mp2', set='s', noise='n'), other_subset)
+
+
+def test_run_stores_rows_resumes_and_summarises(small_set, tmp_path):
+    path = tmp_path / 'results.json'
+    calls = []
+
+    def identity(noisy, clean, noise, workers):
+        calls.append(len(noisy))
+        return noisy / 255
+
+    methods = {'noisy': identity, 'nlm': robustness.denoise_nlm}
+    noises = ('gaussian-10', 'correlated')
+    robustness.run([small_set], methods, bm3d_images=4, path=path, noise_names=noises, log=lambda line: None)
+    rows = json.loads(path.read_text())['rows']
+    assert len(rows) == 4 and {row['images'] for row in rows} == {12}
+    assert all(len(row['subset_psnr_db']) == 4 for row in rows)
+    nlm = robustness.find_row({'rows': rows}, small_set.name, 'gaussian-10', 'nlm')
+    noisy = robustness.find_row({'rows': rows}, small_set.name, 'gaussian-10', 'noisy')
+    assert nlm['psnr_db'] > noisy['psnr_db']
+    # A second run finds its rows done; --force redoes them.
+    robustness.run([small_set], methods, bm3d_images=4, path=path, noise_names=noises, log=lambda line: None)
+    assert len(calls) == 2
+    robustness.run([small_set], {'noisy': identity}, bm3d_images=4, path=path, noise_names=noises, force=True,
+                   log=lambda line: None)
+    assert len(calls) == 4 and len(json.loads(path.read_text())['rows']) == 4
+
+    # BM3D on its subset, told the correlated noise's spectrum, beats the input.
+    robustness.run([small_set], {'bm3d': robustness.denoise_bm3d}, bm3d_images=4, path=path,
+                   noise_names=('correlated',), log=lambda line: None)
+    results = json.loads(path.read_text())
+    bm3d = robustness.find_row(results, small_set.name, 'correlated', 'bm3d')
+    noisy = robustness.find_row(results, small_set.name, 'correlated', 'noisy')
+    assert bm3d['images'] == 4 and np.mean(bm3d['subset_psnr_db']) > np.mean(noisy['subset_psnr_db']) + 3
+    robustness.summary(path)
+    text = (tmp_path / 'summary.md').read_text()
+    assert 'correlated (3×3 binomial, σ = 25)' in text and 'nlm − BM3D' in text
+    assert (tmp_path / 'robustness.png').stat().st_size > 0
+
+
+def test_a_candidate_loads_into_its_class(tmp_path):
+    model = BiasFreeModel(width=8)
+    model.save_model(tmp_path / 'weights.pth')
+    loaded = robustness.candidate_model(tmp_path / 'weights.pth', BiasFreeModel)
+    assert loaded.config == model.config
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    assert torch.equal(loaded.predict(images), model.predict(images))
+
+
+def test_bm3d_takes_a_psd_per_image():
+    clean = np.full((1, 3, 32, 32), 0.5)
+    noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape)
+    psd = robustness.Correlated(sigma=25.5, kernel=((1,),)).bm3d_noise(clean[0], 0)
+    assert np.allclose(baselines.denoise_bm3d(noisy, noise=[psd]), baselines.denoise_bm3d(noisy, noise=0.1),
+                       atol=1e-3)
