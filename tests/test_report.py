@@ -63,7 +63,11 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['unetCapEpochRatio'] == f"{unet_capacity['time'][unet_shipped]['ratio']:.2f}"
     assert values['unetWidth'] == str(unet_study.candidates[unet_shipped]['width'])
     assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
-    for table in ('baselines', 'speed', 'correctness', 'continued'):
+    robustness = json.loads(report.robustness.RESULTS_FILE.read_text())
+    ours, bm3d = (report.robustness.find_row(robustness, 'data_val2', 'gaussian-25', method) for method in ('mp2', 'bm3d'))
+    assert values['robustOursAtTwentyFiveTwo'] == report.versus(
+        (sum(ours['subset_psnr_db']) - sum(bm3d['subset_psnr_db'])) / len(bm3d['subset_psnr_db']))
+    for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
 

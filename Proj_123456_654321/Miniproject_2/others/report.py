@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import capacity, continued, study
+from . import capacity, continued, robustness, study
 from ...Miniproject_1.others import capacity as unet_capacity
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
@@ -236,7 +236,63 @@ def numbers():
     # The third piece, kept apart: how much worse its kept epoch is than the shipped weights on the second set.
     branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2']
     values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_shipped]['data_val2'] - branch:.2f}"
+    values.update(robustness_numbers(read_json(robustness.RESULTS_FILE)))
     return values, counts
+
+
+# The robustness evaluation's sets and models, and the noises its goal covers (Gaussian σ 10 to 50 and the
+# signal-dependent noise).
+ROBUSTNESS_SETS = (('data', ''), ('data_val2', 'Two'))
+ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2', 'Ours', 'MP2, blind'),
+                     ('mp1', 'Unet', 'MP1 U-Net'))
+# Row labels short enough for a column: σ alone for the Gaussian noises.
+ROBUSTNESS_SHORT_LABELS = {**{f'gaussian-{sigma}': f'σ = {sigma}' for sigma in robustness.GAUSSIAN_SIGMAS},
+                           'poisson-gaussian': 'Poisson–Gaussian', 'correlated': 'correlated'}
+ROBUSTNESS_GOAL_NOISES = tuple(f'gaussian-{sigma}' for sigma in robustness.GAUSSIAN_SIGMAS if sigma >= 10) + (
+    'poisson-gaussian',)
+
+
+def robustness_differences(results, set_name, method):
+    """``{noise: (mean, standard error)}`` of ``method`` minus BM3D on the set's BM3D subset."""
+    differences = {}
+    for noise in robustness.NOISES:
+        row, reference = (robustness.find_row(results, set_name, noise, key) for key in (method, 'bm3d'))
+        if row is None or reference is None:
+            raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method if row is None else 'bm3d'} row of "
+                              f"{set_name}, {noise}: run `make robustness`")
+        differences[noise] = robustness.paired_difference(row, reference)
+    return differences
+
+
+def robustness_numbers(results):
+    """Macros of the robustness paragraphs: per model and set, the worst difference to BM3D over the goal's
+    noises, worded "0.50 dB below", and where it is (``robustOursWorst``, ``robustOursWorstAt``, ``...Two`` on
+    the second set), the difference at σ 25, and how many images BM3D scored."""
+    values = {'robustBmImages': str(results['bm3d_images'])}
+    blind = read_json(MP2_RESULTS / 'blind' / 'mp2_blind_history.json')
+    values['blindEpochs'] = str(len(blind['history']))
+    values['blindPieceEpochs'] = in_words([str(run['epochs']) for run in blind['runs']])
+    values['blindMinutes'] = f"{blind['total_seconds'] / 60:.0f}"
+    study_results = read_json(MP2_RESULTS / 'blind' / 'study' / 'results.json')
+    for variant, name in (('bias', 'Bias'), ('bias-free', 'BiasFree'), ('output-bias', 'OutputBias')):
+        row = robustness.find_row(study_results, 'data', 'gaussian-25', variant)
+        values[f'blindStudy{name}'] = f"{row['psnr_db']:.2f}"
+    for set_name, suffix in ROBUSTNESS_SETS:
+        for method, name, _ in ROBUSTNESS_MODELS:
+            differences = robustness_differences(results, set_name, method)
+            worst = min(ROBUSTNESS_GOAL_NOISES, key=lambda noise: differences[noise][0])
+            values[f'robust{name}Worst{suffix}'] = versus(differences[worst][0])
+            values[f'robust{name}WorstAt{suffix}'] = latex_escape(ROBUSTNESS_SHORT_LABELS[worst])
+            values[f'robust{name}AtTwentyFive{suffix}'] = versus(differences['gaussian-25'][0])
+        # The σ-10 specialist (make sigma10-specialist): what the shape reaches at σ 10 when it need not be blind.
+        specialist, ours, reference = (robustness.find_row(results, set_name, 'gaussian-10', method)
+                                       for method in ('specialist-sigma10', 'mp2', 'bm3d'))
+        if specialist is None:
+            raise ReportError(f"{robustness.RESULTS_FILE} lacks the specialist-sigma10 row of {set_name}: run "
+                              f"`make sigma10-specialist`")
+        values[f'robustSpecialistTen{suffix}'] = versus(robustness.paired_difference(specialist, reference)[0])
+        values[f'robustOursTen{suffix}'] = versus(robustness.paired_difference(ours, reference)[0])
+    return values
 
 
 def study_gain_numbers(study_of_capacity, prefix):
@@ -435,6 +491,28 @@ def speed_table():
     return '\n'.join(lines)
 
 
+def robustness_table(models=ROBUSTNESS_MODELS):
+    """Per noise and set: BM3D's PSNR on its subset, and each of ``models``' paired difference to it."""
+    results = read_json(robustness.RESULTS_FILE)
+    columns = 1 + len(models)
+    lines = [r'\begin{tabular}{l' + 'r' * 2 * columns + '}', r'\toprule',
+             ' & ' + ' & '.join(rf'\multicolumn{{{columns}}}{{c}}{{{label}}}'
+                                for label in ('first set', 'second set')) + r' \\',
+             rf'\cmidrule(lr){{2-{1 + columns}}}\cmidrule(lr){{{2 + columns}-{1 + 2 * columns}}}',
+             'noise' + (' & BM3D' + ''.join(f' & {label}' for *_, label in models)) * 2 + r' \\',
+             r'\midrule']
+    differences = {(set_name, method): robustness_differences(results, set_name, method)
+                   for set_name, _ in ROBUSTNESS_SETS for method, *_ in models}
+    for noise in robustness.NOISES:
+        cells = [latex_escape(ROBUSTNESS_SHORT_LABELS.get(noise, robustness.NOISE_LABELS[noise]))]
+        for set_name, _ in ROBUSTNESS_SETS:
+            cells.append(f"{robustness.find_row(results, set_name, noise, 'bm3d')['psnr_db']:.2f}")
+            cells += [f"{differences[set_name, method][noise][0]:+.2f}" for method, *_ in models]
+        lines.append(' & '.join(cells) + r' \\')
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
+
+
 def correctness_table(counts):
     lines = [r'\begin{tabular}{llr}', r'\toprule', r'block & compared with torch & cases \\', r'\midrule']
     for file, test, block, compared in CORRECTNESS_TESTS:
@@ -452,7 +530,8 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     macros = ''.join(f'\\newcommand{{\\{name}}}{{{value}}}\n' for name, value in sorted(values.items()))
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
-              'continued': continued_table(read_json(continued.RESULTS_FILE))}
+              'continued': continued_table(read_json(continued.RESULTS_FILE)), 'robustness': robustness_table(),
+              'robustness_unet': robustness_table(ROBUSTNESS_MODELS[2:])}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values
