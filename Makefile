@@ -132,6 +132,7 @@ experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DA
 		| tee $(MP2_RESULTS)/baselines_val2.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(DATA)
 	$(PY) -m $(PROJECT).Miniproject_2.others.benchmark --data $(DATA) | tee $(MP2_RESULTS)/benchmark_cpu.log
+	$(PY) -m $(PROJECT).Miniproject_2.others.dispatch_count
 	$(PY) test.py -p $(PROJECT) -d $(DATA) 2>&1 | tee $(MP2_RESULTS)/demo_cpu.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.continued run --project 2 today blend-0.5 blend-0.3 blend-0.7 --force
 	$(PY) -m $(PROJECT).Miniproject_2.others.continued run --project 2 today --epochs 3 --in-domain-only --force

@@ -210,3 +210,66 @@ def test_network_training_matches_torch(make_opt, make_ref_opt):
     first = F.mse_loss(ref(x), t).item()
     last = _train(ours, ref, make_opt, make_ref_opt, x, t, steps=6)
     assert last.item() < first  # it does train
+
+
+# -- one flat buffer per kind (Optimizer._flat) -------------------------------------------------------------
+
+def _pairs_with_a_shared_gradient(init):
+    """Pairs whose first gradient is a view into a larger buffer: they cannot be laid end to end."""
+    larger = torch.zeros(2 * init[0].numel(), dtype=F64)
+    first = larger[:init[0].numel()].view(init[0].shape)
+    return [(p.clone(), first if index == 0 else torch.zeros_like(p)) for index, p in enumerate(init)]
+
+
+@pytest.mark.parametrize('make', [lambda pairs: m.Adam(pairs, lr=0.01, weight_decay=0.1),
+                                  lambda pairs: m.SGD(pairs, lr=0.1, momentum=0.9, nesterov=True)],
+                         ids=['adam', 'sgd'])
+def test_the_flat_update_equals_the_update_per_parameter_to_the_bit(make):
+    init, grads = _problem(3)
+    flat_pairs = [(p.clone(), torch.zeros_like(p)) for p in init]
+    apart_pairs = _pairs_with_a_shared_gradient(init)
+    flat, apart = make(flat_pairs), make(apart_pairs)
+    assert flat._flat is not None and apart._flat is None
+    for gs in grads:
+        for (_, g1), (_, g2), g in zip(flat_pairs, apart_pairs, gs):
+            g1.copy_(g), g2.copy_(g)
+        flat.step(), apart.step()
+    assert all(torch.equal(p1, p2) for (p1, _), (p2, _) in zip(flat_pairs, apart_pairs))
+    assert all(torch.equal(s1[key], s2[key]) for s1, s2 in zip(flat.state, apart.state) for key in s1)
+
+
+def test_blocks_keep_their_tensors_and_a_second_optimizer_shares_the_buffers():
+    network = m.Model._build_network(width=4, kernel_size=3, up_kernel_size=3)
+    tensors = [tensor for pair in network.param() for tensor in pair]
+    values = [tensor.clone() for tensor in tensors]
+    first = m.Adam(network.param(), lr=0.1)
+    assert [id(t) for pair in network.param() for t in pair] == [id(t) for t in tensors]
+    assert all(torch.equal(t, v) for t, v in zip(tensors, values))
+    network[0].weight_grad.fill_(1.0)
+    first.step()
+    assert not torch.equal(network[0].weight, values[0])  # the block's own weight moved
+    second = m.Adam(network.param(), lr=0.1)
+    assert second._flat.parameter.data_ptr() == first._flat.parameter.data_ptr()
+    assert m.Adam(network.param()[:2], lr=0.1)._flat is None  # a part of another buffer: per parameter
+
+
+def test_a_restored_state_continues_as_if_never_interrupted():
+    init, grads = _problem(4)
+    pairs = [(p.clone(), torch.zeros_like(p)) for p in init]
+    optimizer = m.Adam(pairs, lr=0.01)
+
+    def run(steps):
+        for gs in steps:
+            for (_, g), gg in zip(pairs, gs):
+                g.copy_(gg)
+            optimizer.step()
+
+    run(grads[:3])
+    saved_parameters, saved_state = [p.clone() for p, _ in pairs], optimizer.state_dict()
+    run(grads[3:])
+    uninterrupted = [p.clone() for p, _ in pairs]
+    for (p, _), saved in zip(pairs, saved_parameters):
+        p.copy_(saved)
+    optimizer.load_state_dict(saved_state)
+    run(grads[3:])
+    assert all(torch.equal(p, q) for (p, _), q in zip(pairs, uninterrupted))

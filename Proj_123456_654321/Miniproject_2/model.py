@@ -339,9 +339,10 @@ class Conv2d(_ConvNd):
              row_stride * self.dilation[0], column_stride * self.dilation[1], channel_stride),
         ).reshape(n * out_height * out_width, -1)  # [N·H_out·W_out, kh·kw·C_in]
         self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)  # [C_out, kh·kw·C_in]
-        output = self._patches.matmul(self._weight_matrix.t())  # [N·H_out·W_out, C_out]
-        if self.bias is not None:
-            output += self.bias
+        if self.bias is None:
+            output = self._patches.matmul(self._weight_matrix.t())  # [N·H_out·W_out, C_out]
+        else:  # the bias as the product's accumulator: no operation of its own
+            output = self.bias.addmm(self._patches, self._weight_matrix.t())
         return output.view(n, out_height, out_width, self.out_channels).permute(0, 3, 1, 2)
 
     def _accumulate_parameter_grads(self, grad_output):
@@ -393,8 +394,9 @@ class Conv2d(_ConvNd):
             top = i * self.dilation[0]
             for j in range(kernel_width):
                 left = j * self.dilation[1]
-                grad_padded[:, top:top + row_span:self.stride[0], left:left + column_span:self.stride[1]] += \
-                    grad_patches[:, :, :, i, j]
+                # add_ on the view: `+=` would also write the view back onto itself (a copy)
+                grad_padded[:, top:top + row_span:self.stride[0], left:left + column_span:self.stride[1]].add_(
+                    grad_patches[:, :, :, i, j])
         height, width = self._image_shape
         return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
 
@@ -511,7 +513,7 @@ class Upsampling(Conv2d):
     matrix per axis). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix:
 
     * forward: ``Z = V X``, one product for every phase and offset (*phase products*), then
-      ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, one add per tap offset over a strided view of ``Z`` (*tap sums*),
+      ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, adds over a strided view of ``Z`` (*tap sums*),
       and the phases' rows and columns put in place (*interleave*): a ×2, 3×3 upsampling convolution costs
       2.25× fewer multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
     * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV M``,
@@ -632,7 +634,7 @@ class Upsampling(Conv2d):
     def _tap_sums(self, products, rows, columns, layout):
         """``Y[s·i + a] = Σ_t Z[a, t][i + t]`` for every block ``i`` and phase ``a``: phase ``a``'s ``k``-th tap
         offset is group ``a·T + k``, row ``i + t0 + delta·a + k`` of ``Z`` (``_PhaseAxis``), so one strided view
-        holds every tap, and the sum is one add per tap offset."""
+        holds every tap, summed over the column offsets, then over the row offsets."""
         s, out, n = self.scale_factor, self.out_channels, products.shape[3]
         row_group, column_group, channel, batch, row, column = products.stride()
         window = products.as_strided(
@@ -641,11 +643,14 @@ class Upsampling(Conv2d):
              column, columns.taps * column_group + columns.delta * column, row_group + row, column_group + column),
             (rows.t0 + rows.z_before) * row + (columns.t0 + columns.z_before) * column,
         )  # [C_out, N, B_h, s, B_w, s, T_h, T_w]
-        output = _copy(window[..., 0, 0], layout.sums)  # [C_out, N, B_h, s, B_w, s]
-        for row_tap in range(rows.taps):
-            for column_tap in range(columns.taps):
-                if row_tap or column_tap:
-                    output += window[..., row_tap, column_tap]
+        # Column taps first, then row taps: T_h + T_w tensor operations instead of T_h·T_w, for as many adds.
+        first = window[..., 0]
+        by_row = first + window[..., 1] if columns.taps > 1 else first.clone()  # [C_out, N, B_h, s, B_w, s, T_h]
+        for column_tap in range(2, columns.taps):
+            by_row += window[..., column_tap]
+        output = _copy(by_row[..., 0], layout.sums)  # [C_out, N, B_h, s, B_w, s]
+        for row_tap in range(1, rows.taps):
+            output += by_row[..., row_tap]
         return output
 
     def _backward_phases(self, grad_output):
@@ -919,6 +924,12 @@ class Optimizer:
 
     ``state`` holds one dict of tensors per parameter (momentum, moments); ``state_dict`` /
     ``load_state_dict`` copy it out and back, so training can roll back an epoch.
+
+    The update (``_update``) is elementwise, so where the parameters can be laid end to end in one buffer and
+    their gradients in another (``_FlatBuffers``) it runs once over those buffers instead of once per
+    parameter: one chain of tensor operations a step (on a GPU, one kernel each) whatever the number of
+    parameters, every element computed as the per-parameter update computes it. ``state`` then holds views
+    of the flat state.
     """
 
     def __init__(self, params, lr):
@@ -928,12 +939,28 @@ class Optimizer:
         self.lr = _finite_number(lr, 'lr')
         self.steps = 0
         self.state = [{} for _ in self.params]
+        self._flat = _FlatBuffers.of(self.params)
 
     def zero_grad(self):
+        if self._flat is not None:
+            self._flat.gradient.zero_()
+            return
         for _, gradient in self.params:
             gradient.zero_()
 
     def step(self):
+        self.steps += 1
+        if self._flat is None:
+            for (parameter, gradient), state in zip(self.params, self.state):
+                self._update(parameter, gradient, state)
+            return
+        starting = not self._flat.state
+        self._update(self._flat.parameter, self._flat.gradient, self._flat.state)
+        if starting:
+            self.state = self._flat.split_state()
+
+    def _update(self, parameter, gradient, state):
+        """Update ``parameter`` in place from ``gradient`` and its ``state`` dict (empty at the first step)."""
         raise NotImplementedError
 
     def state_dict(self):
@@ -943,6 +970,93 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         self.steps, self.lr = state_dict['steps'], state_dict['lr']
         self.state = [{key: value.clone() for key, value in slot.items()} for slot in state_dict['state']]
+        if self._flat is not None:
+            self._flat.join_state(self.state)
+            self.state = self._flat.split_state()
+
+
+class _FlatBuffers:
+    """An optimizer's parameters laid end to end in one flat buffer and their gradients in another, each
+    tensor made (in place, by ``Tensor.set_``: the blocks keep their tensor objects) a view of its slice, so
+    that an elementwise update of the buffers updates every parameter. ``state`` holds the optimizer's state
+    as flat buffers of the same length.
+
+    ``of`` lays them out only where nothing else can see the difference: tensors of one dtype and device,
+    contiguous, each the sole user of its memory (then copied into a new buffer), or already laid end to end
+    in one buffer by an earlier optimizer over the same list (then shared). Otherwise (views of other
+    tensors, a tensor listed twice, a subset of another optimizer's buffer) it returns None and the
+    optimizer updates parameter by parameter. A view of a parameter taken before the optimizer was built
+    keeps the old memory: take views after, as the blocks do (their weight matrices are made in ``forward``).
+    """
+
+    def __init__(self, parameter, gradient, shapes):
+        self.parameter, self.gradient, self.shapes = parameter, gradient, shapes
+        self.state = {}
+
+    @classmethod
+    def of(cls, pairs):
+        parameters, gradients = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+        first = parameters[0]
+        tensors = parameters + gradients
+        if not all(isinstance(tensor, _Tensor) and tensor.dtype == first.dtype and tensor.device == first.device
+                   and tensor.is_contiguous() for tensor in tensors):
+            return None
+        layouts = [_end_to_end_layout(group) for group in (parameters, gradients)]
+        if None in layouts:
+            return None
+        flat_parameter, flat_gradient = (_lay_end_to_end(group, layout)
+                                         for group, layout in zip((parameters, gradients), layouts))
+        return cls(flat_parameter, flat_gradient, [tuple(parameter.shape) for parameter in parameters])
+
+    def split_state(self):
+        """``state`` as one dict of views per parameter, shaped as the parameter."""
+        slots, offset = [], 0
+        for shape in self.shapes:
+            size = math.prod(shape)
+            slots.append({key: buffer.narrow(0, offset, size).view(shape) for key, buffer in self.state.items()})
+            offset += size
+        return slots
+
+    def join_state(self, slots):
+        """Set ``state`` from one dict per parameter (empty dicts: no state yet)."""
+        keys = set(slots[0])
+        if any(set(slot) != keys for slot in slots):
+            raise ValueError("the optimizer state has other keys for some parameters than for others")
+        self.state = {key: cat([slot[key].reshape(-1) for slot in slots]) for key in sorted(keys)}
+
+
+def _end_to_end_layout(tensors):
+    """``'owned'`` when each tensor is the sole user of its own memory, ``'shared'`` when the tensors already
+    lie end to end over the whole of one memory block, else None."""
+    def spans_its_memory(tensor):
+        size = tensor.numel() * tensor.element_size()
+        return tensor.storage_offset() == 0 and tensor.untyped_storage().nbytes() == size
+
+    addresses = {tensor.untyped_storage().data_ptr() for tensor in tensors}
+    if len(addresses) == len(tensors) and all(spans_its_memory(tensor) for tensor in tensors):
+        return 'owned'
+    storage = tensors[0].untyped_storage()
+    offsets = [0]
+    for tensor in tensors:
+        offsets.append(offsets[-1] + tensor.numel())
+    if (len(addresses) == 1 and all(tensor.storage_offset() == offset for tensor, offset in zip(tensors, offsets))
+            and storage.nbytes() == offsets[-1] * tensors[0].element_size()):
+        return 'shared'
+    return None
+
+
+def _lay_end_to_end(tensors, layout):
+    """The flat buffer of ``tensors`` (see ``_FlatBuffers``): theirs if ``layout`` is ``'shared'``, else a copy
+    of them end to end, each tensor then set to view its slice."""
+    if layout == 'shared':
+        total = sum(tensor.numel() for tensor in tensors)
+        return tensors[0].new_empty(0).set_(tensors[0].untyped_storage(), 0, (total,), (1,))
+    flat = cat([tensor.reshape(-1) for tensor in tensors])
+    offset = 0
+    for tensor in tensors:
+        tensor.set_(flat.untyped_storage(), offset, tensor.shape, tensor.stride())
+        offset += tensor.numel()
+    return flat
 
 
 class SGD(Optimizer):
@@ -959,21 +1073,19 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         self.nesterov = nesterov
 
-    def step(self):
-        self.steps += 1
-        for (parameter, gradient), state in zip(self.params, self.state):
-            if self.weight_decay != 0:
-                gradient = gradient.add(parameter, alpha=self.weight_decay)
-            if self.momentum != 0:
-                if 'momentum_buffer' not in state:
-                    state['momentum_buffer'] = gradient.clone()
-                else:
-                    state['momentum_buffer'].mul_(self.momentum).add_(gradient, alpha=1 - self.dampening)
-                if self.nesterov:
-                    gradient = gradient.add(state['momentum_buffer'], alpha=self.momentum)
-                else:
-                    gradient = state['momentum_buffer']
-            parameter.add_(gradient, alpha=-self.lr)
+    def _update(self, parameter, gradient, state):
+        if self.weight_decay != 0:
+            gradient = gradient.add(parameter, alpha=self.weight_decay)
+        if self.momentum != 0:
+            if 'momentum_buffer' not in state:
+                state['momentum_buffer'] = gradient.clone()
+            else:
+                state['momentum_buffer'].mul_(self.momentum).add_(gradient, alpha=1 - self.dampening)
+            if self.nesterov:
+                gradient = gradient.add(state['momentum_buffer'], alpha=self.momentum)
+            else:
+                gradient = state['momentum_buffer']
+        parameter.add_(gradient, alpha=-self.lr)
 
 
 class Adam(Optimizer):
@@ -992,21 +1104,19 @@ class Adam(Optimizer):
         self.eps = _finite_number(eps, 'eps')
         self.weight_decay = _finite_number(weight_decay, 'weight_decay')
 
-    def step(self):
-        self.steps += 1
+    def _update(self, parameter, gradient, state):
         beta1, beta2 = self.betas
         step_size = self.lr / (1 - beta1 ** self.steps)
         bias_correction2_sqrt = (1 - beta2 ** self.steps) ** 0.5
-        for (parameter, gradient), state in zip(self.params, self.state):
-            if self.weight_decay != 0:
-                gradient = gradient.add(parameter, alpha=self.weight_decay)
-            if not state:
-                state['exp_avg'] = parameter.new_zeros(parameter.shape)
-                state['exp_avg_sq'] = parameter.new_zeros(parameter.shape)
-            state['exp_avg'].lerp_(gradient, 1 - beta1)
-            state['exp_avg_sq'].mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
-            denominator = (state['exp_avg_sq'].sqrt() / bias_correction2_sqrt).add_(self.eps)
-            parameter.addcdiv_(state['exp_avg'], denominator, value=-step_size)
+        if self.weight_decay != 0:
+            gradient = gradient.add(parameter, alpha=self.weight_decay)
+        if not state:
+            state['exp_avg'] = parameter.new_zeros(parameter.shape)
+            state['exp_avg_sq'] = parameter.new_zeros(parameter.shape)
+        state['exp_avg'].lerp_(gradient, 1 - beta1)
+        state['exp_avg_sq'].mul_(beta2).addcmul_(gradient, gradient, value=1 - beta2)
+        denominator = (state['exp_avg_sq'].sqrt() / bias_correction2_sqrt).add_(self.eps)
+        parameter.addcdiv_(state['exp_avg'], denominator, value=-step_size)
 
 
 # ----------------------------------------------------------------------------------------------------
