@@ -284,14 +284,14 @@ def robustness_numbers(results):
             values[f'robust{name}Worst{suffix}'] = versus(differences[worst][0])
             values[f'robust{name}WorstAt{suffix}'] = latex_escape(ROBUSTNESS_SHORT_LABELS[worst])
             values[f'robust{name}AtTwentyFive{suffix}'] = versus(differences['gaussian-25'][0])
+            values[f'robust{name}Ten{suffix}'] = versus(differences['gaussian-10'][0])
         # The σ-10 specialist (make sigma10-specialist): what the shape reaches at σ 10 when it need not be blind.
-        specialist, ours, reference = (robustness.find_row(results, set_name, 'gaussian-10', method)
-                                       for method in ('specialist-sigma10', 'mp2', 'bm3d'))
+        specialist, reference = (robustness.find_row(results, set_name, 'gaussian-10', method)
+                                 for method in ('specialist-sigma10', 'bm3d'))
         if specialist is None:
             raise ReportError(f"{robustness.RESULTS_FILE} lacks the specialist-sigma10 row of {set_name}: run "
                               f"`make sigma10-specialist`")
         values[f'robustSpecialistTen{suffix}'] = versus(robustness.paired_difference(specialist, reference)[0])
-        values[f'robustOursTen{suffix}'] = versus(robustness.paired_difference(ours, reference)[0])
     return values
 
 
@@ -504,7 +504,7 @@ def robustness_table(models=ROBUSTNESS_MODELS):
     differences = {(set_name, method): robustness_differences(results, set_name, method)
                    for set_name, _ in ROBUSTNESS_SETS for method, *_ in models}
     for noise in robustness.NOISES:
-        cells = [latex_escape(ROBUSTNESS_SHORT_LABELS.get(noise, robustness.NOISE_LABELS[noise]))]
+        cells = [latex_escape(ROBUSTNESS_SHORT_LABELS[noise])]
         for set_name, _ in ROBUSTNESS_SETS:
             cells.append(f"{robustness.find_row(results, set_name, noise, 'bm3d')['psnr_db']:.2f}")
             cells += [f"{differences[set_name, method][noise][0]:+.2f}" for method, *_ in models]
