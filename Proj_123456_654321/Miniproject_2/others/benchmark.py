@@ -213,16 +213,21 @@ def submitted_settings():
     return dict(config.architecture(), batch_size=config.batch_size)
 
 
-def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
-    """Time one training step of both sides for the submitted network and for each width × batch size."""
+def step_configurations(widths, batch_sizes):
+    """``(name, network configuration, batch size)`` of the submitted network, then of each width × batch size
+    with 3×3 kernels."""
     submitted = submitted_settings()
     batch_size = submitted.pop('batch_size')
     configurations = [(f"submitted w{submitted['width']} k{submitted['kernel_size']}/{submitted['up_kernel_size']} "
                        f"b{batch_size}", submitted, batch_size)]
-    configurations += [(f"w{width} k3 b{batch_size}", {'width': width, 'kernel_size': 3, 'up_kernel_size': 3},
-                        batch_size) for width in widths for batch_size in batch_sizes]
+    return configurations + [(f"w{width} k3 b{batch_size}", {'width': width, 'kernel_size': 3, 'up_kernel_size': 3},
+                              batch_size) for width in widths for batch_size in batch_sizes]
+
+
+def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
+    """Time one training step of both sides for the submitted network and for each width × batch size."""
     rows = []
-    for name, config, batch_size in configurations:
+    for name, config, batch_size in step_configurations(widths, batch_sizes):
         torch.manual_seed(SEED)
         ours = Model._build_network(**config).to(device)
         theirs = copy_weights(ours, twin_network(ours).to(device))

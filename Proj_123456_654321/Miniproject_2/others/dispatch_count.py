@@ -23,7 +23,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..model import Model
-from .benchmark import _random_batch, _torch_training_step, our_training_step, submitted_settings
+from .benchmark import _random_batch, _torch_training_step, our_training_step, step_configurations
 from .twin import copy_weights, twin_network
 
 RESULTS_FILE = Path(__file__).resolve().parent / 'results' / 'dispatch_count.json'
@@ -84,16 +84,6 @@ def count_configuration(config, batch_size):
             'torch': count_step(_torch_training_step(theirs, inputs, targets))}
 
 
-def configurations(widths, batch_sizes):
-    submitted = submitted_settings()
-    batch_size = submitted.pop('batch_size')
-    found = [(f"submitted w{submitted['width']} k{submitted['kernel_size']}/{submitted['up_kernel_size']} "
-              f"b{batch_size}", submitted, batch_size)]
-    found += [(f"w{width} k3 b{batch_size}", {'width': width, 'kernel_size': 3, 'up_kernel_size': 3}, batch_size)
-              for width in widths for batch_size in batch_sizes]
-    return found
-
-
 def format_row(name, counts):
     ours, theirs = counts['ours'], counts['torch']
     return (f"{name:<26} ours {ours['not_views']:4d} not views {ours['total']:4d} in all | torch "
@@ -119,7 +109,7 @@ def main(argv=None):
     parser.add_argument('--json', type=Path, default=RESULTS_FILE)
     arguments = parser.parse_args(argv)
     rows = []
-    for name, config, batch_size in configurations(arguments.widths, arguments.batch_sizes):
+    for name, config, batch_size in step_configurations(arguments.widths, arguments.batch_sizes):
         counts = count_configuration(config, batch_size)
         rows.append({'config': name, **config, 'batch_size': batch_size, **counts})
         print(format_row(name, counts), flush=True)
