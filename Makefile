@@ -208,9 +208,9 @@ blind-study: setup $(BLIND_DATA)/train_data.pkl $(DATA)/train_data.pkl
 	done
 	$(ROBUSTNESS) summary --results $(BLIND_STUDY)/results.json
 
-
 # What the network of the required shape reaches at σ 10 when it need not be blind: the shipped blind model
-# fine-tuned 2 epochs on 20,000 pairs of σ 10 alone (a specialist), scored at σ 10 beside the others.
+# fine-tuned 2 epochs on 20,000 pairs of σ 10 alone (a specialist), scored at σ 10 beside the others. Its record
+# starts afresh with the weights (train --resume would append to an earlier one).
 SIGMA10_DATA := data_sigma10
 $(SIGMA10_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(SIGMA10_DATA) --train-images $(PHOTOS) $(MORE_PHOTOS) \
@@ -218,6 +218,7 @@ $(SIGMA10_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 sigma10-specialist: setup $(SIGMA10_DATA)/train_data.pkl $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl
 	mkdir -p blind_runs
 	cp $(PROJECT)/Miniproject_2/bestmodel.pth blind_runs/specialist-sigma10.pth
+	rm -f $(MP2_RESULTS)/blind/specialist_sigma10.json
 	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(SIGMA10_DATA) --epochs 2 --resume --threads 2 \
 		--out blind_runs/specialist-sigma10.pth --history $(MP2_RESULTS)/blind/specialist_sigma10.json \
 		| tee $(MP2_RESULTS)/blind/specialist_sigma10.log
