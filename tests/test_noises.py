@@ -121,3 +121,32 @@ def test_the_command_line_takes_a_sigma_range(tmp_path):
     assert 8 < stds.min() and stds.max() < 22
     with pytest.raises(SystemExit):
         build_data.main(['--out', str(tmp_path / 'x'), '--sigma', '20:10'])
+
+
+def neighbour_correlation(noise):
+    """The correlation of horizontally adjacent values of ``noise`` ``[N, 3, H, W]``."""
+    noise = noise - noise.mean()
+    return ((noise[..., :-1] * noise[..., 1:]).mean() / noise.pow(2).mean()).item()
+
+
+def test_the_command_line_builds_a_set_of_another_noise_on_both_copies_and_validation(tmp_path):
+    assert build_data.main(['--out', str(tmp_path / 'plain'), '--train', '200', '--val', '100', '--quiet']) == 0
+    assert build_data.main(['--out', str(tmp_path / 'correlated'), '--train', '200', '--val', '100',
+                            '--noise', 'correlated', '--quiet']) == 0
+    (plain_first, plain_second), (_, plain_clean) = (
+        torch.load(tmp_path / 'plain' / file, weights_only=True) for file in ('train_data.pkl', 'val_data.pkl'))
+    (first, second), (noisy, clean) = (
+        torch.load(tmp_path / 'correlated' / file, weights_only=True) for file in ('train_data.pkl', 'val_data.pkl'))
+    assert torch.equal(clean, plain_clean)
+    # Two independent draws: their difference is noise alone, correlated between neighbours as the kernel says
+    # (0.67 for the binomial blur, before clipping), where the plain set's is not.
+    assert neighbour_correlation(first.float() - second.float()) > 0.55
+    assert abs(neighbour_correlation(plain_first.float() - plain_second.float())) < 0.05
+    assert neighbour_correlation(noisy.float() - clean.float()) > 0.55
+
+
+def test_the_command_line_refuses_a_noise_with_a_sigma(tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        build_data.main(['--out', str(tmp_path), '--noise', 'poisson-gaussian', '--sigma', '10'])
+    assert refused.value.code == 2 and 'cannot be combined with --sigma' in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

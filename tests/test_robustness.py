@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from Proj_123456_654321.Miniproject_2.others import baselines, robustness
+from Proj_123456_654321.Miniproject_2.others import baselines, noises, robustness
 from Proj_123456_654321.Miniproject_2.others.blind import BiasFreeModel
 
 
@@ -107,6 +107,6 @@ def test_a_candidate_loads_into_its_class(tmp_path):
 def test_bm3d_takes_a_psd_per_image():
     clean = np.full((1, 3, 32, 32), 0.5)
     noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape)
-    psd = robustness.Correlated(sigma=25.5, kernel=((1,),)).bm3d_noise(clean[0], 0)
+    psd = noises.Correlated(sigma=25.5, kernel=((1,),)).bm3d_noise(clean[0], 0)
     assert np.allclose(baselines.denoise_bm3d(noisy, noise=[psd]), baselines.denoise_bm3d(noisy, noise=0.1),
                        atol=1e-3)

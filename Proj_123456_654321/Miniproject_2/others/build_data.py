@@ -27,7 +27,10 @@ Recipe, for each patch:
    with its clean patch.  ``--sigma LOW:HIGH`` draws each pair's σ (and each
    validation patch's) uniformly in ``[LOW, HIGH]`` instead, both copies of a
    pair the same: the data of a denoiser blind to the noise level.  The clean
-   patches are drawn first, so they do not depend on ``--sigma``.
+   patches are drawn first, so they do not depend on ``--sigma``.  ``--noise
+   poisson-gaussian`` or ``--noise correlated`` puts the robustness
+   evaluation's signal-dependent or spatially correlated noise
+   (``others/noises.py``) on both copies and on validation instead.
 
 Photos are converted to RGB (grayscale gives 3 equal channels; 16-bit photos
 are scaled to 8 bits as the denoise command does, ``others/images.py``; 32-bit
@@ -63,7 +66,7 @@ Command::
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
         [--train-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
-        [--sigma 25 | --sigma LOW:HIGH] [--with-clean] [--force] [--quiet]
+        [--sigma 25 | --sigma LOW:HIGH | --noise NAME] [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
 without ``--force`` (they may be the real course data).  A ``--out`` that is
@@ -84,7 +87,7 @@ import torch
 from PIL import Image
 
 from .images import to_rgb
-from .noises import Gaussian, pair_sigmas, parse_sigma
+from .noises import NAMED_NOISES, Gaussian, pair_sigmas, parse_sigma
 
 PATCH_SIZE = 32
 NOISE_STD = 25.0
@@ -284,10 +287,11 @@ def save_atomically(tensors, path):
         raise
 
 
-def build_split(split, photos, n, rng, progress, sigma_range=(NOISE_STD, NOISE_STD)):
+def build_split(split, photos, n, rng, progress, sigma_range=(NOISE_STD, NOISE_STD), noise=None):
     """``(clean, arrays)``: the clean patches of one split and the arrays its
     file holds (two noisy draws for training, noisy and clean for validation),
-    the noise of each pair (or patch) of σ drawn uniformly over ``sigma_range``."""
+    the noise of each pair (or patch) Gaussian of σ drawn uniformly over
+    ``sigma_range``, or ``noise`` (a ``noises`` object) when given."""
     start = time.perf_counter()
 
     def report(done):
@@ -295,10 +299,11 @@ def build_split(split, photos, n, rng, progress, sigma_range=(NOISE_STD, NOISE_S
               file=sys.stderr)
 
     clean = sample_clean_patches(photos, n, rng, report if progress else None)
-    sigma = pair_sigmas(sigma_range, n, rng)
+    if noise is None:
+        noise = Gaussian(pair_sigmas(sigma_range, n, rng))
     if split == "train":
-        return clean, (add_noise(clean, rng, sigma), add_noise(clean, rng, sigma))
-    return clean, (add_noise(clean, rng, sigma), clean)
+        return clean, (noise(clean, rng), noise(clean, rng))
+    return clean, (noise(clean, rng), clean)
 
 
 def split_generators(seed):
@@ -310,7 +315,7 @@ def split_generators(seed):
 
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
           force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=(),
-          sigma_range=(NOISE_STD, NOISE_STD)):
+          sigma_range=(NOISE_STD, NOISE_STD), noise=None):
     """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
     if ``with_clean``) into ``out_dir`` and return the paths of the first two.
     Raises ``FileExistsError`` (writing nothing) when one of them exists and
@@ -339,7 +344,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     for split, path, photos, n, rng in (
             ("train", train_path, train_photos, n_train, train_rng),
             ("val", val_path, val_photos, n_val, val_rng)):
-        clean, arrays = build_split(split, photos, n, rng, progress, sigma_range)
+        clean, arrays = build_split(split, photos, n, rng, progress, sigma_range, noise)
         save_atomically(tuple(torch.from_numpy(a) for a in arrays), path)
         if split == "train" and with_clean:
             save_atomically(torch.from_numpy(clean), clean_path)
@@ -351,7 +356,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
 
 
 def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress=True,
-                     sigma_range=(NOISE_STD, NOISE_STD)):
+                     sigma_range=(NOISE_STD, NOISE_STD), noise=None):
     """Write only ``val_data.pkl`` into ``out_dir``, from the photos under
     ``folders`` (identical files kept once), and return its path: a further
     validation set of photos that no training set uses.  The patches are drawn
@@ -367,7 +372,7 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
     photos = load_photos(val_paths, "val")
     _, val_rng = split_generators(seed)
     os.makedirs(out_dir, exist_ok=True)
-    _, arrays = build_split("val", photos, n_val, val_rng, progress, sigma_range)
+    _, arrays = build_split("val", photos, n_val, val_rng, progress, sigma_range, noise)
     save_atomically(tuple(torch.from_numpy(a) for a in arrays), val_path)
     if progress:
         print(f"wrote {val_path} ({os.path.getsize(val_path) / 1e6:.1f} MB) "
@@ -431,6 +436,9 @@ def main(argv=None):
                         help=f"the noise's standard deviation (0-255 scale; default {NOISE_STD:g}); "
                              "LOW:HIGH draws it uniformly per pair (both copies the same) and per "
                              "validation patch")
+    parser.add_argument("--noise", choices=sorted(NAMED_NOISES),
+                        help="another noise instead of the Gaussian (others/noises.py): the same on "
+                             "both copies of a pair and on validation")
     parser.add_argument("--with-clean", action="store_true",
                         help=f"also write {TRAIN_CLEAN_FILE}, the clean patches "
                              "behind the training pairs")
@@ -438,18 +446,21 @@ def main(argv=None):
                         help="overwrite existing train_data.pkl / val_data.pkl")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
+    if args.noise and args.sigma != (NOISE_STD, NOISE_STD):
+        parser.error("--noise has its own level; it cannot be combined with --sigma")
+    noise = NAMED_NOISES[args.noise] if args.noise else None
     if args.val_photos and (args.images or args.train_images or args.same_photos or args.with_clean):
         parser.error("--val-photos cannot be combined with --images, --train-images, "
                      "--same-photos or --with-clean")
     try:
         if args.val_photos:
             build_validation(args.out, args.val_photos, args.val, args.seed, args.force,
-                             progress=not args.quiet, sigma_range=args.sigma)
+                             progress=not args.quiet, sigma_range=args.sigma, noise=noise)
             return 0
         build(args.out, args.train, args.val, args.seed, args.images,
               args.force, progress=not args.quiet,
               train_image_dirs=args.train_images, with_clean=args.with_clean,
-              same_photo_dirs=args.same_photos, sigma_range=args.sigma)
+              same_photo_dirs=args.same_photos, sigma_range=args.sigma, noise=noise)
     except (OSError, ValueError) as error:
         # Some messages span lines: keep the error to one line.
         parser.exit(1, f"build_data: error: {' '.join(str(error).split())}\n")

@@ -115,6 +115,16 @@ class Correlated:
         return transfer * (self.sigma / 255) ** 2 * height * width
 
 
+# The robustness evaluation's signal-dependent and correlated noises (others/robustness.py); build_data's
+# --noise puts them on training pairs too.
+# Camera-like: a pixel of value v holds v / 4 photons, read noise 8; the standard deviation is 24 at v = 128
+# (12 at 20, 33 at 255), near the stand-in's 25 on average.
+POISSON_GAUSSIAN = PoissonGaussian(gain=4.0, read_sigma=8.0)
+# A 3×3 binomial blur of white noise, per pixel standard deviation 25 (neighbours correlate by 0.67).
+CORRELATED = Correlated(sigma=25.0, kernel=((1, 2, 1), (2, 4, 2), (1, 2, 1)))
+NAMED_NOISES = {'poisson-gaussian': POISSON_GAUSSIAN, 'correlated': CORRELATED}
+
+
 def parse_sigma(text):
     """``'25'`` -> ``(25.0, 25.0)``, ``'5:55'`` -> ``(5.0, 55.0)``: the range a pair's σ is drawn from."""
     low, _, high = text.partition(':')

@@ -45,17 +45,12 @@ import torch
 
 from . import baselines
 from .data import load_val
-from .noises import Correlated, Gaussian, PoissonGaussian
+from .noises import CORRELATED, POISSON_GAUSSIAN, Gaussian
 from ..model import Model as FrameworkModel
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'robustness'
 RESULTS_FILE = RESULTS_FOLDER / 'results.json'
 GAUSSIAN_SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 50)
-# Camera-like: a pixel of value v holds v / 4 photons, read noise 8; the standard deviation is 24 at v = 128
-# (12 at 20, 33 at 255), near the stand-in's 25 on average.
-POISSON_GAUSSIAN = PoissonGaussian(gain=4.0, read_sigma=8.0)
-# A 3×3 binomial blur of white noise, per pixel standard deviation 25 (neighbours correlate by 0.67).
-CORRELATED = Correlated(sigma=25.0, kernel=((1, 2, 1), (2, 4, 2), (1, 2, 1)))
 NOISES = {**{f'gaussian-{sigma}': Gaussian(float(sigma)) for sigma in GAUSSIAN_SIGMAS},
           'poisson-gaussian': POISSON_GAUSSIAN, 'correlated': CORRELATED}
 NOISE_LABELS = {**{f'gaussian-{sigma}': f'Gaussian σ = {sigma}' for sigma in GAUSSIAN_SIGMAS},
