@@ -259,7 +259,7 @@ class Conv2d(_ConvNd):
       memory (their logical shape is torch's ``[N, C, H, W]``).
 
     The fast path is ``unfold`` and ``fold`` written by hand for speed (the strided view extracts the patches,
-    the per-tap adds of ``_backward_padded`` put their gradients back); the plain ``unfold`` / ``fold``
+    one ``scatter_add_`` of ``_backward_padded`` puts their gradients back); the plain ``unfold`` / ``fold``
     version is the torch-order path above. The tests keep no third version: they compare both paths with
     ``F.conv2d`` and autograd, in float64 to 1e-10 (tests/test_blocks.py) and bit for bit where torch uses
     im2col (tests/test_torch_exact.py, test.py); ``_unfold_convolution`` in tests/test_torch_exact.py writes
@@ -275,6 +275,7 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=False,
                          output_padding=0, bias=bias)
+        self._patch_rows_for = self._patch_rows = None
 
     def _uses_torch_im2col(self, input, image_size):
         """Whether torch's CPU convolution computes by im2col and one matrix product an image of
@@ -386,19 +387,31 @@ class Conv2d(_ConvNd):
         n, _, out_height, out_width = grad_output.shape
         (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
         grad_matrix = self._accumulate_parameter_grads(grad_output)
-        grad_patches = grad_matrix.matmul(self._weight_matrix).view(
-            n, out_height, out_width, kernel_height, kernel_width, self.in_channels)
-        grad_padded = grad_output.new_zeros(self._padded_shape)
-        row_span, column_span = (out_height - 1) * self.stride[0] + 1, (out_width - 1) * self.stride[1] + 1
-        for i in range(kernel_height):
-            top = i * self.dilation[0]
-            for j in range(kernel_width):
-                left = j * self.dilation[1]
-                # add_ on the view: `+=` would also write the view back onto itself (a copy)
-                grad_padded[:, top:top + row_span:self.stride[0], left:left + column_span:self.stride[1]].add_(
-                    grad_patches[:, :, :, i, j])
+        grad_patches = grad_matrix.matmul(self._weight_matrix)  # [N·H_out·W_out, kh·kw·C_in]
+        grad_padded = grad_output.new_zeros(self._padded_shape)  # [N, H_p, W_p, C_in]
+        # One row of C_in values per (pixel, tap), each added onto the padded pixel that tap read. (index_add_
+        # adds the same rows one by one: slower below about 64 channels.)
+        grad_padded.view(-1, self.in_channels).scatter_add_(
+            0, self._patch_rows_of(n, out_height, out_width, grad_output.device)[:, None].expand(-1, self.in_channels),
+            grad_patches.view(-1, self.in_channels))
         height, width = self._image_shape
         return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
+
+    def _patch_rows_of(self, n, out_height, out_width, device):
+        """For each row ``(n, y, x, i, j)`` of the patches as a ``[N·H_out·W_out·kh·kw, C_in]`` matrix, the row
+        of ``_zero_padded``'s buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads; kept for the last shape."""
+        key = (n, out_height, out_width, self._padded_shape, device)
+        if self._patch_rows_for != key:
+            _, padded_height, padded_width, _ = self._padded_shape
+            (kernel_height, kernel_width), (row_stride, column_stride) = self.kernel_size, self.stride
+            image = arange(n, device=device).view(-1, 1, 1, 1, 1) * (padded_height * padded_width)
+            rows = (arange(out_height, device=device).view(1, -1, 1, 1, 1) * row_stride
+                    + arange(kernel_height, device=device).view(1, 1, 1, -1, 1) * self.dilation[0])
+            columns = (arange(out_width, device=device).view(1, 1, -1, 1, 1) * column_stride
+                       + arange(kernel_width, device=device).view(1, 1, 1, 1, -1) * self.dilation[1])
+            self._patch_rows = (image + rows * padded_width + columns).reshape(-1)  # [N·H_out·W_out·kh·kw]
+            self._patch_rows_for = key
+        return self._patch_rows
 
 
 class TransposeConv2d(_ConvNd):
@@ -510,13 +523,13 @@ class Upsampling(Conv2d):
     With ``stride=1`` the upsampled image is never built. Along one axis, output ``o = s·i + a`` (phase ``a``)
     reads kernel tap ``u`` at the low-resolution row ``i + t`` with ``t = ⌊(a - padding + u·dilation) / s⌋``,
     so taps sharing ``(a, t)`` are summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
-    matrix per axis). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix:
+    matrix per axis; in 2-D their outer product, ``[G_h·G_w, kh·kw]``). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix:
 
     * forward: ``Z = V X``, one product for every phase and offset (*phase products*), then
       ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, adds over a strided view of ``Z`` (*tap sums*),
       and the phases' rows and columns put in place (*interleave*): a ×2, 3×3 upsampling convolution costs
       2.25× fewer multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
-    * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV M``,
+    * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV``,
       ``db = Σ dY``, ``dX = Vᵀ dZ``.
 
     Shapes in the comments, per axis (``_h`` rows, ``_w`` columns; ``_PhaseAxis`` computes them): ``T`` the
@@ -585,19 +598,27 @@ class Upsampling(Conv2d):
         columns (channel-major)."""
         return _CHANNELS_LAST if self.out_channels >= columns.blocks else _CHANNEL_MAJOR
 
-    def _combined_weight(self, rows, columns):
-        """``V``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
-        kernel_height, kernel_width = self.kernel_size
-        taps = self.weight.permute(2, 3, 0, 1).reshape(kernel_height, -1)  # [kh, kw·C_out·C_in]
-        by_row = rows.matmul(taps).view(len(rows), kernel_width, -1)  # [G_h, kw, C_out·C_in]
-        return columns.matmul(by_row).view(-1, self.in_channels)
+    def _membership(self, direction):
+        """``M`` of both axes: the 0/1 matrix ``[G_h·G_w, kh·kw]`` whose row for group ``((a_h, t_h), (a_w, t_w))``
+        marks the taps ``(u, v)`` that belong to it (the outer product of the axes' rows); cached."""
+        rows, columns = self._axes_in_use
+        key = ('membership', *self._input_size[1:], direction, self.weight.device, self.weight.dtype)
+        if key not in self._plan_cache:
+            by_row = rows.membership(direction, self.weight)  # [G_h, kh]
+            by_column = columns.membership(direction, self.weight)  # [G_w, kw]
+            self._plan_cache[key] = (by_row[:, None, :, None] * by_column[None, :, None, :]).reshape(
+                len(by_row) * len(by_column), -1)
+        return self._plan_cache[key]
 
-    def _uncombined_grad(self, grad_combined, rows, columns):
-        """``dW`` from ``dV``: the transpose of ``_combined_weight``."""
-        kernel_height, kernel_width = self.kernel_size
-        by_row = columns.t().matmul(grad_combined.view(len(rows), len(columns), -1))  # [G_h, kw, C_out·C_in]
-        taps = rows.t().matmul(by_row.view(len(rows), -1))  # [kh, kw·C_out·C_in]
-        return taps.view(kernel_height, kernel_width, self.out_channels, self.in_channels).permute(2, 3, 0, 1)
+    def _combined_weight(self, membership):
+        """``V = M W``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
+        taps = self.weight.view(self.out_channels * self.in_channels, -1)  # [C_out·C_in, kh·kw]
+        return membership.matmul(taps.t()).view(-1, self.in_channels)
+
+    def _accumulate_weight_grad(self, grad_combined, membership):
+        """``dW += Mᵀ dV``, the transpose of ``_combined_weight``, added in place."""
+        grad_taps = grad_combined.view(len(membership), -1)  # [G_h·G_w, C_out·C_in]
+        self.weight_grad.view(self.out_channels * self.in_channels, -1).addmm_(grad_taps.t(), membership)
 
     def _forward_phases(self, input):
         """``Y = conv(up(X))`` by the decomposition: phase products, tap sums, interleave."""
@@ -622,8 +643,7 @@ class Upsampling(Conv2d):
         """``Z = V X``, every group's weight times the input in one matrix product, written into a buffer padded
         with zeros so that the tap sums' strided view reads zeros beyond the input."""
         n, height, width = self._input_size
-        combined = self._combined_weight(rows.membership('forward', self.weight),
-                                         columns.membership('forward', self.weight))  # V [G_h·G_w·C_out, C_in]
+        combined = self._combined_weight(self._membership('forward'))  # V [G_h·G_w·C_out, C_in]
         groups = (len(rows.forward_keys), len(columns.forward_keys), self.out_channels)
         product = _matmul(combined, self._input_columns, layout.channels_last).view(
             *groups, n, height, width)  # [G_h, G_w, C_out, N, H, W]
@@ -644,30 +664,29 @@ class Upsampling(Conv2d):
             (rows.t0 + rows.z_before) * row + (columns.t0 + columns.z_before) * column,
         )  # [C_out, N, B_h, s, B_w, s, T_h, T_w]
         # Column taps first, then row taps: T_h + T_w tensor operations instead of T_h·T_w, for as many adds.
-        first = window[..., 0]
-        by_row = first + window[..., 1] if columns.taps > 1 else first.clone()  # [C_out, N, B_h, s, B_w, s, T_h]
-        for column_tap in range(2, columns.taps):
-            by_row += window[..., column_tap]
-        output = _copy(by_row[..., 0], layout.sums)  # [C_out, N, B_h, s, B_w, s]
-        for row_tap in range(1, rows.taps):
-            output += by_row[..., row_tap]
+        column_taps = window.unbind(-1)  # T_w × [C_out, N, B_h, s, B_w, s, T_h]
+        by_row = column_taps[0] + column_taps[1] if columns.taps > 1 else column_taps[0].clone()
+        for column_tap in column_taps[2:]:
+            by_row += column_tap
+        first_row_tap, *row_taps = by_row.unbind(-1)  # T_h × [C_out, N, B_h, s, B_w, s]
+        output = _copy(first_row_tap, layout.sums)
+        for row_tap in row_taps:
+            output += row_tap
         return output
 
     def _backward_phases(self, grad_output):
-        """The decomposition's backward: ``dZ`` gathered from ``dY``, then ``dV = dZ Xᵀ``, ``dW = Mᵀ dV M``,
+        """The decomposition's backward: ``dZ`` gathered from ``dY``, then ``dV = dZ Xᵀ``, ``dW = Mᵀ dV``,
         ``db = Σ dY`` and ``dX = Vᵀ dZ``."""
         rows, columns = self._axes_in_use
         layout = self._layout_in_use
         n, height, width = self._input_size
         grad_image = grad_output.permute(1, 0, 2, 3)  # dY [C_out, N, H_out, W_out]
         grad_columns = self._gathered_grad(grad_image, rows, columns, layout)  # dZ [G_h·G_w·C_out, N·H·W]
-        row_membership = rows.membership('backward', self.weight)
-        column_membership = columns.membership('backward', self.weight)
-        self.weight_grad += self._uncombined_grad(
-            grad_columns.matmul(self._input_columns.t()), row_membership, column_membership)
+        membership = self._membership('backward')
+        self._accumulate_weight_grad(grad_columns.matmul(self._input_columns.t()), membership)
         if self.bias is not None:
             self.bias_grad += grad_image.sum((1, 2, 3))
-        combined = self._combined_weight(row_membership, column_membership)  # V [G_h·G_w·C_out, C_in]
+        combined = self._combined_weight(membership)  # V [G_h·G_w·C_out, C_in]
         grad_input = _matmul(combined.t(), grad_columns, layout.channels_last)  # [C_in, N·H·W]
         return grad_input.view(self.in_channels, n, height, width).permute(1, 0, 2, 3)
 
