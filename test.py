@@ -157,6 +157,11 @@ class HarnessTest(unittest.TestCase):
                       flush=True)
                 self.assertGreater(output_psnr_after, output_psnr_before)
                 self.assertGreater(output_psnr_after, noisy_psnr)
+                # Ours: the course's time budget of an epoch of 50,000 pairs, scaled to the pairs given.
+                limit = (120 if torch.cuda.is_available() else 300) * len(train_input0) / 50000
+                if seconds > limit:
+                    warn(f"Project {number}'s epoch took {seconds:.0f} s, over the course's {limit:.0f} s for "
+                         f"{len(train_input0)} pairs (2 minutes on a GPU, 5 on a CPU for 50,000)")
 
     def test_framework_block(self):
         model_module = import_model(2)

@@ -137,7 +137,8 @@ def test_averaging_keeps_the_mean_of_the_last_steps(saved, monkeypatch):
 
 @pytest.mark.parametrize('target', ['loaded', 'trained'])
 def test_held_out_pairs_choose_the_weights_that_predict_them_best(saved, target):
-    """Held-out targets that are the outputs of one candidate: that candidate's weights come back exactly."""
+    """Held-out targets that are the outputs of one candidate (one pass, as the choice predicts them): that
+    candidate's weights come back exactly."""
     module, path, weights = saved
     model = loaded(module, path)
     noisy, _ = pairs(96, seed=5)
@@ -145,22 +146,50 @@ def test_held_out_pairs_choose_the_weights_that_predict_them_best(saved, target)
         for parameter in parameters(model):
             parameter.add_(0.05 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(7)))
     trained = snapshot(model)
-    if target == 'loaded':
-        other = loaded(module, path)
-        held_out_targets = other.predict(noisy)
-    else:
-        held_out_targets = model.predict(noisy)
-    assert model._keep_best(noisy, held_out_targets) == target
+    source = loaded(module, path) if target == 'loaded' else model
+    source.self_ensemble = False
+    held_out_targets = source.predict(noisy)
+    model.self_ensemble = True
+    kept, losses = model._keep_best(noisy, held_out_targets)
+    assert kept == {'loaded': 0, 'trained': 1}[target]
+    assert len(losses) == len(module.Continuation.KEEP) and min(losses) == losses[module.Continuation.KEEP.index(kept)]
+    assert model.self_ensemble
     expected = weights if target == 'loaded' else trained
     assert all(torch.equal(a, b) for a, b in zip(snapshot(model), expected))
 
 
-def test_held_out_choice_is_recorded(saved):
+def test_the_held_out_choice_moves_along_the_change(saved, monkeypatch):
+    """Held-out targets predicted by the point halfway along the change: given that point among its choices,
+    the choice keeps half of the change."""
+    module, path, weights = saved
+    monkeypatch.setattr(module.Continuation, 'KEEP', (0, 0.5, 1))
+    model = loaded(module, path)
+    noisy, _ = pairs(96, seed=5)
+    with torch.no_grad():
+        for parameter in parameters(model):
+            parameter.add_(0.05 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(7)))
+    trained = snapshot(model)
+    halfway = loaded(module, path)
+    with torch.no_grad():
+        for parameter, start, end in zip(parameters(halfway), weights, trained):
+            parameter.copy_(start.lerp(end, 0.5))
+    halfway.self_ensemble = False
+    kept, _ = model._keep_best(noisy, halfway.predict(noisy))
+    assert kept == 0.5
+    assert all(torch.equal(a, b.lerp(c, 0.5)) for a, b, c in zip(snapshot(model), weights, trained))
+
+
+def test_held_out_choice_is_recorded(saved, capsys):
     module, path, weights = saved
     model = loaded(module, path, holdout=0.5)
-    history = model.train(*pairs(256, seed=5), num_epochs=1, seed=0, verbose=False)
-    assert history[-1]['kept'] in ('loaded', 'midpoint', 'trained')
-    if history[-1]['kept'] == 'loaded':
+    history = model.train(*pairs(256, seed=5), num_epochs=1, seed=0)
+    assert history[-1]['kept'] in module.Continuation.KEEP
+    losses = history[-1]['heldout_losses']
+    assert len(losses) == len(module.Continuation.KEEP) and min(losses) == losses[
+        module.Continuation.KEEP.index(history[-1]['kept'])]
+    assert f"kept {history[-1]['kept']:g} of the change: held-out loss {losses[0]:.6f} -> {min(losses):.6f}" in (
+        capsys.readouterr().out)
+    if history[-1]['kept'] == 0:
         assert all(torch.equal(a, b) for a, b in zip(snapshot(model), weights))
 
 
@@ -174,3 +203,36 @@ def test_too_few_pairs_for_a_held_out_choice(name, tmp_path):
     model.load_pretrained_model(path)
     history = model.train(*pairs(200, seed=1), num_epochs=1, seed=0, verbose=False)
     assert history[-1]['kept'] is None
+
+
+def test_the_interpolation_study_ends_at_the_loaded_and_at_the_plainly_trained_weights(saved, tmp_path,
+                                                                                        monkeypatch):
+    from Proj_123456_654321.Miniproject_2.others import continued
+    module, path, _ = saved
+    project = 1 if module is mp1 else 2
+    train_pairs, validation = pairs(3200, seed=5), pairs(16, seed=6)
+    torch.save(train_pairs, tmp_path / 'train_data.pkl')
+    torch.save(validation, tmp_path / 'val_data.pkl')
+
+    def small_model(module, setting=None):
+        model = module.Model(width=8)
+        model.load_pretrained_model(path)
+        return model
+
+    monkeypatch.setattr(continued, 'shipped_model', small_model)
+    result = continued.measure_interpolation(project, 'in-domain', tmp_path)
+    assert result['alphas'] == list(continued.ALPHAS) and result['heldout_pairs'] == 64
+    assert result['pairs'] == 3200 - 64
+    assert len(result['heldout_loss']) == len(result['val_psnr']) == len(continued.ALPHAS)
+    loaded = small_model(module)
+    assert result['val_psnr'][0] == pytest.approx(continued.validation_psnr(module, loaded, validation), abs=1e-9)
+    # α = 1 is plain training on the pairs train's holdout keeps for training, in the same order.
+    order, heldout = module.Model._split_heldout(3200, continued.HOLDOUT, continued.SEED)
+    plain = small_model(module)
+    plain.continuation = module.Continuation()
+    plain.train(train_pairs[0][order], train_pairs[1][order], num_epochs=1, seed=continued.SEED, verbose=False)
+    assert result['val_psnr'][continued.ALPHAS.index(1)] == pytest.approx(
+        continued.validation_psnr(module, plain, validation), abs=1e-6)
+    expected = continued.heldout_losses(module, plain, train_pairs[0][heldout], train_pairs[1][heldout]).mean()
+    assert result['heldout_loss'][continued.ALPHAS.index(1)] == pytest.approx(expected.item(), rel=1e-6)
+    assert result['heldout_standard_error'][0] == 0

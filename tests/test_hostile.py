@@ -180,7 +180,7 @@ def torch_archive(payload, pickle_bytes=None):
 def mp1_payload(model, **changes):
     """What ``save_model`` of Mini-project 1 writes for ``model``, with ``changes``; ``edit_state(state)``, if
     given, first edits a copy of the network's state dict."""
-    state = {key: value.clone() for key, value in model.network.state_dict().items()}
+    state = {key: value.contiguous().clone() for key, value in model.network.state_dict().items()}
     edit = changes.pop('edit_state', None)
     if edit is not None:
         edit(state)
@@ -379,7 +379,7 @@ def overflow_each_step(model, monkeypatch):
     def overflowing_step(*arguments, **keywords):
         result = step(*arguments, **keywords)
         with torch.no_grad():
-            first_weight.view(-1)[0] = float('inf')
+            first_weight[(0,) * first_weight.dim()] = float('inf')
         return result
 
     monkeypatch.setattr(owner, 'step', overflowing_step)

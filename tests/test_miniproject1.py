@@ -1,4 +1,5 @@
 """The Mini-project 1 U-Net: the same Model API as Mini-project 2, with torch.nn, autograd and torch.optim."""
+import json
 import math
 import pickle
 
@@ -200,3 +201,21 @@ def test_gpu_path():
     noisy_1, noisy_2, clean = noisy_pairs(32)
     model.train(noisy_1, noisy_2, 1, batch_size=8, validation=(noisy_1[:8], clean[:8]), verbose=False)
     assert model.predict(noisy_1[:4]).device.type == 'cpu'
+
+
+def test_the_speed_profile_times_every_block_both_ways_for_both_settings(tmp_path, monkeypatch):
+    from Proj_123456_654321.Miniproject_1.others import speed
+    monkeypatch.setattr(speed, 'RESULTS_FILE', tmp_path / 'speed.json')
+    monkeypatch.setattr(speed, 'SUMMARY_FILE', tmp_path / 'speed.md')
+    speed.main(['profile', '--batches', '1'])
+    result = json.loads((tmp_path / 'speed.json').read_text())['profile']
+    blocks = speed.blocks(mp1.UNet())
+    expected = ({f'{block} forward' for block in blocks} | {f'{block} backward' for block in blocks[1:]}
+                | {'between forward', 'between backward', 'step forward', 'step loss and backward',
+                   'step optimizer', 'step all'})
+    for name in speed.SETTINGS:
+        milliseconds = result['milliseconds'][name]
+        assert set(milliseconds) == expected and milliseconds['step all'] > 0
+        parts = ('step forward', 'step loss and backward', 'step optimizer')
+        assert sum(milliseconds[part] for part in parts) == pytest.approx(milliseconds['step all'], rel=1e-6)
+    assert '| decode_1 backward |' in (tmp_path / 'speed.md').read_text()

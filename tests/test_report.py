@@ -49,9 +49,14 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     macros = (tmp_path / 'results.tex').read_text()
     assert all(f'\\newcommand{{\\{name}}}{{{value}}}' in macros for name, value in values.items())
     continued = json.loads(report.continued.RESULTS_FILE.read_text())
-    assert values['contTwoTodayCrossGain'] == f"{continued['mp2/today/cross-domain']['gain']:+.2f}"
-    default = report.continued.default_setting(1)
-    assert values['contOneDefaultInGain'] == f"{continued[f'mp1/{default}/in-domain']['gain']:+.2f}"
+    cross = continued['mp2/interpolate/cross-domain']
+    plain = cross['val_psnr'][cross['alphas'].index(1)] - cross['before']
+    assert values['contTwoPlainCrossGain'] == f"{plain:+.2f}"
+    correlated = continued['mp1/interpolate/correlated']
+    alpha = report.continued.held_out_choice(1, correlated)
+    assert values['contOneKeptCorrelatedAlpha'] == f"{alpha:g}"
+    kept = correlated['val_psnr'][correlated['alphas'].index(alpha)] - correlated['before']
+    assert values['contOneKeptCorrelatedGain'] == f"{kept:+.2f}"
     capacity = json.loads(report.capacity.STUDY.results_file.read_text())
     shipped = report.capacity.STUDY.now_shipped()
     assert values['oursWidth'] == str(report.capacity.STUDY.candidates[shipped]['width'])

@@ -298,7 +298,8 @@ def test_training_command_records_the_unet_of_miniproject_1_too(data_folder, tmp
                 '--out', str(tmp_path / 'unet.pth'), '--history', str(history)], model_class=mp1.Model)
     result = json.loads(history.read_text())
     assert result['config'] == {'width': 4, 'shape': 'tapered', 'residual': True}
-    assert result['training'] == {'lr': 1e-3, 'batch_size': 32, 'augment': True}
+    assert result['training'] == {'lr': 1e-3, 'batch_size': 32, 'augment': True,
+                                  'channels_last': True, 'bfloat16': True}
 
 
 def test_the_unet_command_takes_only_the_unets_options(data_folder, tmp_path, capsys):

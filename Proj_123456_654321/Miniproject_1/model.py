@@ -6,7 +6,9 @@ sized for 32×32 patches: three 2× poolings, skip connections by concatenation,
 output, optionally added to the input (residual learning), with the same channels at every level or more
 at the coarser ones (``UNet``'s ``shape``). Trained with Adam and a cosine learning-rate schedule on the MSE
 between the prediction for one noisy image and another noisy version of it, with random flips and 90°
-rotations of each pair.
+rotations of each pair. On a CPU it trains in bfloat16 autocast where the CPU computes bfloat16 natively,
+with weights and activations channels-last (``Config``'s ``bfloat16`` and ``channels_last``; ``others/speed.py``
+measures what they buy); ``predict`` stays float32.
 """
 import io
 import math
@@ -219,6 +221,15 @@ class UNet(nn.Module):
         return x + self.output(y) if self.residual else self.output(y)
 
 
+def _cpu_computes_bfloat16():
+    """Whether oneDNN computes bfloat16 natively on this CPU (AVX-512 or AMX); elsewhere bfloat16 autocast
+    would be emulated, slower than float32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def _augment(inputs, targets, generator):
     """The same random flip and 90° rotation (one of 8) for a batch's inputs and targets."""
     choice = torch.randint(8, (), generator=generator).item()
@@ -242,9 +253,10 @@ class Continuation:
     moved back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
     weights keeps most of what was learnt and forgets less, as WiSE-FT found for fine-tuning). A
     ``holdout`` fraction of the pairs (at least ``MIN_HOLDOUT`` of them, else none) is kept out of training:
-    their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance, decides
-    between the loaded weights, the trained ones and their midpoint. The defaults (``lr_scale=1``,
-    ``blend=1``, zeros) give plain training.
+    their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance when the two
+    noisy copies' noises are independent, chooses how much of the change to keep: the point ``loaded +
+    f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0: the loaded weights, 1: the trained ones, above 1:
+    further along the same direction). The defaults (``lr_scale=1``, ``blend=1``, zeros) give plain training.
     """
     lr_scale: float = 1.0
     warmup: float = 0.0
@@ -254,6 +266,9 @@ class Continuation:
     holdout: float = 0.0
 
     MIN_HOLDOUT = 64
+    # Measured along the change (others/continued.py interpolate): on every set, points between the loaded and
+    # the trained weights, or beyond the trained ones, did worse than the better end.
+    KEEP = (0, 1)
 
     def __post_init__(self):
         _positive_number(self.lr_scale, 'lr_scale')
@@ -295,6 +310,10 @@ class Config:
     lr: float = field(default=1e-3, metadata={'help': 'learning rate'})
     batch_size: int = 32
     augment: bool = field(default=True, metadata={'help': 'random flips and transpositions of each batch'})
+    channels_last: bool = field(default=True, metadata={'help': "on the CPU, weights and activations "
+                                                                "channels-last (oneDNN's fast layout)"})
+    bfloat16: bool = field(default=True, metadata={'help': 'on a CPU that computes bfloat16 natively, train in '
+                                                           'bfloat16 autocast (predict stays float32)'})
 
     ARCHITECTURE = ('width', 'shape', 'residual')
     CHOICES = {'shape': tuple(UNet.SHAPES)}
@@ -305,10 +324,11 @@ class Config:
         _positive_int(self.width, 'width')
         if self.shape not in UNet.SHAPES:
             raise ValueError(f"shape must be one of {', '.join(map(repr, UNet.SHAPES))}, got {self.shape!r}")
-        if not isinstance(self.residual, bool):
-            raise TypeError(f"residual must be a bool, got {type(self.residual).__name__}")
         _positive_number(self.lr, 'lr')
         _positive_int(self.batch_size, 'batch_size')
+        for name in ('residual', 'augment', 'channels_last', 'bfloat16'):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__}")
 
     def architecture(self):
         """The fields saved with the weights, as a dict."""
@@ -336,10 +356,9 @@ class Model:
     # loss 0.009 -> 18885 in epoch 3). Mini-project 2 ends in a sigmoid, which bounds its loss.
     DIVERGENCE_FACTOR = 100
     # How train continues from loaded weights, chosen by Mini-project 2's others/continued.py
-    # (Miniproject_2/others/results/continued/summary.md): for the shipped U-Net, under a third of plain
-    # training's loss on other photos, for about 60 % of its gain on the grader's kind of data, at the full
-    # rate (a third of Mini-project 2's already).
-    CONTINUATION = Continuation(warmup=0.1, average=0.5, blend=0.5)
+    # (Miniproject_2/others/results/continued/summary.md): as Mini-project 2's, plain training on all but 2 % of
+    # the pairs, which then choose between the loaded and the trained weights.
+    CONTINUATION = Continuation(holdout=0.02)
 
     # Found through the class by others/train.py, for both mini-projects' models.
     Config = Config
@@ -358,7 +377,11 @@ class Model:
             raise TypeError(f"continuation must be a Continuation, got {type(continuation).__name__}")
         self.loaded_weights = None
         self.device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
-        self.network = UNet(**self.config.architecture()).to(self.device)
+        # The GPU path keeps float32 and channels-first: it is not measured here.
+        on_cpu = self.device.type == 'cpu'
+        self.memory_format = torch.channels_last if on_cpu and self.config.channels_last else torch.contiguous_format
+        self.train_in_bfloat16 = on_cpu and self.config.bfloat16 and _cpu_computes_bfloat16()
+        self.network = UNet(**self.config.architecture()).to(self.device, memory_format=self.memory_format)
         self.history = []
 
     # -- saving and loading ----------------------------------------------------------------------------
@@ -371,7 +394,7 @@ class Model:
         """Write ``{format, config, state_dict}`` (CPU tensors) to ``path`` (default: ``bestmodel.pth`` beside
         this file), atomically: a temporary file, then a rename."""
         path = Path(path) if path is not None else self.default_path()
-        state = {key: value.detach().cpu() for key, value in self.network.state_dict().items()}
+        state = {key: value.detach().cpu().contiguous() for key, value in self.network.state_dict().items()}
         temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
         try:
             torch.save({'format': self.FILE_FORMAT, 'config': self.config.architecture(), 'state_dict': state},
@@ -483,8 +506,9 @@ class Model:
         the PSNR after each epoch; ``seed`` makes shuffling and augmentation reproducible; ``verbose=False``
         is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
         the best epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
-        to ``history``; continued training adds ``kept`` to the last epoch's record (which weights the
-        held-out pairs chose: ``'loaded'``, ``'midpoint'`` or ``'trained'``, or None without held-out pairs).
+        to ``history``; continued training adds ``kept`` to the last epoch's record (the fraction of the
+        change the held-out pairs chose from ``Continuation.KEEP``, or None without held-out pairs), and with
+        held-out pairs ``heldout_losses``, their loss at each fraction.
         An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the previous epoch's,
         raises ``FloatingPointError`` after restoring the weights from before it.
         """
@@ -527,7 +551,11 @@ class Model:
                     batch_inputs, batch_targets = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
                     if self.config.augment:
                         batch_inputs, batch_targets = _augment(batch_inputs, batch_targets, generator)
-                    loss = F.mse_loss(self.network(batch_inputs), batch_targets)
+                    batch_inputs = batch_inputs.contiguous(memory_format=self.memory_format)
+                    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.train_in_bfloat16):
+                        output = self.network(batch_inputs)
+                    # The residual output adds the float32 input, so the loss is float32 either way.
+                    loss = F.mse_loss(output.float(), batch_targets)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
@@ -559,7 +587,7 @@ class Model:
                     raise FloatingPointError(
                         f"{problem}; the weights from before that epoch are restored. Try a lower learning rate "
                         f"(now {lr}).")
-                kept = None
+                kept, losses = None, None
                 if epoch == num_epochs:
                     with torch.no_grad():
                         for parameter, mean in zip(parameters, average.mean if average is not None else ()):
@@ -568,12 +596,14 @@ class Model:
                             for parameter, loaded in zip(parameters, self.loaded_weights):
                                 parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
                     if heldout:
-                        kept = self._keep_best(inputs[heldout], targets[heldout])
+                        kept, losses = self._keep_best(inputs[heldout], targets[heldout])
                 seconds = time.perf_counter() - start
                 record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
                           'images_per_second': count / seconds, 'val_psnr': None}
                 if plan != Continuation() and epoch == num_epochs:
                     record['kept'] = kept
+                if losses is not None:
+                    record['heldout_losses'] = losses
                 if validation is not None:
                     denoised = self.predict(validation[0]) / 255
                     record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
@@ -582,7 +612,8 @@ class Model:
                     line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
                             f"{record['images_per_second']:.0f} img/s")
                     if kept is not None:
-                        line += f"  kept the {kept} weights"
+                        line += (f"  kept {kept:g} of the change: held-out loss {losses[0]:.6f} -> "
+                                 f"{min(losses):.6f}")
                     if record['val_psnr'] is not None:
                         line += f"  val PSNR {record['val_psnr']:.2f} dB"
                     print(line, flush=True)
@@ -628,25 +659,33 @@ class Model:
         return sorted(order[split:]), order[:split]
 
     def _keep_best(self, noisy, other_noisy):
-        """Set the weights to whichever of the loaded, the current and their midpoint predicts ``other_noisy``
-        from ``noisy`` (held-out pairs) best; return its name. The expected noisy-to-noisy error is the
-        denoising error plus the noise's variance, so the smallest one has the smallest denoising error."""
+        """Move the weights to the point ``loaded + f·(current − loaded)``, ``f`` in ``Continuation.KEEP``, whose
+        prediction of ``other_noisy`` from ``noisy`` (held-out pairs) is best; return ``f`` and the losses of
+        every point. The expected noisy-to-noisy error is the denoising error plus the noise's variance, so the
+        smallest one estimates the smallest denoising error."""
         parameters = list(self.network.parameters())
         trained = [parameter.detach().clone() for parameter in parameters]
-        candidates = {'loaded': self.loaded_weights, 'trained': trained,
-                      'midpoint': [(loaded + mine) / 2 for loaded, mine in zip(self.loaded_weights, trained)]}
-        errors = {}
-        for name, weights in candidates.items():
+        losses = []
+        for fraction in Continuation.KEEP:
             with torch.no_grad():
-                for parameter, value in zip(parameters, weights):
-                    parameter.copy_(value)
-            denoised = self.predict(noisy) / 255
-            errors[name] = (denoised - other_noisy.float() / 255).pow(2).mean().item()
-        best = min(errors, key=errors.get)
+                for parameter, loaded, mine in zip(parameters, self.loaded_weights, trained):
+                    parameter.copy_(loaded.lerp(mine, fraction))  # exactly loaded at 0, exactly mine at 1
+            losses.append(self._heldout_loss(noisy, other_noisy))
+        best = Continuation.KEEP[losses.index(min(losses))]
         with torch.no_grad():
-            for parameter, value in zip(parameters, candidates[best]):
-                parameter.copy_(value)
-        return best
+            for parameter, loaded, mine in zip(parameters, self.loaded_weights, trained):
+                parameter.copy_(loaded.lerp(mine, best))
+        return best, losses
+
+    def _heldout_loss(self, noisy, other_noisy):
+        """The mean squared error ([0, 1] scale) of the network's prediction of ``other_noisy`` from ``noisy`` in
+        one pass: without the self-ensemble, 8 times cheaper (it ranks the held-out choice's points alike)."""
+        ensemble, self.self_ensemble = self.self_ensemble, False
+        try:
+            denoised = self.predict(noisy).div_(255)
+        finally:
+            self.self_ensemble = ensemble
+        return (denoised - other_noisy.to(denoised.device).float() / 255).pow(2).mean().item()
 
     def predict(self, test_input):
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].

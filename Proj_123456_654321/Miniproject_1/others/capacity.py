@@ -25,6 +25,10 @@ STUDY = Study(
         # A third piece of that run, kept apart (`train w32-tapered-residual-3 --from w32-tapered-residual`):
         # its best epoch on the first validation set is worse on the second.
         'w32-tapered-residual-3': {'width': 32, 'shape': 'tapered', 'residual': True, 'lr': 1e-3},
+        # The shipped network as it trained before bfloat16 autocast and channels-last (issue 27): the
+        # reference of `time`.
+        'w32-tapered-residual-float32': {'width': 32, 'shape': 'tapered', 'residual': True, 'lr': 1e-3,
+                                         'channels_last': False, 'bfloat16': False},
     },
     folder=Path(__file__).resolve().parent / 'results' / 'capacity',
     epoch_time_limit=1.0,

@@ -177,6 +177,14 @@ def numbers():
             values[f'unetWidth{name}JumpEpoch'] = str(jumps[0] + 1)
             values[f'unetWidth{name}LossBefore'] = f"{losses[jumps[0] - 1]:.4f}"
             values[f'unetWidth{name}LossAfter'] = f"{losses[jumps[0]]:.0f}"
+    unet_blind = read_json(MP1_RESULTS / 'blind' / 'mp1_blind_history.json')
+    values['unetBlindEpochs'] = str(len(unet_blind['history']))
+    values['unetBlindPieceEpochs'] = in_words([str(run['epochs']) for run in unet_blind['runs']])
+    values['unetBlindMinutes'] = f"{unet_blind['total_seconds'] / 60:.0f}"
+    values['unetBlindBestValPsnr'] = f"{unet_blind['best_val_psnr']:.2f}"
+    unet_speed = read_json(MP1_RESULTS / 'speed.json')
+    values['unetSpeedRatio'] = f"{unet_speed['time']['ratio']:.2f}"
+    values['unetSpeedMinutes'] = f"{unet_speed['time']['shipped_seconds_per_50000_pairs'] / 60:.1f}"
     values['unetCpuEpochSeconds'] = f"{harness_epoch_seconds(1):.0f}"
     values['oursHarnessEpochSeconds'] = f"{harness_epoch_seconds(2):.1f}"
 
@@ -244,7 +252,9 @@ def numbers():
 # signal-dependent noise).
 ROBUSTNESS_SETS = (('data', ''), ('data_val2', 'Two'))
 ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2', 'Ours', 'MP2, blind'),
-                     ('mp1', 'Unet', 'MP1 U-Net'))
+                     ('mp1', 'Unet', 'MP1, blind'))
+# Report 1's table: the U-Net trained at σ 25 (its rows relabelled when the blind one was shipped) and blind.
+UNET_ROBUSTNESS_MODELS = (('mp1-sigma25', 'FormerUnet', r'$\sigma$ 25'), ('mp1', 'Unet', 'blind'))
 # Row labels short enough for a column: σ alone for the Gaussian noises.
 ROBUSTNESS_SHORT_LABELS = {**{f'gaussian-{sigma}': f'σ = {sigma}' for sigma in robustness.GAUSSIAN_SIGMAS},
                            'poisson-gaussian': 'Poisson–Gaussian', 'correlated': 'correlated'}
@@ -278,7 +288,7 @@ def robustness_numbers(results):
         row = robustness.find_row(study_results, 'data', 'gaussian-25', variant)
         values[f'blindStudy{name}'] = f"{row['psnr_db']:.2f}"
     for set_name, suffix in ROBUSTNESS_SETS:
-        for method, name, _ in ROBUSTNESS_MODELS:
+        for method, name, _ in ROBUSTNESS_MODELS + UNET_ROBUSTNESS_MODELS[:1]:
             differences = robustness_differences(results, set_name, method)
             worst = min(ROBUSTNESS_GOAL_NOISES, key=lambda noise: differences[noise][0])
             values[f'robust{name}Worst{suffix}'] = versus(differences[worst][0])
@@ -339,43 +349,54 @@ def continued_measurement(results, key, arguments):
     return results[key]
 
 
-def continued_results(results):
-    """``{project: {'today' | 'default': {domain: result}}}`` from ``continued``'s ``results``; 'default' is the
-    setting each ``Model.CONTINUATION`` is."""
-    chosen = {}
-    for project in (1, 2):
-        setting = continued.default_setting(project)
-        if setting is None:
-            raise ReportError(f"Mini-project {project}'s Model.CONTINUATION is none of continued.py's settings")
-        chosen[project] = {label: {domain: continued_measurement(results, f"mp{project}/{name}/{domain}",
-                                                                 f"run --project {project} {name}")
-                                   for domain in ('in-domain', 'cross-domain')}
-                           for label, name in (('today', 'today'), ('default', setting))}
-    return chosen
+# The sets of the continued-training table (continued.py's interpolate): key, macro suffix, LaTeX label.
+CONTINUED_SETS = (('in-domain', 'In', r'in-domain, $\sigma$ 25'), ('sigma-65', 'SigmaSixtyFive', r'$\sigma$ 65'),
+                  ('poisson-gaussian', 'Pg', 'Poisson--Gaussian'), ('correlated', 'Correlated', 'correlated'),
+                  ('cross-domain', 'Cross', 'cross-domain'))
+
+
+def continued_rows(results):
+    """``{project: {set: (loaded PSNR, plain epoch's gain, held-out choice's α, its gain)}}`` from
+    ``continued interpolate``'s measurements."""
+    rows = {}
+    for project in (2, 1):
+        rows[project] = {}
+        for key, _, _ in CONTINUED_SETS:
+            result = continued_measurement(results, f"mp{project}/interpolate/{key}",
+                                           f"interpolate --project {project} --sets {key}")
+            alpha = continued.held_out_choice(project, result)
+            psnrs, before = result['val_psnr'], result['before']
+            rows[project][key] = (before, psnrs[result['alphas'].index(1)] - before, alpha,
+                                  psnrs[result['alphas'].index(alpha)] - before)
+    return rows
 
 
 def continued_numbers(results):
-    """Macros of the continued-training table: e.g. ``contTwoDefaultInGain``."""
+    """Macros of the continued-training table: ``cont{One,Two}{Plain,Kept}{set}Gain`` and
+    ``cont{One,Two}Kept{set}Alpha`` (the fraction of the change the held-out choice keeps)."""
     values = {}
-    for project, rows in continued_results(results).items():
-        for label, row in rows.items():
-            for domain, short in (('in-domain', 'In'), ('cross-domain', 'Cross')):
-                name = f"cont{'One' if project == 1 else 'Two'}{label.title()}{short}"
-                values[name + 'Gain'] = f"{row[domain]['gain']:+.2f}"
-                values[name + 'Loss'] = f"{-row[domain]['gain']:.2f}"
-    longer = continued_measurement(results, 'mp2/today/in-domain/3-epochs',
-                                   'run --project 2 today --epochs 3 --in-domain-only')
-    values['contTwoThreeEpochsInGain'] = f"{longer['gain']:+.2f}"
+    for project, sets in continued_rows(results).items():
+        name = 'One' if project == 1 else 'Two'
+        for key, short, _ in CONTINUED_SETS:
+            _, plain, alpha, kept = sets[key]
+            values[f'cont{name}Plain{short}Gain'] = f"{plain:+.2f}"
+            values[f'cont{name}Kept{short}Gain'] = f"{kept:+.2f}"
+            values[f'cont{name}Kept{short}Alpha'] = f"{alpha:g}"
     return values
 
 
 def continued_table(results):
-    lines = [r'\begin{tabular}{llrr}', r'\toprule',
-             r'project & \code{train} & in-domain (dB) & cross-domain (dB) \\', r'\midrule']
-    for project, rows in continued_results(results).items():
-        for label, row in rows.items():
-            lines.append(f"{project} & {'before' if label == 'today' else 'now'} & "
-                         f"{row['in-domain']['gain']:+.2f} & {row['cross-domain']['gain']:+.2f} \\\\")
+    rows = continued_rows(results)
+    lines = [r'\begin{tabular}{lrrrrrr}', r'\toprule',
+             r' & \multicolumn{3}{c}{Mini-project 2} & \multicolumn{3}{c}{Mini-project 1 (U-Net)} \\',
+             r'set & loaded & plain & \code{train} ($\alpha$) & loaded & plain & \code{train} ($\alpha$) \\',
+             r'\midrule']
+    for key, _, label in CONTINUED_SETS:
+        cells = []
+        for project in (2, 1):
+            before, plain, alpha, kept = rows[project][key]
+            cells += [f"{before:.2f}", f"{plain:+.2f}", f"{kept:+.2f} ({alpha:g})"]
+        lines.append(f"{label} & {' & '.join(cells)} \\\\")
     lines += [r'\bottomrule', r'\end{tabular}']
     return '\n'.join(lines)
 
@@ -531,7 +552,7 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
               'continued': continued_table(read_json(continued.RESULTS_FILE)), 'robustness': robustness_table(),
-              'robustness_unet': robustness_table(ROBUSTNESS_MODELS[2:])}
+              'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS)}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values
