@@ -135,6 +135,14 @@ def test_averaging_keeps_the_mean_of_the_last_steps(saved, monkeypatch):
     assert not all(torch.equal(a, b) for a, b in zip(snapshot(model), after_each_step[3]))
 
 
+def moved_away(model):
+    """Move every weight of ``model`` by a seeded random step, as training would; return the new weights."""
+    with torch.no_grad():
+        for parameter in parameters(model):
+            parameter.add_(0.05 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(7)))
+    return snapshot(model)
+
+
 @pytest.mark.parametrize('target', ['loaded', 'trained'])
 def test_held_out_pairs_choose_the_weights_that_predict_them_best(saved, target):
     """Held-out targets that are the outputs of one candidate (one pass, as the choice predicts them): that
@@ -142,10 +150,7 @@ def test_held_out_pairs_choose_the_weights_that_predict_them_best(saved, target)
     module, path, weights = saved
     model = loaded(module, path)
     noisy, _ = pairs(96, seed=5)
-    with torch.no_grad():
-        for parameter in parameters(model):
-            parameter.add_(0.05 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(7)))
-    trained = snapshot(model)
+    trained = moved_away(model)
     source = loaded(module, path) if target == 'loaded' else model
     source.self_ensemble = False
     held_out_targets = source.predict(noisy)
@@ -165,10 +170,7 @@ def test_the_held_out_choice_moves_along_the_change(saved, monkeypatch):
     monkeypatch.setattr(module.Continuation, 'KEEP', (0, 0.5, 1))
     model = loaded(module, path)
     noisy, _ = pairs(96, seed=5)
-    with torch.no_grad():
-        for parameter in parameters(model):
-            parameter.add_(0.05 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(7)))
-    trained = snapshot(model)
+    trained = moved_away(model)
     halfway = loaded(module, path)
     with torch.no_grad():
         for parameter, start, end in zip(parameters(halfway), weights, trained):
