@@ -6,6 +6,7 @@ output, gradient w.r.t. the input, and the parameter gradients found in
 ``param()``.  Computations are done in float64 so that the tolerances can be
 tight.
 """
+import copy
 import itertools
 
 import pytest
@@ -734,3 +735,34 @@ def test_conv2d_on_cuda():
     assert_close(y, yr.detach(), **TOL)
     assert_close(gx, xr.grad, **TOL)
     check_param_grads(params, [(wr.detach(), wr.grad), (br.detach(), br.grad)])
+
+
+# --------------------------------------------------------------------------
+# buffers kept between calls
+# --------------------------------------------------------------------------
+KEPT_BUFFER_BLOCKS = [
+    pytest.param(lambda: m.Conv2d(3, 4, 3, stride=2, padding=1), id="Conv2d"),
+    pytest.param(lambda: m.Upsampling(3, 16, 5, padding=2), id="Upsampling-channels-last"),
+    pytest.param(lambda: m.Upsampling(3, 2, 3, padding=1), id="Upsampling-channel-major"),
+    pytest.param(lambda: m.Upsampling(3, 4, 3, scale_factor=2, stride=2, padding=1), id="Upsampling-upsampled"),
+]
+
+
+@pytest.mark.parametrize("make", KEPT_BUFFER_BLOCKS)
+def test_kept_buffers_do_not_leak_between_calls(make):
+    """Blocks keep their zero-bordered buffers between calls: a block that has already run on other inputs,
+    of this shape and of another, gives exactly what a fresh copy gives."""
+    torch.manual_seed(0)
+    used = to64(make())
+    shapes = [(2, 3, 7, 5), (3, 3, 4, 6), (2, 3, 7, 5)]
+    for index, shape in enumerate(shapes):
+        fresh = copy.deepcopy(used)
+        fresh._kept = {}
+        fresh.zero_grad()
+        used.zero_grad()
+        x = torch.randn(shape, dtype=F64)
+        g = torch.randn_like(fresh(x))
+        expected = fresh(x), fresh.backward(g), [grad.clone() for _, grad in fresh.param()]
+        got = used(x), used.backward(g), [grad.clone() for _, grad in used.param()]
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1]), f"call {index}"
+        assert all(torch.equal(a, b) for a, b in zip(got[2], expected[2])), f"call {index}"

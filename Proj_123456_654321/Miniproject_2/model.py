@@ -275,7 +275,7 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=False,
                          output_padding=0, bias=bias)
-        self._patch_rows_for = self._patch_rows = None
+        self._kept = {}
 
     def _uses_torch_im2col(self, input, image_size):
         """Whether torch's CPU convolution computes by im2col and one matrix product an image of
@@ -319,12 +319,25 @@ class Conv2d(_ConvNd):
         image.copy_(input.permute(0, 2, 3, 1))
         return self._convolve_padded(padded)
 
+    def _keep(self, role, key, make):
+        """What ``make()`` returns, built once and kept while ``key`` (shape, dtype, device) stays the same: the
+        index rows and zero-bordered buffers of a step, which only this block reads and whose borders no step
+        writes, so that a training loop allocates and zero-fills them once rather than every step."""
+        kept_key, value = self._kept.get(role, (None, None))
+        if kept_key != key:
+            value = make()
+            self._kept[role] = (key, value)
+        return value
+
     def _zero_padded(self, like, n, height, width):
-        """A zero buffer ``[N, H + 2·pad_h, W + 2·pad_w, C_in]`` (channels last) for an ``H×W`` image, and the
-        view of its interior, ``[N, H, W, C_in]``, that the image is written into."""
+        """A zero-bordered buffer ``[N, H + 2·pad_h, W + 2·pad_w, C_in]`` (channels last) for an ``H×W`` image,
+        and the view of its interior, ``[N, H, W, C_in]``, that the image is written into (kept, see ``_keep``)."""
         pad_height, pad_width = self.padding
-        padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
-        return padded, padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
+
+        def make():
+            padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
+            return padded, padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
+        return self._keep('padded input', (n, height, width, like.dtype, like.device), make)
 
     def _convolve_padded(self, padded):
         """``Y = X Wᵀ + b``, the patch matrix ``X`` read through a strided view of ``_zero_padded``'s buffer,
@@ -392,26 +405,26 @@ class Conv2d(_ConvNd):
         # One row of C_in values per (pixel, tap), each added onto the padded pixel that tap read. (index_add_
         # adds the same rows one by one: slower below about 64 channels.)
         grad_padded.view(-1, self.in_channels).scatter_add_(
-            0, self._patch_rows_of(n, out_height, out_width, grad_output.device)[:, None].expand(-1, self.in_channels),
-            grad_patches.view(-1, self.in_channels))
+            0, self._patch_rows_of(n, out_height, out_width, grad_output.device), grad_patches.view(-1, self.in_channels))
         height, width = self._image_shape
         return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
 
     def _patch_rows_of(self, n, out_height, out_width, device):
         """For each row ``(n, y, x, i, j)`` of the patches as a ``[N·H_out·W_out·kh·kw, C_in]`` matrix, the row
-        of ``_zero_padded``'s buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads; kept for the last shape."""
-        key = (n, out_height, out_width, self._padded_shape, device)
-        if self._patch_rows_for != key:
-            _, padded_height, padded_width, _ = self._padded_shape
+        of ``_zero_padded``'s buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads, expanded along ``C_in``
+        (kept, see ``_keep``)."""
+        _, padded_height, padded_width, _ = self._padded_shape
+
+        def make():
             (kernel_height, kernel_width), (row_stride, column_stride) = self.kernel_size, self.stride
             image = arange(n, device=device).view(-1, 1, 1, 1, 1) * (padded_height * padded_width)
             rows = (arange(out_height, device=device).view(1, -1, 1, 1, 1) * row_stride
                     + arange(kernel_height, device=device).view(1, 1, 1, -1, 1) * self.dilation[0])
             columns = (arange(out_width, device=device).view(1, 1, -1, 1, 1) * column_stride
                        + arange(kernel_width, device=device).view(1, 1, 1, 1, -1) * self.dilation[1])
-            self._patch_rows = (image + rows * padded_width + columns).reshape(-1)  # [N·H_out·W_out·kh·kw]
-            self._patch_rows_for = key
-        return self._patch_rows
+            patch_rows = (image + rows * padded_width + columns).reshape(-1)  # [N·H_out·W_out·kh·kw]
+            return patch_rows[:, None].expand(-1, self.in_channels)
+        return self._keep('patch rows', (n, out_height, out_width, self._padded_shape, device), make)
 
 
 class TransposeConv2d(_ConvNd):
@@ -634,7 +647,9 @@ class Upsampling(Conv2d):
         blocks = self._tap_sums(products, rows, columns, layout)  # [C_out, N, B_h, s, B_w, s]
         # Interleave: output row s·i + a is phase a of block i. Channels last, the tap sums already wrote this
         # order (a view); channel-major, this is the one copy. The last block may overhang the output.
-        output = blocks.reshape(out, n, rows.blocks * s, columns.blocks * s)[:, :, :rows.out_size, :columns.out_size]
+        output = blocks.reshape(out, n, rows.blocks * s, columns.blocks * s)
+        if (rows.blocks * s, columns.blocks * s) != (rows.out_size, columns.out_size):
+            output = output[:, :, :rows.out_size, :columns.out_size]
         if self.bias is not None:
             output += self.bias.view(-1, 1, 1, 1)
         return output.permute(1, 0, 2, 3)  # [N, C_out, H_out, W_out]
@@ -647,8 +662,9 @@ class Upsampling(Conv2d):
         groups = (len(rows.forward_keys), len(columns.forward_keys), self.out_channels)
         product = _matmul(combined, self._input_columns, layout.channels_last).view(
             *groups, n, height, width)  # [G_h, G_w, C_out, N, H, W]
-        padded = _zeros(combined, (*groups, n, rows.z_size, columns.z_size), layout.products)
-        padded[:, :, :, :, rows.z_before:rows.z_before + height, columns.z_before:columns.z_before + width] = product
+        padded, interior = self._keep('products', (n, height, width, layout, combined.dtype, combined.device),
+                                      lambda: _zero_bordered(combined, 'products', layout, (*groups, n), rows, columns))
+        interior.copy_(product)
         return padded
 
     def _tap_sums(self, products, rows, columns, layout):
@@ -669,7 +685,7 @@ class Upsampling(Conv2d):
         for column_tap in column_taps[2:]:
             by_row += column_tap
         first_row_tap, *row_taps = by_row.unbind(-1)  # T_h × [C_out, N, B_h, s, B_w, s]
-        output = _copy(first_row_tap, layout.sums)
+        output = _empty(by_row, 'sums', layout, first_row_tap.shape).copy_(first_row_tap)
         for row_tap in row_taps:
             output += row_tap
         return output
@@ -695,9 +711,10 @@ class Upsampling(Conv2d):
         matrix. Its groups run in ``_PhaseAxis.backward_keys`` order, so that every stride is non-negative."""
         n, height, width = self._input_size
         s, out = self.scale_factor, self.out_channels
-        padded = _zeros(grad_image, (out, n, rows.dy_size, columns.dy_size), layout.output_grad)
-        padded[:, :, rows.dy_before:rows.dy_before + rows.out_size,
-               columns.dy_before:columns.dy_before + columns.out_size] = grad_image
+        key = (n, height, width, layout, grad_image.dtype, grad_image.device)
+        padded, interior = self._keep('output grad', key,
+                                      lambda: _zero_bordered(grad_image, 'output_grad', layout, (out, n), rows, columns))
+        interior.copy_(grad_image)
         channel, batch, row, column = padded.stride()
         groups = padded.as_strided(
             (s, rows.taps, s, columns.taps, out, n, height, width),
@@ -705,7 +722,8 @@ class Upsampling(Conv2d):
              channel, batch, s * row, s * column),
             (rows.dy_before + rows.dy_start) * row + (columns.dy_before + columns.dy_start) * column,
         )  # [s, T_h, s, T_w, C_out, N, H, W]
-        return _copy(groups, layout.group_grads).reshape(-1, n * height * width)
+        grad_groups = self._keep('group grads', key, lambda: _empty(grad_image, 'group_grads', layout, groups.shape))
+        return grad_groups.copy_(groups).view(-1, n * height * width)
 
     # -- another stride, or phases that do not line up --------------------------------------------------------
 
@@ -746,6 +764,7 @@ class _PhaseAxis:
 
     def __init__(self, size, scale, kernel, padding, dilation):
         s = scale
+        self.size = size
         self.out_size = s * size + 2 * padding - dilation * (kernel - 1)
         self.blocks = -(-self.out_size // s)
         self.offset = [[(a - padding + u * dilation) // s for u in range(kernel)] for a in range(s)]
@@ -771,6 +790,13 @@ class _PhaseAxis:
         self.dy_size = max(self.out_size - 1, max(rows)) + 1 + self.dy_before
         self._memberships = {}
 
+    def padded(self, buffer):
+        """``(padded size, first interior row, interior size)`` of this axis in ``buffer``: ``'products'``
+        (``Z``, the input's rows inside) or ``'output_grad'`` (``dY``, the output's rows inside)."""
+        if buffer == 'products':
+            return self.z_size, self.z_before, self.size
+        return self.dy_size, self.dy_before, self.out_size
+
     def membership(self, direction, like):
         """The 0/1 matrix ``M`` [groups, kernel] of ``direction``'s groups (``'forward'`` or ``'backward'``):
         tap ``u`` belongs to group ``(a, t)`` when it reads row ``t``. Built once per device and dtype."""
@@ -783,38 +809,48 @@ class _PhaseAxis:
 
 
 class _Layout(NamedTuple):
-    """Where ``Upsampling``'s decomposition keeps each buffer's dimensions in memory: each field lists the
-    buffer's dimensions, numbered as in its shape comment, outermost first. ``channels_last`` also has the
-    matrix products computed transposed, so that they too store the ``N·H·W`` pixels outermost."""
+    """Where ``Upsampling``'s decomposition keeps each buffer's dimensions in memory: each field names the
+    buffer's dimensions (as in ``_DIMENSIONS``, its logical shape) in memory order, outermost first.
+    ``channels_last`` also has the matrix products computed transposed, so that they too store the ``N·H·W``
+    pixels outermost."""
     channels_last: bool
-    products: tuple  # Z [G_h, G_w, C_out, N, Z_h, Z_w]
-    sums: tuple  # Y [C_out, N, B_h, s, B_w, s]
-    output_grad: tuple  # dY [C_out, N, dY_h, dY_w]
-    group_grads: tuple  # dZ [s, T_h, s, T_w, C_out, N, H, W]
+    products: str  # Z, the phase products padded with zeros
+    sums: str  # Y as blocks of s×s output pixels
+    output_grad: str  # dY padded with zeros
+    group_grads: str  # dZ, dY gathered per group
 
 
+# The logical shapes, as in the methods' shape comments: a_h, a_w the phases, T_h, T_w the taps per phase,
+# G = (a, T) the groups, B the blocks of s output rows, Z and dY the padded sizes (``_PhaseAxis``).
+_DIMENSIONS = _Layout(None, products='G_h G_w C_out N Z_h Z_w', sums='C_out N B_h a_h B_w a_w',
+                      output_grad='C_out N dY_h dY_w', group_grads='a_h T_h a_w T_w C_out N H W')
 # Pixels outermost, channels innermost; the tap sums write the interleaved output directly.
-_CHANNELS_LAST = _Layout(True, products=(3, 4, 5, 0, 1, 2), sums=(1, 2, 3, 4, 5, 0), output_grad=(1, 2, 3, 0),
-                         group_grads=(5, 6, 7, 0, 1, 2, 3, 4))
+_CHANNELS_LAST = _Layout(True, products='N Z_h Z_w G_h G_w C_out', sums='N B_h a_h B_w a_w C_out',
+                         output_grad='N dY_h dY_w C_out', group_grads='N H W a_h T_h a_w T_w C_out')
 # Groups and channels outermost, image columns innermost; the tap sums run phase by phase and the interleave
 # copies.
-_CHANNEL_MAJOR = _Layout(False, products=(0, 1, 2, 3, 4, 5), sums=(3, 5, 0, 1, 2, 4), output_grad=(0, 1, 2, 3),
-                         group_grads=(0, 1, 2, 3, 4, 5, 6, 7))
+_CHANNEL_MAJOR = _Layout(False, products='G_h G_w C_out N Z_h Z_w', sums='a_h a_w C_out N B_h B_w',
+                         output_grad='C_out N dY_h dY_w', group_grads='a_h T_h a_w T_w C_out N H W')
 
 
-def _inverse(order):
-    """The permutation that undoes ``order``."""
-    return [order.index(dim) for dim in range(len(order))]
+def _empty(like, buffer, layout, shape):
+    """An uninitialised tensor of ``buffer``'s logical ``shape`` (``like``'s dtype and device), whose memory
+    holds its dimensions in ``layout``'s order for that buffer."""
+    names = getattr(_DIMENSIONS, buffer).split()
+    sizes = dict(zip(names, shape))
+    strides, stride = {}, 1
+    for name in reversed(getattr(layout, buffer).split()):
+        strides[name] = stride
+        stride *= sizes[name]
+    return like.new_empty_strided(tuple(shape), [strides[name] for name in names])
 
 
-def _zeros(like, shape, order):
-    """Zeros of the logical ``shape`` (``like``'s dtype and device), stored with its dimensions in ``order``."""
-    return like.new_zeros([shape[dim] for dim in order]).permute(_inverse(order))
-
-
-def _copy(tensor, order):
-    """A copy of ``tensor``, the same logical tensor, stored with its dimensions in ``order``."""
-    return tensor.permute(order).contiguous().permute(_inverse(order))
+def _zero_bordered(like, buffer, layout, outer_shape, rows, columns):
+    """Zeros of ``buffer``'s shape ``[*outer_shape, rows, columns]`` padded as ``_PhaseAxis`` says (``Z`` for
+    the products, ``dY`` for the output gradient), and the view of the interior that each step overwrites."""
+    (height, top, inner_height), (width, left, inner_width) = rows.padded(buffer), columns.padded(buffer)
+    padded = _empty(like, buffer, layout, (*outer_shape, height, width)).zero_()
+    return padded, padded[..., top:top + inner_height, left:left + inner_width]
 
 
 def _matmul(left, right, transposed):
