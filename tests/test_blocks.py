@@ -766,3 +766,18 @@ def test_kept_buffers_do_not_leak_between_calls(make):
         got = used(x), used.backward(g), [grad.clone() for _, grad in used.param()]
         assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1]), f"call {index}"
         assert all(torch.equal(a, b) for a, b in zip(got[2], expected[2])), f"call {index}"
+
+
+@pytest.mark.parametrize("make", KEPT_BUFFER_BLOCKS)
+def test_buffers_over_the_limit_are_not_kept(make):
+    """A large input's buffers are not held after the call (``predict``'s chunks would keep them otherwise)."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 7, 5, dtype=F64)
+    block = to64(make())
+    limited = copy.deepcopy(block)
+    block.backward(torch.randn_like(block(x)))
+    sizes = [(value[0] if isinstance(value, tuple) else value).numel() for _, value in block._kept.values()]
+    assert sizes, "a training step keeps its buffers"
+    limited.KEEP_MAX_ELEMENTS = min(sizes) - 1
+    limited.backward(torch.randn_like(limited(x)))
+    assert limited._kept == {}

@@ -269,6 +269,9 @@ class Conv2d(_ConvNd):
     # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
     # more than one image or more than this many values, or when both kernel sides exceed 3.
     TORCH_IM2COL_MAX_VALUES = 20480
+    # 64 MB of float32: every buffer of a training batch of 32 at width 112 (the largest, the upsampling's phase
+    # products, has 13 million values).
+    KEEP_MAX_ELEMENTS = 1 << 24
 
     _in_torch_order = _columns = _patches = _weight_matrix = _padded_shape = _image_shape = _SetByForward()
 
@@ -320,13 +323,19 @@ class Conv2d(_ConvNd):
         return self._convolve_padded(padded)
 
     def _keep(self, role, key, make):
-        """What ``make()`` returns, built once and kept while ``key`` (shape, dtype, device) stays the same: the
-        index rows and zero-bordered buffers of a step, which only this block reads and whose borders no step
-        writes, so that a training loop allocates and zero-fills them once rather than every step."""
+        """What ``make()`` returns (a tensor, or a buffer and a view of it), built once and kept while ``key``
+        (shape, dtype, device) stays the same: the index rows and zero-bordered buffers of a step, which only
+        this block reads and whose borders no step writes, so that a training loop allocates and zero-fills them
+        once rather than every step. Buffers over ``KEEP_MAX_ELEMENTS`` are not kept: held after the call, those
+        of a large input (``predict``'s chunks) would add to the memory of every later call."""
         kept_key, value = self._kept.get(role, (None, None))
         if kept_key != key:
             value = make()
-            self._kept[role] = (key, value)
+            buffer = value[0] if isinstance(value, tuple) else value
+            if buffer.numel() <= self.KEEP_MAX_ELEMENTS:
+                self._kept[role] = (key, value)
+            else:
+                self._kept.pop(role, None)
         return value
 
     def _zero_padded(self, like, n, height, width):
