@@ -1,12 +1,15 @@
-"""Continued training (``Continuation``): how ``train`` goes on from loaded weights, in both mini-projects.
+"""Continued training (``Continuation``, and the experiments' ``continuation_options``): how ``train`` goes on
+from loaded weights, in both mini-projects.
 
 Small networks and few pairs: these check what each setting does, not how much PSNR it buys (that is
 ``others/continued.py``'s job)."""
 import pytest
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from Proj_123456_654321.Miniproject_1 import model as mp1
 from Proj_123456_654321.Miniproject_2 import model as mp2
+from Proj_123456_654321.Miniproject_2.others.continuation_options import Options, experimental_model
 
 PROJECTS = {'mp1': mp1, 'mp2': mp2}
 
@@ -40,36 +43,49 @@ def saved(request, tmp_path):
     return module, path, snapshot(model)
 
 
+def with_settings(module, holdout=0.0, **options):
+    """A width-8 model continuing with ``Continuation(holdout)``, and with the experiments' ``Options`` if any."""
+    model = experimental_model(module)(width=8) if options else module.Model(width=8)
+    model.continuation = module.Continuation(holdout=holdout)
+    if options:
+        model.options = Options(**options)
+    return model
+
+
 def loaded(module, path, **settings):
-    model = module.Model(width=8, continuation=module.Continuation(**settings))
+    model = with_settings(module, **settings)
     model.load_pretrained_model(path)
     return model
 
 
 @pytest.mark.parametrize('name', sorted(PROJECTS))
-@pytest.mark.parametrize('settings', [{'lr_scale': 0}, {'lr_scale': float('nan')}, {'warmup': 1},
-                                      {'average': -0.1}, {'holdout': 1.5}, {'anchor': -1},
-                                      {'anchor': float('inf')}])
-def test_invalid_settings_are_refused(name, settings):
+@pytest.mark.parametrize('holdout', [1, 1.5, -0.1, float('nan')])
+def test_invalid_holdout_is_refused(name, holdout):
     with pytest.raises(ValueError):
-        PROJECTS[name].Continuation(**settings)
+        PROJECTS[name].Continuation(holdout=holdout)
+
+
+@pytest.mark.parametrize('settings', [{'lr_scale': 0}, {'lr_scale': float('nan')}, {'warmup': 1},
+                                      {'average': -0.1}, {'anchor': -1}, {'anchor': float('inf')}, {'blend': 0}])
+def test_invalid_options_are_refused(settings):
+    with pytest.raises(ValueError):
+        Options(**settings)
 
 
 @pytest.mark.parametrize('name', sorted(PROJECTS))
 def test_continuation_must_be_a_continuation(name):
     with pytest.raises(TypeError, match='Continuation'):
-        PROJECTS[name].Model(width=8, continuation={'lr_scale': 0.1})
+        PROJECTS[name].Model(width=8, continuation={'holdout': 0.1})
 
 
 @pytest.mark.parametrize('name', sorted(PROJECTS))
 def test_training_from_scratch_ignores_the_settings(name):
-    """Without loaded weights, any Continuation trains exactly as plain training does."""
+    """Without loaded weights, any settings train exactly as plain training does."""
     module = PROJECTS[name]
     results = []
-    for continuation in (None, module.Continuation(lr_scale=0.1, warmup=0.3, anchor=100, average=0.5,
-                                                   holdout=0.5)):
+    for settings in ({}, dict(lr_scale=0.1, warmup=0.3, anchor=100, average=0.5, blend=0.5, holdout=0.5)):
         torch.manual_seed(0)
-        model = module.Model(width=8, continuation=continuation)
+        model = with_settings(module, **settings)
         history = model.train(*pairs(160, seed=2), num_epochs=2, seed=4, verbose=False)
         results.append((snapshot(model), history[-1]['loss'], 'kept' in history[-1]))
     (plain, plain_loss, plain_kept), (other, other_loss, other_kept) = results
@@ -120,15 +136,14 @@ def test_averaging_keeps_the_mean_of_the_last_steps(saved, monkeypatch):
             after_each_step.append(snapshot(model))
             return loss
         monkeypatch.setattr(model, '_training_step', recording_step)
-    else:
-        step = torch.optim.Adam.step
-
-        def recording_step(optimizer, *args, **kwargs):
-            result = step(optimizer, *args, **kwargs)
-            after_each_step.append(snapshot(model))
-            return result
-        monkeypatch.setattr(torch.optim.Adam, 'step', recording_step)
-    model.train(*pairs(64, seed=3), num_epochs=1, batch_size=16, seed=0, verbose=False)
+    else:  # a global step hook runs after the optimizer's own (where the average is updated)
+        hook = register_optimizer_step_post_hook(
+            lambda *_: after_each_step.append(snapshot(model)))
+    try:
+        model.train(*pairs(64, seed=3), num_epochs=1, batch_size=16, seed=0, verbose=False)
+    finally:
+        if module is mp1:
+            hook.remove()
     assert len(after_each_step) == 4
     expected = [(third + fourth) / 2 for third, fourth in zip(after_each_step[2], after_each_step[3])]
     assert all(torch.allclose(a, b, rtol=0, atol=1e-7) for a, b in zip(snapshot(model), expected))

@@ -242,27 +242,15 @@ def _augment(inputs, targets, generator):
 @dataclass(frozen=True)
 class Continuation:
     """How ``Model.train`` continues from the weights ``load_pretrained_model`` loaded (the grader's case: it
-    trains one epoch on its own photos). Training from scratch ignores these settings.
+    trains one epoch on its own photos). Training from scratch ignores it.
 
-    A small network trained on other photos forgets them as soon as it trains on a narrow set: continued
-    training therefore runs at ``lr_scale`` times the model's rate (an explicit ``lr=`` is used as given),
-    after a linear warm-up over the first ``warmup`` fraction of the call's steps (a fresh Adam's first
-    steps move every weight by about the full rate); each step pulls the weights back towards the loaded
-    ones by ``anchor`` times the step's rate (at most 1) times their difference (decoupled, as AdamW's weight
-    decay); the weights kept are the mean of those after each of the last ``average`` fraction of the steps,
-    moved back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
-    weights keeps most of what was learnt and forgets less, as WiSE-FT found for fine-tuning). A
-    ``holdout`` fraction of the pairs (at least ``MIN_HOLDOUT`` of them, else none) is kept out of training:
-    their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance when the two
-    noisy copies' noises are independent, chooses how much of the change to keep: the point ``loaded +
-    f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0: the loaded weights, 1: the trained ones, above 1:
-    further along the same direction). The defaults (``lr_scale=1``, ``blend=1``, zeros) give plain training.
+    Continued training is plain training, except that a ``holdout`` fraction of the pairs (at least
+    ``MIN_HOLDOUT`` of them, else none) is kept out of it: their noisy-to-noisy loss, which estimates the
+    denoising error plus the noise's variance when the two noisy copies' noises are independent, then chooses
+    how much of the change to keep: the point ``loaded + f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0:
+    the loaded weights, 1: the trained ones). The other settings ``others/continued.py`` measured (a lower
+    rate, a warm-up, an anchor, weight averaging, blending) live in ``others/continuation_options.py``.
     """
-    lr_scale: float = 1.0
-    warmup: float = 0.0
-    anchor: float = 0.0
-    average: float = 0.0
-    blend: float = 1.0
     holdout: float = 0.0
 
     MIN_HOLDOUT = 64
@@ -271,32 +259,8 @@ class Continuation:
     KEEP = (0, 1)
 
     def __post_init__(self):
-        _positive_number(self.lr_scale, 'lr_scale')
-        _finite_number(self.anchor, 'anchor')
-        if not 0 < _finite_number(self.blend, 'blend') <= 1:
-            raise ValueError(f"blend must be a fraction in (0, 1], got {self.blend!r}")
-        for name in ('warmup', 'average', 'holdout'):
-            value = getattr(self, name)
-            _finite_number(value, name)
-            if value >= 1:
-                raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
-
-
-class _WeightAverage:
-    """The running mean of the weights after each step from ``first_step`` on (``mean``, None before then)."""
-
-    def __init__(self, first_step):
-        self.first_step, self.count, self.mean = first_step, 0, None
-
-    def update(self, step, parameters):
-        if step < self.first_step:
-            return
-        self.count += 1
-        if self.mean is None:
-            self.mean = [parameter.clone() for parameter in parameters]
-        else:
-            for mean, parameter in zip(self.mean, parameters):
-                mean.add_(parameter - mean, alpha=1 / self.count)
+        if _finite_number(self.holdout, 'holdout') >= 1:
+            raise ValueError(f"holdout must be a fraction in [0, 1), got {self.holdout!r}")
 
 
 @dataclass(frozen=True)
@@ -514,27 +478,17 @@ class Model:
         """
         batch_size = self._check_training_arguments(train_input, train_target, num_epochs, batch_size, lr,
                                                     validation)
-        plan = self.continuation if self.loaded_weights is not None else Continuation()
-        lr = self.config.lr * plan.lr_scale if lr is None else lr
+        continuing = self.loaded_weights is not None
+        lr = self.config.lr if lr is None else lr
 
         shuffler = random.Random(seed)
         generator = torch.Generator().manual_seed(shuffler.randrange(1 << 62))
-        order, heldout = self._split_heldout(len(train_input), plan.holdout, seed)
+        order, heldout = self._split_heldout(len(train_input), self.continuation.holdout if continuing else 0, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         count = len(order)
         steps_per_epoch = math.ceil(count / batch_size)
         total_steps = num_epochs * steps_per_epoch
-        optimizer = torch.optim.Adam(self.network.parameters(), lr=lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=lr / 100)
-        warmup_steps = math.ceil(plan.warmup * total_steps)
-        if warmup_steps > 1:
-            # Step k (from 0) of the warm-up runs at (k + 1) / warmup_steps of the cosine's rate.
-            warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup_steps,
-                                                       total_iters=warmup_steps - 1)
-            schedule = torch.optim.lr_scheduler.ChainedScheduler([warmup, schedule], optimizer)
-        average = _WeightAverage(total_steps - math.ceil(plan.average * total_steps)) if plan.average else None
-        parameters = list(self.network.parameters())
-        step = 0
+        optimizer, schedule = self._optimizer_and_schedule(lr, total_steps)
         # Importing Mini-project 2's model turns autograd off process-wide; this model needs it.
         with torch.enable_grad():
             for epoch in range(1, num_epochs + 1):
@@ -559,15 +513,7 @@ class Model:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
-                    with torch.no_grad():
-                        if plan.anchor:
-                            pull = min(1, optimizer.param_groups[0]['lr'] * plan.anchor)
-                            for parameter, loaded in zip(parameters, self.loaded_weights):
-                                parameter.sub_(parameter - loaded, alpha=pull)
-                        if average is not None:
-                            average.update(step, parameters)
                     schedule.step()
-                    step += 1
                     loss_sum += loss.detach() * len(batch)
                     if progress is not None:
                         progress.update(min(first + batch_size, count))
@@ -588,19 +534,12 @@ class Model:
                         f"{problem}; the weights from before that epoch are restored. Try a lower learning rate "
                         f"(now {lr}).")
                 kept, losses = None, None
-                if epoch == num_epochs:
-                    with torch.no_grad():
-                        for parameter, mean in zip(parameters, average.mean if average is not None else ()):
-                            parameter.copy_(mean)
-                        if plan.blend != 1:
-                            for parameter, loaded in zip(parameters, self.loaded_weights):
-                                parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
-                    if heldout:
-                        kept, losses = self._keep_best(inputs[heldout], targets[heldout])
+                if epoch == num_epochs and continuing:
+                    kept, losses = self._finish_continuation(inputs[heldout], targets[heldout])
                 seconds = time.perf_counter() - start
                 record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'seconds': seconds,
                           'images_per_second': count / seconds, 'val_psnr': None}
-                if plan != Continuation() and epoch == num_epochs:
+                if epoch == num_epochs and continuing:
                     record['kept'] = kept
                 if losses is not None:
                     record['heldout_losses'] = losses
@@ -657,6 +596,16 @@ class Model:
             return order, []
         random.Random(None if seed is None else seed + 2).shuffle(order)
         return sorted(order[split:]), order[:split]
+
+    def _optimizer_and_schedule(self, lr, total_steps):
+        """Adam at ``lr``, and its schedule: a cosine from ``lr`` to ``lr / 100`` over ``total_steps`` steps."""
+        optimizer = torch.optim.Adam(self.network.parameters(), lr=lr)
+        return optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps, eta_min=lr / 100)
+
+    def _finish_continuation(self, heldout_input, heldout_target):
+        """The end of continued training: the held-out pairs choose how much of the change to keep; returns
+        ``_keep_best``'s choice and losses (None, None without held-out pairs)."""
+        return self._keep_best(heldout_input, heldout_target) if len(heldout_input) else (None, None)
 
     def _keep_best(self, noisy, other_noisy):
         """Move the weights to the point ``loaded + f·(current − loaded)``, ``f`` in ``Continuation.KEEP``, whose

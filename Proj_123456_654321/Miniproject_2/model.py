@@ -1362,27 +1362,15 @@ class _PlainDataUnpickler(pickle.Unpickler):
 @dataclass(frozen=True)
 class Continuation:
     """How ``Model.train`` continues from the weights ``load_pretrained_model`` loaded (the grader's case: it
-    trains one epoch on its own photos). Training from scratch ignores these settings.
+    trains one epoch on its own photos). Training from scratch ignores it.
 
-    A small network trained on other photos forgets them as soon as it trains on a narrow set: continued
-    training therefore runs at ``lr_scale`` times the model's rate (an explicit ``lr=`` is used as given),
-    after a linear warm-up over the first ``warmup`` fraction of the call's steps (a fresh Adam's first
-    steps move every weight by about the full rate); each step pulls the weights back towards the loaded
-    ones by ``anchor`` times the step's rate (at most 1) times their difference (decoupled, as AdamW's weight
-    decay); the weights kept are the mean of those after each of the last ``average`` fraction of the steps,
-    moved back towards the loaded ones so that a ``blend`` fraction of the change stays (interpolating the
-    weights keeps most of what was learnt and forgets less, as WiSE-FT found for fine-tuning). A
-    ``holdout`` fraction of the pairs (at least ``MIN_HOLDOUT`` of them, else none) is kept out of training:
-    their noisy-to-noisy loss, which estimates the denoising error plus the noise's variance when the two
-    noisy copies' noises are independent, chooses how much of the change to keep: the point ``loaded +
-    f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0: the loaded weights, 1: the trained ones, above 1:
-    further along the same direction). The defaults (``lr_scale=1``, ``blend=1``, zeros) give plain training.
+    Continued training is plain training, except that a ``holdout`` fraction of the pairs (at least
+    ``MIN_HOLDOUT`` of them, else none) is kept out of it: their noisy-to-noisy loss, which estimates the
+    denoising error plus the noise's variance when the two noisy copies' noises are independent, then chooses
+    how much of the change to keep: the point ``loaded + f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0:
+    the loaded weights, 1: the trained ones). The other settings ``others/continued.py`` measured (a lower
+    rate, a warm-up, an anchor, weight averaging, blending) live in ``others/continuation_options.py``.
     """
-    lr_scale: float = 1.0
-    warmup: float = 0.0
-    anchor: float = 0.0
-    average: float = 0.0
-    blend: float = 1.0
     holdout: float = 0.0
 
     MIN_HOLDOUT = 64
@@ -1391,32 +1379,8 @@ class Continuation:
     KEEP = (0, 1)
 
     def __post_init__(self):
-        _positive_number(self.lr_scale, 'lr_scale')
-        _finite_number(self.anchor, 'anchor')
-        if not 0 < _finite_number(self.blend, 'blend') <= 1:
-            raise ValueError(f"blend must be a fraction in (0, 1], got {self.blend!r}")
-        for name in ('warmup', 'average', 'holdout'):
-            value = getattr(self, name)
-            _finite_number(value, name)
-            if value >= 1:
-                raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
-
-
-class _WeightAverage:
-    """The running mean of the weights after each step from ``first_step`` on (``mean``, None before then)."""
-
-    def __init__(self, first_step):
-        self.first_step, self.count, self.mean = first_step, 0, None
-
-    def update(self, step, parameters):
-        if step < self.first_step:
-            return
-        self.count += 1
-        if self.mean is None:
-            self.mean = [parameter.clone() for parameter in parameters]
-        else:
-            for mean, parameter in zip(self.mean, parameters):
-                mean.add_(parameter - mean, alpha=1 / self.count)
+        if _finite_number(self.holdout, 'holdout') >= 1:
+            raise ValueError(f"holdout must be a fraction in [0, 1), got {self.holdout!r}")
 
 
 # Config.loss -> the loss block Model trains with.
@@ -1713,29 +1677,26 @@ class Model:
         """
         batch_size = self._check_training_arguments(train_input, train_target, num_epochs, batch_size, lr,
                                                     validation)
-        plan = self.continuation if self.loaded_weights is not None else Continuation()
-        base_lr = self.config.lr * plan.lr_scale if lr is None else lr
+        continuing = self.loaded_weights is not None
+        base_lr = self.config.lr if lr is None else lr
         shuffler = random.Random(seed)
         # Generators of their own, so that switching augmentation or held-out pairs on leaves the shuffling
         # of the rest unchanged.
         augmenter = random.Random(None if seed is None else seed + 1)
-        order, heldout = self._split_heldout(len(train_input), plan.holdout, seed)
+        order, heldout = self._split_heldout(len(train_input), self.continuation.holdout if continuing else 0, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         steps_per_epoch = -(-len(order) // batch_size)
         total_steps = num_epochs * steps_per_epoch
-        warmup_steps = math.ceil(plan.warmup * total_steps)
-        average = _WeightAverage(total_steps - math.ceil(plan.average * total_steps)) if plan.average else None
         for epoch in range(1, num_epochs + 1):
             snapshot = self._snapshot()
             start = time.perf_counter()
             first_step = (epoch - 1) * steps_per_epoch
-            rates = [self._scheduled_lr(base_lr, step, total_steps, warmup_steps)
+            rates = [self._scheduled_lr(base_lr, step, total_steps)
                      for step in range(first_step, first_step + steps_per_epoch)]
             epoch_order = list(order)
             shuffler.shuffle(epoch_order)
             progress = Progress(len(order), f"epoch {epoch}/{num_epochs}") if verbose else None
-            mean_loss = self._train_epoch(inputs, targets, epoch_order, batch_size, rates, first_step, plan,
-                                          average, augmenter, progress)
+            mean_loss = self._train_epoch(inputs, targets, epoch_order, batch_size, rates, augmenter, progress)
             # The loss of each step is computed before its update: only the weights show what the last step did.
             if not math.isfinite(mean_loss) or not self._weights_are_finite():
                 self._restore(snapshot)
@@ -1744,10 +1705,10 @@ class Model:
                 raise FloatingPointError(
                     f"{problem} in epoch {epoch}; the weights from before that epoch "
                     f"are restored. Try a lower learning rate (now {base_lr}).")
-            finishing_continuation = epoch == num_epochs and plan != Continuation()
+            finishing_continuation = epoch == num_epochs and continuing
             kept, losses = None, None
             if finishing_continuation:
-                kept, losses = self._finish_continuation(plan, average, inputs[heldout], targets[heldout])
+                kept, losses = self._finish_continuation(inputs[heldout], targets[heldout])
             seconds = time.perf_counter() - start
             record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'lr': rates[0], 'seconds': seconds,
                       'images_per_second': len(order) / seconds, 'val_psnr': None}
@@ -1808,27 +1769,18 @@ class Model:
         random.Random(None if seed is None else seed + 2).shuffle(order)
         return sorted(order[split:]), order[:split]
 
-    def _train_epoch(self, inputs, targets, order, batch_size, rates, first_step, plan, average, augmenter,
-                     progress):
+    def _train_epoch(self, inputs, targets, order, batch_size, rates, augmenter, progress):
         """One pass over the pairs ``order`` indexes, in that order, batch by batch, batch ``i`` at the rate
         ``rates[i]``; returns the mean training loss."""
         order = arange(1, device=self.device).new_tensor(order)
-        parameters = [parameter for parameter, _ in self.network.param()]
         loss_sum = 0
-        for step, first in enumerate(range(0, len(order), batch_size), start=first_step):
-            self.optimizer.lr = rates[step - first_step]
+        for step, first in enumerate(range(0, len(order), batch_size)):
+            self.optimizer.lr = rates[step]
             batch = order[first:first + batch_size]
             input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
             if self.config.augment:
                 input, target = self._random_symmetry(input, target, augmenter)
             loss_sum += self._training_step(input, target) * len(batch)
-            if plan.anchor:
-                # Decoupled, as AdamW's weight decay: a pull towards the loaded weights, not a loss term.
-                pull = min(1, self.optimizer.lr * plan.anchor)
-                for parameter, loaded in zip(parameters, self.loaded_weights):
-                    parameter.sub_(parameter - loaded, alpha=pull)
-            if average is not None:
-                average.update(step, parameters)
             if progress is not None:
                 progress.update(min(first + batch_size, len(order)))
         if progress is not None:
@@ -1836,17 +1788,9 @@ class Model:
         self.optimizer.lr = self.config.lr
         return loss_sum.item() / len(order)
 
-    def _finish_continuation(self, plan, average, heldout_input, heldout_target):
-        """The end of continued training: the weights become their average over the last steps, then move back
-        towards the loaded ones, then the held-out pairs choose; returns ``_keep_best``'s choice and losses
-        (None, None without held-out pairs)."""
-        parameters = [parameter for parameter, _ in self.network.param()]
-        if average is not None:
-            for parameter, mean in zip(parameters, average.mean):
-                parameter.copy_(mean)
-        if plan.blend != 1:
-            for parameter, loaded in zip(parameters, self.loaded_weights):
-                parameter.sub_(parameter - loaded, alpha=1 - plan.blend)
+    def _finish_continuation(self, heldout_input, heldout_target):
+        """The end of continued training: the held-out pairs choose how much of the change to keep; returns
+        ``_keep_best``'s choice and losses (None, None without held-out pairs)."""
         return self._keep_best(heldout_input, heldout_target) if len(heldout_input) else (None, None)
 
     def _keep_best(self, noisy, other_noisy):
@@ -1880,13 +1824,11 @@ class Model:
         """Whether no weight is NaN or infinite."""
         return all(parameter.isfinite().all().item() for parameter, _ in self.network.param())
 
-    def _scheduled_lr(self, base_lr, step, total_steps, warmup_steps=0):
-        """The rate of ``step`` (from 0) of ``total_steps``: rising linearly over ``warmup_steps``, then the
-        schedule's."""
-        rate = base_lr * min(1, (step + 1) / warmup_steps) if warmup_steps else base_lr
+    def _scheduled_lr(self, base_lr, step, total_steps):
+        """The rate of ``step`` (from 0) of ``total_steps``, as ``config.schedule`` says."""
         if self.config.schedule == 'cosine':
-            return rate * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-        return rate
+            return base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+        return base_lr
 
     @staticmethod
     def _random_symmetry(input, target, generator):

@@ -2,7 +2,8 @@
 
 The grader calls ``Model()``, ``load_pretrained_model()``, then ``train(..., num_epochs=1)`` on its own photos
 and measures the PSNR on validation images of the same kind. This script measures, for each mini-project and
-each setting of ``Continuation`` (how ``train`` continues from loaded weights):
+each setting of how ``train`` continues from loaded weights (``Continuation``'s ``holdout``, and the other
+options of ``continuation_options.py``):
 
 (a) in-domain: PSNR on the validation pairs of an in-domain set before and after one epoch on its training
     pairs; both are cut from the same photos, which no shipped model was trained on (the grader's case)::
@@ -48,6 +49,7 @@ import sys
 from pathlib import Path
 
 from .benchmark import time_rounds
+from .continuation_options import Options, experimental_model
 from .data import load_train, load_val
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'continued'
@@ -60,7 +62,8 @@ SEED = 0
 ALPHAS = (0, 0.5, 1, 1.25, 1.5)
 HOLDOUT = 0.02
 
-# name: (family, Continuation's fields). 'today' is plain training, what train did before Continuation.
+# name: (family, fields of Continuation and of continuation_options.Options). 'today' is plain training, what
+# train did before Continuation.
 SETTINGS = {
     'today': ('today', {}),
     'rate-0.1': ('rate', {'lr_scale': 0.1}),
@@ -116,10 +119,16 @@ def validation_psnr(module, model, validation):
 
 
 def shipped_model(module, setting=None):
-    model = module.Model()
+    """The shipped model, loaded; with ``setting``, continuing as it says (``Continuation``'s ``holdout``, the
+    rest ``continuation_options.Options``)."""
+    if setting is None:
+        model = module.Model()
+    else:
+        options = dict(SETTINGS[setting][1])
+        model = experimental_model(module)()
+        model.continuation = module.Continuation(holdout=options.pop('holdout', 0.0))
+        model.options = Options(**options)
     model.load_pretrained_model()
-    if setting is not None:
-        model.continuation = module.Continuation(**SETTINGS[setting][1])
     return model
 
 
