@@ -170,7 +170,7 @@ def test_held_out_pairs_choose_the_weights_that_predict_them_best(saved, target)
     source.self_ensemble = False
     held_out_targets = source.predict(noisy)
     model.self_ensemble = True
-    kept, losses = model._keep_best(noisy, held_out_targets)
+    kept, losses = model._finish_continuation(noisy, held_out_targets)
     assert kept == {'loaded': 0, 'trained': 1}[target]
     assert len(losses) == len(module.Continuation.KEEP) and min(losses) == losses[module.Continuation.KEEP.index(kept)]
     assert model.self_ensemble
@@ -191,7 +191,7 @@ def test_the_held_out_choice_moves_along_the_change(saved, monkeypatch):
         for parameter, start, end in zip(parameters(halfway), weights, trained):
             parameter.copy_(start.lerp(end, 0.5))
     halfway.self_ensemble = False
-    kept, _ = model._keep_best(noisy, halfway.predict(noisy))
+    kept, _ = model._finish_continuation(noisy, halfway.predict(noisy))
     assert kept == 0.5
     assert all(torch.equal(a, b.lerp(c, 0.5)) for a, b, c in zip(snapshot(model), weights, trained))
 
@@ -244,7 +244,7 @@ def test_the_interpolation_study_ends_at_the_loaded_and_at_the_plainly_trained_w
     loaded = small_model(module)
     assert result['val_psnr'][0] == pytest.approx(continued.validation_psnr(module, loaded, validation), abs=1e-9)
     # α = 1 is plain training on the pairs train's holdout keeps for training, in the same order.
-    order, heldout = module.Model._split_heldout(3200, continued.HOLDOUT, continued.SEED)
+    order, heldout = module._split_heldout(3200, continued.HOLDOUT, continued.SEED)
     plain = small_model(module)
     plain.continuation = module.Continuation()
     plain.train(train_pairs[0][order], train_pairs[1][order], num_epochs=1, seed=continued.SEED, verbose=False)

@@ -124,7 +124,7 @@ def test_augmentation_applies_one_symmetry_to_input_and_target_and_keeps_the_shu
     generator = random.Random(0)
     seen = set()
     for _ in range(64):
-        input, target = m.Model._random_symmetry(noisy_1.float(), noisy_2.float(), generator)
+        input, target = m._random_symmetry(noisy_1.float(), noisy_2.float(), generator)
         found = [(flip_w, flip_h, transpose) for flip_w in (0, 1) for flip_h in (0, 1) for transpose in (0, 1)
                  if torch.equal(input, _symmetry(noisy_1.float(), flip_w, flip_h, transpose))
                  and torch.equal(target, _symmetry(noisy_2.float(), flip_w, flip_h, transpose))]

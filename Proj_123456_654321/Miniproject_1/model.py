@@ -263,6 +263,88 @@ class Continuation:
             raise ValueError(f"holdout must be a fraction in [0, 1), got {self.holdout!r}")
 
 
+
+
+
+def _split_heldout(count, holdout, seed):
+    """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
+    drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
+    order = list(range(count))
+    split = round(holdout * count)
+    if split < Continuation.MIN_HOLDOUT:
+        return order, []
+    random.Random(None if seed is None else seed + 2).shuffle(order)
+    return sorted(order[split:]), order[:split]
+
+
+def _check_training_arguments(train_input, train_target, num_epochs, batch_size, lr, validation, size_multiple):
+    """ValueError or TypeError for any argument ``train`` cannot use (``batch_size``: the one it would use)."""
+    _check_images(train_input, 'train_input')
+    _check_images(train_target, 'train_target')
+    if train_input.shape != train_target.shape:
+        raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
+                         f"{tuple(train_target.shape)} must have the same shape")
+    if train_input.shape[2] % size_multiple or train_input.shape[3] % size_multiple:
+        raise ValueError(f"training images must have H and W multiples of {size_multiple}, "
+                         f"got {tuple(train_input.shape[2:])}")
+    if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if lr is not None:
+        _positive_number(lr, 'lr')
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("validation must be a pair (noisy_images, clean_images)")
+        _check_images(validation[0], 'validation noisy images')
+        _check_images(validation[1], 'validation clean images')
+        if validation[0].shape != validation[1].shape:
+            raise ValueError("validation noisy and clean images must have the same shape")
+
+
+def _keep_best(parameters, loaded_weights, heldout_loss):
+    """Move ``parameters`` to the point ``loaded + f·(trained − loaded)``, ``f`` in ``Continuation.KEEP``, whose
+    ``heldout_loss()`` (the held-out pairs' noisy-to-noisy error) is smallest; return ``f`` and the loss at every
+    point. The expected noisy-to-noisy error is the denoising error plus the noise's variance, so the smallest
+    one estimates the smallest denoising error."""
+    trained = [parameter.detach().clone() for parameter in parameters]
+    losses = []
+    for fraction in Continuation.KEEP:
+        for parameter, loaded, mine in zip(parameters, loaded_weights, trained):
+            parameter.copy_(loaded.lerp(mine, fraction))  # exactly loaded at 0, exactly mine at 1
+        losses.append(heldout_loss())
+    best = Continuation.KEEP[losses.index(min(losses))]
+    for parameter, loaded, mine in zip(parameters, loaded_weights, trained):
+        parameter.copy_(loaded.lerp(mine, best))
+    return best, losses
+
+
+def _symmetric_mean(network, images):
+    """Mean of ``network``'s outputs for the 8 flips and transpositions of ``images``, each turned back: the
+    noise differs in each view, so the errors partly cancel."""
+    total = 0
+    for transpose in (False, True):
+        for flip_dims in ((), (2,), (3,), (2, 3)):
+            view = images.transpose(2, 3) if transpose else images
+            view = view.flip(flip_dims) if flip_dims else view
+            output = network(view)
+            output = output.flip(flip_dims) if flip_dims else output
+            total = total + (output.transpose(2, 3) if transpose else output)
+    return total / 8
+
+
+def _epoch_line(epoch, num_epochs, record):
+    """The line ``train`` prints after an epoch, from the epoch's ``history`` record."""
+    line = (f"epoch {epoch}/{num_epochs}  loss {record['loss']:.6f}  {record['seconds']:.1f} s  "
+            f"{record['images_per_second']:.0f} img/s")
+    if record.get('kept') is not None:
+        losses = record['heldout_losses']
+        line += f"  kept {record['kept']:g} of the change: held-out loss {losses[0]:.6f} -> {min(losses):.6f}"
+    if record['val_psnr'] is not None:
+        line += f"  val PSNR {record['val_psnr']:.2f} dB"
+    return line
+
+
 @dataclass(frozen=True)
 class Config:
     """What a ``Model`` is built from: its architecture (``width``, ``shape``, ``residual``; see ``UNet``),
@@ -476,14 +558,15 @@ class Model:
         An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the previous epoch's,
         raises ``FloatingPointError`` after restoring the weights from before it.
         """
-        batch_size = self._check_training_arguments(train_input, train_target, num_epochs, batch_size, lr,
-                                                    validation)
+        batch_size = self.config.batch_size if batch_size is None else batch_size
+        _check_training_arguments(train_input, train_target, num_epochs, batch_size, lr, validation,
+                                  self.SIZE_MULTIPLE)
         continuing = self.loaded_weights is not None
         lr = self.config.lr if lr is None else lr
 
         shuffler = random.Random(seed)
         generator = torch.Generator().manual_seed(shuffler.randrange(1 << 62))
-        order, heldout = self._split_heldout(len(train_input), self.continuation.holdout if continuing else 0, seed)
+        order, heldout = _split_heldout(len(train_input), self.continuation.holdout if continuing else 0.0, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         count = len(order)
         steps_per_epoch = math.ceil(count / batch_size)
@@ -548,54 +631,10 @@ class Model:
                     record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
                 self.history.append(record)
                 if verbose:
-                    line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
-                            f"{record['images_per_second']:.0f} img/s")
-                    if kept is not None:
-                        line += (f"  kept {kept:g} of the change: held-out loss {losses[0]:.6f} -> "
-                                 f"{min(losses):.6f}")
-                    if record['val_psnr'] is not None:
-                        line += f"  val PSNR {record['val_psnr']:.2f} dB"
-                    print(line, flush=True)
+                    print(_epoch_line(epoch, num_epochs, record), flush=True)
                 if after_epoch is not None:
                     after_epoch(record)
         return self.history
-
-    def _check_training_arguments(self, train_input, train_target, num_epochs, batch_size, lr, validation):
-        """ValueError or TypeError for any argument ``train`` cannot use; returns the batch size to use."""
-        _check_images(train_input, 'train_input')
-        _check_images(train_target, 'train_target')
-        if train_input.shape != train_target.shape:
-            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
-                             f"{tuple(train_target.shape)} must have the same shape")
-        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
-            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
-                             f"got {tuple(train_input.shape[2:])}")
-        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
-            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-        batch_size = self.config.batch_size if batch_size is None else batch_size
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if lr is not None:
-            _positive_number(lr, 'lr')
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError("validation must be a pair (noisy_images, clean_images)")
-            _check_images(validation[0], 'validation noisy images')
-            _check_images(validation[1], 'validation clean images')
-            if validation[0].shape != validation[1].shape:
-                raise ValueError("validation noisy and clean images must have the same shape")
-        return batch_size
-
-    @staticmethod
-    def _split_heldout(count, holdout, seed):
-        """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
-        drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
-        order = list(range(count))
-        split = round(holdout * count)
-        if split < Continuation.MIN_HOLDOUT:
-            return order, []
-        random.Random(None if seed is None else seed + 2).shuffle(order)
-        return sorted(order[split:]), order[:split]
 
     def _optimizer_and_schedule(self, lr, total_steps):
         """Adam at ``lr``, and its schedule: a cosine from ``lr`` to ``lr / 100`` over ``total_steps`` steps."""
@@ -605,26 +644,11 @@ class Model:
     def _finish_continuation(self, heldout_input, heldout_target):
         """The end of continued training: the held-out pairs choose how much of the change to keep; returns
         ``_keep_best``'s choice and losses (None, None without held-out pairs)."""
-        return self._keep_best(heldout_input, heldout_target) if len(heldout_input) else (None, None)
-
-    def _keep_best(self, noisy, other_noisy):
-        """Move the weights to the point ``loaded + f·(current − loaded)``, ``f`` in ``Continuation.KEEP``, whose
-        prediction of ``other_noisy`` from ``noisy`` (held-out pairs) is best; return ``f`` and the losses of
-        every point. The expected noisy-to-noisy error is the denoising error plus the noise's variance, so the
-        smallest one estimates the smallest denoising error."""
-        parameters = list(self.network.parameters())
-        trained = [parameter.detach().clone() for parameter in parameters]
-        losses = []
-        for fraction in Continuation.KEEP:
-            with torch.no_grad():
-                for parameter, loaded, mine in zip(parameters, self.loaded_weights, trained):
-                    parameter.copy_(loaded.lerp(mine, fraction))  # exactly loaded at 0, exactly mine at 1
-            losses.append(self._heldout_loss(noisy, other_noisy))
-        best = Continuation.KEEP[losses.index(min(losses))]
+        if not len(heldout_input):
+            return None, None
         with torch.no_grad():
-            for parameter, loaded, mine in zip(parameters, self.loaded_weights, trained):
-                parameter.copy_(loaded.lerp(mine, best))
-        return best, losses
+            return _keep_best(list(self.network.parameters()), self.loaded_weights,
+                              lambda: self._heldout_loss(heldout_input, heldout_target))
 
     def _heldout_loss(self, noisy, other_noisy):
         """The mean squared error ([0, 1] scale) of the network's prediction of ``other_noisy`` from ``noisy`` in
@@ -670,7 +694,7 @@ class Model:
         pad_height, pad_width = self._padded_size(height) - height, self._padded_size(width) - width
         # Replication, not reflection: reflection needs at least pad + 1 pixels per side.
         images = F.pad(self._to_unit(images), (0, pad_width, 0, pad_height), mode='replicate')
-        denoised = self._symmetric_mean(images) if self.self_ensemble else self.network(images)
+        denoised = _symmetric_mean(self.network, images) if self.self_ensemble else self.network(images)
         return denoised[:, :, :height, :width].clamp(0, 1) * 255
 
     def _predict_in_tiles(self, image, output):
@@ -692,15 +716,3 @@ class Model:
                 denoised = self._denoise(window)[:, :, top - window_top:top - window_top + tile,
                                                  left - window_left:left - window_left + tile]
                 output[:, :, top:top + tile, left:left + tile] = denoised.to(output.device)
-
-    def _symmetric_mean(self, images):
-        """Mean of the network's outputs for the 8 flips and transpositions of ``images``, each turned back."""
-        total = 0
-        for transpose in (False, True):
-            for flip_dims in ((), (2,), (3,), (2, 3)):
-                view = images.transpose(2, 3) if transpose else images
-                view = view.flip(flip_dims) if flip_dims else view
-                output = self.network(view)
-                output = output.flip(flip_dims) if flip_dims else output
-                total = total + (output.transpose(2, 3) if transpose else output)
-        return total / 8

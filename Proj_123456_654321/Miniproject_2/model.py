@@ -1359,6 +1359,100 @@ class _PlainDataUnpickler(pickle.Unpickler):
         raise BestModelError(f"refusing to load {reference}: bestmodel.pth may only contain plain data")
 
 
+# ----------------------------------------------------------------------------------------------------
+# bestmodel.pth: plain data only (a pickle of dicts, lists, ints and bytes), checked whole before use
+# ----------------------------------------------------------------------------------------------------
+
+FILE_FORMAT = 'ee559-miniproject2-bestmodel'
+FILE_VERSION = 1
+
+
+def _encoded_parameters(parameters):
+    """Each parameter as ``{'shape': tuple, 'data': its float32 values as little-endian bytes}``."""
+    encoded = []
+    for parameter in parameters:
+        values = array('f', parameter.detach().to('cpu').float().flatten().tolist())
+        if sys.byteorder != 'little':
+            values.byteswap()
+        encoded.append({'shape': tuple(parameter.shape), 'data': values.tobytes()})
+    return encoded
+
+
+def _write_atomically(path, payload):
+    """Pickle ``payload`` to ``path`` through a temporary file and a rename: a crash leaves the old file whole."""
+    temporary = path.with_name(path.name + f'.tmp{random.randrange(1 << 30)}')
+    try:
+        with open(temporary, 'wb') as file:
+            pickle.dump(payload, file, protocol=4)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _read_payload(path, max_bytes):
+    """The plain data pickled in ``path``; BestModelError if it is not a regular file of plain data whose
+    dict keys are strings (reading a FIFO would wait forever, hashing other keys can too)."""
+    if not path.is_file():
+        raise BestModelError(f"{path} is not a regular file")
+    if path.stat().st_size > max_bytes:
+        raise BestModelError(f"{path} is larger than any bestmodel file ({max_bytes} bytes)")
+    data = path.read_bytes()
+    try:
+        _check_pickle_keys(data)
+        return _PlainDataUnpickler(io.BytesIO(data)).load()
+    except BestModelError as error:
+        raise BestModelError(f"{path}: {error}") from None
+    except Exception as error:
+        raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
+
+
+def _check_payload(payload, path, architecture, shapes):
+    """BestModelError unless ``payload`` has the structure ``save_model`` writes for a network of
+    ``architecture`` (a dict of ints) whose parameters have the ``shapes``.
+
+    Each value is checked for its exact type (and size) before anything is formatted from it."""
+    if type(payload) is not dict or payload.get('format') != FILE_FORMAT:
+        raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 2")
+    version = payload.get('version')
+    if type(version) is not int or version != FILE_VERSION:
+        found = f"format version {version}" if _is_small_int(version) else "no valid format version"
+        raise BestModelError(f"{path} has {found}, this code reads version {FILE_VERSION}")
+    saved_config = payload.get('config')
+    if (type(saved_config) is not dict or len(saved_config) != len(architecture)
+            or set(saved_config) != set(architecture) or not all(map(_is_small_int, saved_config.values()))):
+        raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(architecture)})")
+    if saved_config != architecture:
+        differences = ', '.join(f"{key}: file {saved_config[key]}, model {architecture[key]}"
+                                for key in sorted(architecture) if saved_config[key] != architecture[key])
+        arguments = ', '.join(f'{key}={value}' for key, value in saved_config.items())
+        raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
+                             f"load it into Model({arguments})")
+    saved_parameters = payload.get('parameters')
+    expected = [tuple(shape) for shape in shapes]
+    if (type(saved_parameters) is not list or len(saved_parameters) != len(expected) or not all(
+            type(saved) is dict and type(saved.get('shape')) is tuple and saved['shape'] == shape
+            and all(type(size) is int for size in saved['shape'])
+            and type(saved.get('data')) is bytes and len(saved['data']) == 4 * math.prod(shape)
+            for saved, shape in zip(saved_parameters, expected))):
+        raise BestModelError(f"{path}: the saved parameters do not have the shapes {expected}")
+
+
+def _decode_parameters(saved_parameters, parameters, path):
+    """The saved float32 bytes as tensors shaped like ``parameters`` (and of their dtype and device);
+    BestModelError if any value is NaN or infinite (every prediction would be NaN)."""
+    values = []
+    for index, (parameter, saved) in enumerate(zip(parameters, saved_parameters)):
+        floats = array('f')
+        floats.frombytes(saved['data'])
+        if sys.byteorder != 'little':
+            floats.byteswap()
+        value = parameter.new_tensor(floats.tolist()).view(parameter.shape)
+        if not value.isfinite().all():
+            raise BestModelError(f"{path}: saved parameter {index} holds NaN or infinite values")
+        values.append(value)
+    return values
+
+
 @dataclass(frozen=True)
 class Continuation:
     """How ``Model.train`` continues from the weights ``load_pretrained_model`` loaded (the grader's case: it
@@ -1381,6 +1475,131 @@ class Continuation:
     def __post_init__(self):
         if _finite_number(self.holdout, 'holdout') >= 1:
             raise ValueError(f"holdout must be a fraction in [0, 1), got {self.holdout!r}")
+
+
+def _split_heldout(count, holdout, seed):
+    """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
+    drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
+    order = list(range(count))
+    split = round(holdout * count)
+    if split < Continuation.MIN_HOLDOUT:
+        return order, []
+    random.Random(None if seed is None else seed + 2).shuffle(order)
+    return sorted(order[split:]), order[:split]
+
+
+def _check_training_arguments(train_input, train_target, num_epochs, batch_size, lr, validation, size_multiple):
+    """ValueError or TypeError for any argument ``train`` cannot use (``batch_size``: the one it would use)."""
+    _check_images(train_input, 'train_input')
+    _check_images(train_target, 'train_target')
+    if train_input.shape != train_target.shape:
+        raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
+                         f"{tuple(train_target.shape)} must have the same shape")
+    if train_input.shape[2] % size_multiple or train_input.shape[3] % size_multiple:
+        raise ValueError(f"training images must have H and W multiples of {size_multiple}, "
+                         f"got {tuple(train_input.shape[2:])}")
+    if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
+        raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if lr is not None:
+        _positive_number(lr, 'lr')
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("validation must be a pair (noisy_images, clean_images)")
+        _check_images(validation[0], 'validation noisy images')
+        _check_images(validation[1], 'validation clean images')
+        if validation[0].shape != validation[1].shape:
+            raise ValueError("validation noisy and clean images must have the same shape")
+
+
+def _keep_best(parameters, loaded_weights, heldout_loss):
+    """Move ``parameters`` to the point ``loaded + f·(trained − loaded)``, ``f`` in ``Continuation.KEEP``, whose
+    ``heldout_loss()`` (the held-out pairs' noisy-to-noisy error) is smallest; return ``f`` and the loss at every
+    point. The expected noisy-to-noisy error is the denoising error plus the noise's variance, so the smallest
+    one estimates the smallest denoising error."""
+    trained = [parameter.detach().clone() for parameter in parameters]
+    losses = []
+    for fraction in Continuation.KEEP:
+        for parameter, loaded, mine in zip(parameters, loaded_weights, trained):
+            parameter.copy_(loaded.lerp(mine, fraction))  # exactly loaded at 0, exactly mine at 1
+        losses.append(heldout_loss())
+    best = Continuation.KEEP[losses.index(min(losses))]
+    for parameter, loaded, mine in zip(parameters, loaded_weights, trained):
+        parameter.copy_(loaded.lerp(mine, best))
+    return best, losses
+
+
+def _symmetric_mean(network, images):
+    """Mean of ``network``'s outputs for the 8 flips and transpositions of ``images``, each turned back: the
+    noise differs in each view, so the errors partly cancel."""
+    total = 0
+    for transpose in (False, True):
+        for flip_dims in ((), (2,), (3,), (2, 3)):
+            view = images.transpose(2, 3) if transpose else images
+            view = view.flip(flip_dims) if flip_dims else view
+            output = network(view)
+            output = output.flip(flip_dims) if flip_dims else output
+            total = total + (output.transpose(2, 3) if transpose else output)
+    return total / 8
+
+
+def _epoch_line(epoch, num_epochs, record):
+    """The line ``train`` prints after an epoch, from the epoch's ``history`` record."""
+    line = (f"epoch {epoch}/{num_epochs}  loss {record['loss']:.6f}  {record['seconds']:.1f} s  "
+            f"{record['images_per_second']:.0f} img/s")
+    if record.get('kept') is not None:
+        losses = record['heldout_losses']
+        line += f"  kept {record['kept']:g} of the change: held-out loss {losses[0]:.6f} -> {min(losses):.6f}"
+    if record['val_psnr'] is not None:
+        line += f"  val PSNR {record['val_psnr']:.2f} dB"
+    return line
+
+
+def _random_symmetry(input, target, generator):
+    """One of the 8 symmetries of the square, drawn from ``generator``, applied to both tensors:
+    noise and photos look the same flipped or transposed, so this multiplies the training data."""
+    if generator.random() < 0.5:
+        input, target = input.flip(3), target.flip(3)
+    if generator.random() < 0.5:
+        input, target = input.flip(2), target.flip(2)
+    if input.shape[2] == input.shape[3] and generator.random() < 0.5:
+        input, target = input.transpose(2, 3), target.transpose(2, 3)
+    return input, target
+
+
+def _receptive_radius(network, period):
+    """How far, in pixels, an output pixel of ``network`` (a ``Sequential`` of ``_build_network``'s blocks)
+    sees beyond its own position in the input, on the farther side: ``predict``'s tiles carry that much
+    context, so that tiling changes no output pixel.
+
+    Each block maps the interval of rows an output row reads back to its input's rows (a convolution:
+    ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling: ``[a, b] -> [a // f, b // f]``),
+    for output positions that are each residue modulo the network's total stride ``period``, and along both
+    axes.
+    """
+    radius = 0
+    for axis in (0, 1):
+        for position in range(period):
+            low = high = position
+            for block in reversed(network.modules):
+                if isinstance(block, Conv2d):
+                    step, pad = block.stride[axis], block.padding[axis]
+                    span = block.dilation[axis] * (block.kernel_size[axis] - 1)
+                    low, high = step * low - pad, step * high - pad + span
+                if isinstance(block, Upsampling):
+                    low, high = low // block.scale_factor, high // block.scale_factor
+            radius = max(radius, position - low, high - position)
+    return radius
+
+
+def _initialise_he(network):
+    """He's initialisation: weights normal with std ``sqrt(2 / fan_in)``, biases 0."""
+    for parameter, _ in network.param():
+        if parameter.dim() == 4:
+            parameter.normal_(0, math.sqrt(2 / parameter[0].numel()))
+        else:
+            parameter.zero_()
 
 
 # Config.loss -> the loss block Model trains with.
@@ -1448,25 +1667,18 @@ class Model:
     * ``device``: where the network lives and computes (default: CUDA when there is one, else the CPU).
     """
 
-    FILE_FORMAT = 'ee559-miniproject2-bestmodel'
-    FILE_VERSION = 1
+    # The file's (see the section above), here for callers that have the class.
+    FILE_FORMAT, FILE_VERSION = FILE_FORMAT, FILE_VERSION
     # The network downsamples by 2 twice: predict pads inputs to a multiple of this.
     SIZE_MULTIPLE = 4
+    # predict's memory bound (docs/usage.md): chunks of about this many pixels, and square windows of this side
+    # (context included) for an image larger than a chunk.
     PREDICT_CHUNK_PIXELS = 1 << 18
-    # An image larger than a chunk goes through the network in square windows of this side, context included.
-    # Measured (ru_maxrss, width 48): a 384×384 window costs about 170 MB, a full chunk about 290 MB, and a
-    # self-ensembled 2048×2048 image 375 to 395 MB in all (in one pass: 1.0 to 1.15 GB for 1024×1024 and
-    # 4.6 GB for 2048×2048 without self-ensembling). At width 112 the self-ensembled 2048×2048 image took
-    # 605 MB and 1024×1024 without self-ensembling 480 MB.
     PREDICT_TILE_SIZE = 384
-    # Larger than the file of any sensible configuration (width 48: 334 kB, width 1024: 142 MB): a larger
-    # file is refused unread, as reading it would take as much memory.
+    # Larger than the file of any sensible configuration: a larger one is refused unread.
     MAX_FILE_BYTES = 1 << 30
-
-    # How train continues from loaded weights, chosen by others/continued.py (results/continued/summary.md):
-    # plain training on all but 2 % of the pairs, which then choose between the loaded and the trained weights.
-    # The grader measures on data drawn like its training pairs: there plain training gained on every noise
-    # we tried, most where the noise was new, and the held-out pairs pick the weights that gained.
+    # Plain training on all but 2 % of the pairs, which then choose between the loaded and the trained weights
+    # (others/continued.py, docs/continued.md).
     CONTINUATION = Continuation(holdout=0.02)
 
     # Found through the class by others/train.py, for both mini-projects' models.
@@ -1485,9 +1697,9 @@ class Model:
         self.loaded_weights = None
         self.device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
         self.network = self._build_network(**self.config.architecture()).to(self.device)
-        self._tile_margin = self._padded_size(self._receptive_radius(self.network))
+        self._tile_margin = self._padded_size(_receptive_radius(self.network, self.SIZE_MULTIPLE))
         if self.config.init == 'he':
-            self._initialise_he()
+            _initialise_he(self.network)
         self.loss = LOSSES[self.config.loss]()
         self.optimizer = self._make_optimizer()
         self.history = []
@@ -1501,37 +1713,6 @@ class Model:
             Conv2d(width, width, kernel_size, stride=2, padding=down_padding), ReLU(),
             Upsampling(width, width, up_kernel_size, scale_factor=2, padding=up_padding), ReLU(),
             Upsampling(width, 3, up_kernel_size, scale_factor=2, padding=up_padding), Sigmoid())
-
-    @staticmethod
-    def _receptive_radius(network):
-        """How far, in pixels, an output pixel of ``network`` (a ``Sequential`` of ``_build_network``'s blocks)
-        sees beyond its own position in the input, on the farther side: ``predict``'s tiles carry that much
-        context, so that tiling changes no output pixel.
-
-        Each block maps the interval of rows an output row reads back to its input's rows (a convolution:
-        ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling: ``[a, b] -> [a // f, b // f]``),
-        for output positions that are each residue modulo the network's total stride, and along both axes.
-        """
-        radius = 0
-        for axis in (0, 1):
-            for position in range(Model.SIZE_MULTIPLE):
-                low = high = position
-                for block in reversed(network.modules):
-                    if isinstance(block, Conv2d):
-                        step, pad = block.stride[axis], block.padding[axis]
-                        span = block.dilation[axis] * (block.kernel_size[axis] - 1)
-                        low, high = step * low - pad, step * high - pad + span
-                    if isinstance(block, Upsampling):
-                        low, high = low // block.scale_factor, high // block.scale_factor
-                radius = max(radius, position - low, high - position)
-        return radius
-
-    def _initialise_he(self):
-        for parameter, _ in self.network.param():
-            if parameter.dim() == 4:
-                parameter.normal_(0, math.sqrt(2 / parameter[0].numel()))
-            else:
-                parameter.zero_()
 
     def _make_optimizer(self):
         if self.config.optimizer == 'sgd':
@@ -1548,21 +1729,8 @@ class Model:
         """Write the parameters (float32, little-endian bytes) and the configuration to ``path``
         (default: ``bestmodel.pth`` beside this file), atomically: a temporary file, then a rename."""
         path = Path(path) if path is not None else self.default_path()
-        parameters = []
-        for parameter, _ in self.network.param():
-            values = array('f', parameter.detach().to('cpu').float().flatten().tolist())
-            if sys.byteorder != 'little':
-                values.byteswap()
-            parameters.append({'shape': tuple(parameter.shape), 'data': values.tobytes()})
-        payload = {'format': self.FILE_FORMAT, 'version': self.FILE_VERSION,
-                   'config': self.config.architecture(), 'parameters': parameters}
-        temporary = path.with_name(path.name + f'.tmp{random.randrange(1 << 30)}')
-        try:
-            with open(temporary, 'wb') as file:
-                pickle.dump(payload, file, protocol=4)
-            temporary.replace(path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        _write_atomically(path, {'format': FILE_FORMAT, 'version': FILE_VERSION, 'config': self.config.architecture(),
+                                 'parameters': _encoded_parameters(parameter for parameter, _ in self.network.param())})
         return path
 
     def load_pretrained_model(self, path=None):
@@ -1578,72 +1746,17 @@ class Model:
                 f"no pretrained model at {path}; make one with "
                 f"`python -m Proj_123456_654321.Miniproject_2.others.train --data DATA_FOLDER`")
         payload = self._read_payload(path)
-        self._check_payload(payload, path)
-        values = self._decode_parameters(payload['parameters'], path)
+        parameters = [parameter for parameter, _ in self.network.param()]
+        _check_payload(payload, path, self.config.architecture(), [parameter.shape for parameter in parameters])
+        values = _decode_parameters(payload['parameters'], parameters, path)
         for (parameter, _), value in zip(self.network.param(), values):
             parameter.copy_(value)
         self.loaded_weights = values
         self.optimizer = self._make_optimizer()
 
     def _read_payload(self, path):
-        """The plain data pickled in ``path``; BestModelError if it is not a regular file of plain data whose
-        dict keys are strings (reading a FIFO would wait forever, hashing other keys can too)."""
-        if not path.is_file():
-            raise BestModelError(f"{path} is not a regular file")
-        if path.stat().st_size > self.MAX_FILE_BYTES:
-            raise BestModelError(f"{path} is larger than any bestmodel file ({self.MAX_FILE_BYTES} bytes)")
-        data = path.read_bytes()
-        try:
-            _check_pickle_keys(data)
-            return _PlainDataUnpickler(io.BytesIO(data)).load()
-        except BestModelError as error:
-            raise BestModelError(f"{path}: {error}") from None
-        except Exception as error:
-            raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
-
-    def _check_payload(self, payload, path):
-        """BestModelError unless ``payload`` has the structure ``save_model`` writes for this configuration.
-
-        Each value is checked for its exact type (and size) before anything is formatted from it."""
-        if type(payload) is not dict or payload.get('format') != self.FILE_FORMAT:
-            raise BestModelError(f"{path} was not written by Model.save_model of Mini-project 2")
-        version = payload.get('version')
-        if type(version) is not int or version != self.FILE_VERSION:
-            found = f"format version {version}" if _is_small_int(version) else "no valid format version"
-            raise BestModelError(f"{path} has {found}, this code reads version {self.FILE_VERSION}")
-        saved_config, architecture = payload.get('config'), self.config.architecture()
-        if (type(saved_config) is not dict or len(saved_config) != len(architecture)
-                or set(saved_config) != set(architecture) or not all(map(_is_small_int, saved_config.values()))):
-            raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(architecture)})")
-        if saved_config != architecture:
-            differences = ', '.join(f"{key}: file {saved_config[key]}, model {architecture[key]}"
-                                    for key in sorted(architecture) if saved_config[key] != architecture[key])
-            arguments = ', '.join(f'{key}={value}' for key, value in saved_config.items())
-            raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
-                                 f"load it into Model({arguments})")
-        saved_parameters = payload.get('parameters')
-        expected = [tuple(parameter.shape) for parameter, _ in self.network.param()]
-        if (type(saved_parameters) is not list or len(saved_parameters) != len(expected) or not all(
-                type(saved) is dict and type(saved.get('shape')) is tuple and saved['shape'] == shape
-                and all(type(size) is int for size in saved['shape'])
-                and type(saved.get('data')) is bytes and len(saved['data']) == 4 * math.prod(shape)
-                for saved, shape in zip(saved_parameters, expected))):
-            raise BestModelError(f"{path}: the saved parameters do not have the shapes {expected}")
-
-    def _decode_parameters(self, saved_parameters, path):
-        """The saved float32 bytes as tensors shaped like the parameters; BestModelError if any value is NaN or
-        infinite (every prediction would be NaN)."""
-        values = []
-        for index, ((parameter, _), saved) in enumerate(zip(self.network.param(), saved_parameters)):
-            floats = array('f')
-            floats.frombytes(saved['data'])
-            if sys.byteorder != 'little':
-                floats.byteswap()
-            value = parameter.new_tensor(floats.tolist()).view(parameter.shape)
-            if not value.isfinite().all():
-                raise BestModelError(f"{path}: saved parameter {index} holds NaN or infinite values")
-            values.append(value)
-        return values
+        """The plain data in a ``bestmodel.pth`` file (see ``_read_payload``): its ``config`` says what to build."""
+        return _read_payload(path, self.MAX_FILE_BYTES)
 
     # -- training and prediction -----------------------------------------------------------------------
 
@@ -1675,15 +1788,16 @@ class Model:
         held-out pairs chose from ``Continuation.KEEP``, or None without held-out pairs), and with held-out pairs
         ``heldout_losses``, their loss at each fraction.
         """
-        batch_size = self._check_training_arguments(train_input, train_target, num_epochs, batch_size, lr,
-                                                    validation)
+        batch_size = self.config.batch_size if batch_size is None else batch_size
+        _check_training_arguments(train_input, train_target, num_epochs, batch_size, lr, validation,
+                                  self.SIZE_MULTIPLE)
         continuing = self.loaded_weights is not None
         base_lr = self.config.lr if lr is None else lr
         shuffler = random.Random(seed)
         # Generators of their own, so that switching augmentation or held-out pairs on leaves the shuffling
         # of the rest unchanged.
         augmenter = random.Random(None if seed is None else seed + 1)
-        order, heldout = self._split_heldout(len(train_input), self.continuation.holdout if continuing else 0, seed)
+        order, heldout = _split_heldout(len(train_input), self.continuation.holdout if continuing else 0.0, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         steps_per_epoch = -(-len(order) // batch_size)
         total_steps = num_epochs * steps_per_epoch
@@ -1706,68 +1820,22 @@ class Model:
                     f"{problem} in epoch {epoch}; the weights from before that epoch "
                     f"are restored. Try a lower learning rate (now {base_lr}).")
             finishing_continuation = epoch == num_epochs and continuing
-            kept, losses = None, None
             if finishing_continuation:
                 kept, losses = self._finish_continuation(inputs[heldout], targets[heldout])
             seconds = time.perf_counter() - start
             record = {'epoch': len(self.history) + 1, 'loss': mean_loss, 'lr': rates[0], 'seconds': seconds,
                       'images_per_second': len(order) / seconds, 'val_psnr': None}
             if finishing_continuation:
-                record['kept'] = kept
-            if losses is not None:
-                record['heldout_losses'] = losses
+                record.update(kept=kept, **({} if losses is None else {'heldout_losses': losses}))
             if validation is not None:
                 denoised = self.predict(validation[0]).div_(255)
                 record['val_psnr'] = psnr(denoised, validation[1].to(denoised.device).float() / 255)
             self.history.append(record)
             if verbose:
-                line = (f"epoch {epoch}/{num_epochs}  loss {mean_loss:.6f}  {seconds:.1f} s  "
-                        f"{record['images_per_second']:.0f} img/s")
-                if kept is not None:
-                    line += f"  kept {kept:g} of the change: held-out loss {losses[0]:.6f} -> {min(losses):.6f}"
-                if record['val_psnr'] is not None:
-                    line += f"  val PSNR {record['val_psnr']:.2f} dB"
-                print(line, flush=True)
+                print(_epoch_line(epoch, num_epochs, record), flush=True)
             if after_epoch is not None:
                 after_epoch(record)
         return self.history
-
-    def _check_training_arguments(self, train_input, train_target, num_epochs, batch_size, lr, validation):
-        """ValueError or TypeError for any argument ``train`` cannot use; returns the batch size to use."""
-        _check_images(train_input, 'train_input')
-        _check_images(train_target, 'train_target')
-        if train_input.shape != train_target.shape:
-            raise ValueError(f"train_input {tuple(train_input.shape)} and train_target "
-                             f"{tuple(train_target.shape)} must have the same shape")
-        if train_input.shape[2] % self.SIZE_MULTIPLE or train_input.shape[3] % self.SIZE_MULTIPLE:
-            raise ValueError(f"training images must have H and W multiples of {self.SIZE_MULTIPLE}, "
-                             f"got {tuple(train_input.shape[2:])}")
-        if not isinstance(num_epochs, int) or isinstance(num_epochs, bool) or num_epochs < 1:
-            raise ValueError(f"num_epochs must be a positive int, got {num_epochs!r}")
-        batch_size = self.config.batch_size if batch_size is None else batch_size
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if lr is not None:
-            _positive_number(lr, 'lr')
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError("validation must be a pair (noisy_images, clean_images)")
-            _check_images(validation[0], 'validation noisy images')
-            _check_images(validation[1], 'validation clean images')
-            if validation[0].shape != validation[1].shape:
-                raise ValueError("validation noisy and clean images must have the same shape")
-        return batch_size
-
-    @staticmethod
-    def _split_heldout(count, holdout, seed):
-        """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
-        drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
-        order = list(range(count))
-        split = round(holdout * count)
-        if split < Continuation.MIN_HOLDOUT:
-            return order, []
-        random.Random(None if seed is None else seed + 2).shuffle(order)
-        return sorted(order[split:]), order[:split]
 
     def _train_epoch(self, inputs, targets, order, batch_size, rates, augmenter, progress):
         """One pass over the pairs ``order`` indexes, in that order, batch by batch, batch ``i`` at the rate
@@ -1779,7 +1847,7 @@ class Model:
             batch = order[first:first + batch_size]
             input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
             if self.config.augment:
-                input, target = self._random_symmetry(input, target, augmenter)
+                input, target = _random_symmetry(input, target, augmenter)
             loss_sum += self._training_step(input, target) * len(batch)
             if progress is not None:
                 progress.update(min(first + batch_size, len(order)))
@@ -1791,24 +1859,10 @@ class Model:
     def _finish_continuation(self, heldout_input, heldout_target):
         """The end of continued training: the held-out pairs choose how much of the change to keep; returns
         ``_keep_best``'s choice and losses (None, None without held-out pairs)."""
-        return self._keep_best(heldout_input, heldout_target) if len(heldout_input) else (None, None)
-
-    def _keep_best(self, noisy, other_noisy):
-        """Move the weights to the point ``loaded + f·(current − loaded)``, ``f`` in ``Continuation.KEEP``, whose
-        prediction of ``other_noisy`` from ``noisy`` (held-out pairs) is best; return ``f`` and the losses of
-        every point. The expected noisy-to-noisy error is the denoising error plus the noise's variance, so the
-        smallest one estimates the smallest denoising error."""
-        parameters = [parameter for parameter, _ in self.network.param()]
-        trained = [parameter.clone() for parameter in parameters]
-        losses = []
-        for fraction in Continuation.KEEP:
-            for parameter, loaded, mine in zip(parameters, self.loaded_weights, trained):
-                parameter.copy_(loaded.lerp(mine, fraction))  # exactly loaded at 0, exactly mine at 1
-            losses.append(self._heldout_loss(noisy, other_noisy))
-        best = Continuation.KEEP[losses.index(min(losses))]
-        for parameter, loaded, mine in zip(parameters, self.loaded_weights, trained):
-            parameter.copy_(loaded.lerp(mine, best))
-        return best, losses
+        if not len(heldout_input):
+            return None, None
+        return _keep_best([parameter for parameter, _ in self.network.param()], self.loaded_weights,
+                          lambda: self._heldout_loss(heldout_input, heldout_target))
 
     def _heldout_loss(self, noisy, other_noisy):
         """The mean squared error ([0, 1] scale) of the network's prediction of ``other_noisy`` from ``noisy`` in
@@ -1829,18 +1883,6 @@ class Model:
         if self.config.schedule == 'cosine':
             return base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
         return base_lr
-
-    @staticmethod
-    def _random_symmetry(input, target, generator):
-        """One of the 8 symmetries of the square, drawn from ``generator``, applied to both tensors:
-        noise and photos look the same flipped or transposed, so this multiplies the training data."""
-        if generator.random() < 0.5:
-            input, target = input.flip(3), target.flip(3)
-        if generator.random() < 0.5:
-            input, target = input.flip(2), target.flip(2)
-        if input.shape[2] == input.shape[3] and generator.random() < 0.5:
-            input, target = input.transpose(2, 3), target.transpose(2, 3)
-        return input, target
 
     def _training_step(self, input, target):
         """One optimizer step on a batch (floats in [0, 1]); returns the loss as a 0-d tensor."""
@@ -1885,7 +1927,7 @@ class Model:
             images = cat([images, images[:, :, -1:].expand(-1, -1, pad_height, -1)], 2)
         if pad_width:
             images = cat([images, images[:, :, :, -1:].expand(-1, -1, -1, pad_width)], 3)
-        denoised = self._symmetric_mean(images) if self.self_ensemble else self.network.forward(images)
+        denoised = _symmetric_mean(self.network, images) if self.self_ensemble else self.network.forward(images)
         return denoised[:, :, :height, :width] * 255
 
     def _predict_in_tiles(self, image, output):
@@ -1907,15 +1949,3 @@ class Model:
                 denoised = self._denoise(window)[:, :, top - window_top:top - window_top + tile,
                                                  left - window_left:left - window_left + tile]
                 output[:, :, top:top + tile, left:left + tile] = denoised.to(output.device)
-
-    def _symmetric_mean(self, images):
-        """Mean of the network's outputs for the 8 flips and transpositions of ``images``, each turned back."""
-        total = 0
-        for transpose in (False, True):
-            for flip_dims in ((), (2,), (3,), (2, 3)):
-                view = images.transpose(2, 3) if transpose else images
-                view = view.flip(flip_dims) if flip_dims else view
-                output = self.network(view)
-                output = output.flip(flip_dims) if flip_dims else output
-                total = total + (output.transpose(2, 3) if transpose else output)
-        return total / 8

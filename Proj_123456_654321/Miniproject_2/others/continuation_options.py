@@ -79,7 +79,7 @@ class _WithOptions:
     def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, seed=None, **keywords):
         self._steps = None
         if self.loaded_weights is not None and self.options != Options():
-            order, _ = self._split_heldout(len(train_input), self.continuation.holdout, seed)
+            order, _ = mp2._split_heldout(len(train_input), self.continuation.holdout, seed)
             steps_per_epoch = -(-len(order) // (batch_size or self.config.batch_size))
             self._steps = _Steps(self.options, num_epochs * steps_per_epoch)
             lr = self.config.lr * self.options.lr_scale if lr is None else lr

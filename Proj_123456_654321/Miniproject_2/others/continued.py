@@ -173,7 +173,7 @@ def measure_interpolation(project, domain, folder):
     module = model_module(project)
     train_input, train_target = load_train(folder)
     validation = load_val(folder)
-    order, heldout = module.Model._split_heldout(len(train_input), HOLDOUT, SEED)
+    order, heldout = module._split_heldout(len(train_input), HOLDOUT, SEED)
     model = shipped_model(module)
     model.continuation = module.Continuation()
     # The same pairs in the same order as train with this holdout: its shuffle permutes positions alike.
