@@ -42,3 +42,13 @@ def test_a_change_of_one_ulp_is_found(tmp_path):
     cases = [case for case in some_cases() if case[0].startswith('Conv2d')]
     for seed, (_, build, shape, channels_last, dtype) in enumerate(cases):
         assert revision_check.differences(now, changed, build, shape, channels_last, dtype, seed) == ['forward']
+
+
+def test_training_is_compared_to_the_bit(tmp_path):
+    now = revision_check.load_module('model_now', revision_check.MODEL_FILE)
+    again = revision_check.load_module('model_again', revision_check.MODEL_FILE)
+    assert revision_check.compare_training(now, again, report=lambda line: None) == []
+    changed = revision_check.load_module('model_changed', revision_check.MODEL_FILE)
+    rate = changed.Model._scheduled_lr
+    changed.Model._scheduled_lr = lambda self, *args: rate(self, *args) * (1 + 2 ** -20)
+    assert 'weights from scratch' in revision_check.compare_training(now, changed, report=lambda line: None)

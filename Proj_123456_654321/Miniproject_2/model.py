@@ -233,52 +233,106 @@ class _ConvNd(Module):
 # Layers
 # ----------------------------------------------------------------------------------------------------
 
+class _KeptBuffers:
+    """Buffers a block builds once and keeps while their key (shape, dtype, device) stays the same: index rows
+    and zero-bordered buffers that only the block reads and whose borders no step writes, so that a training
+    loop allocates and zero-fills them once rather than every step. Buffers over ``MAX_ELEMENTS`` are not kept:
+    held after the call, those of a large input (``predict``'s chunks) would add to the memory of every later
+    call."""
+
+    # 64 MB of float32: every buffer of a training batch of 32 at width 112 (the largest, the upsampling's phase
+    # products, has 13 million values).
+    MAX_ELEMENTS = 1 << 24
+
+    def __init__(self):
+        self.by_role = {}
+
+    def get(self, role, key, make):
+        """What ``make()`` returns (a tensor, or a buffer and a view of it) for ``role``; built anew when ``key``
+        changes."""
+        kept_key, value = self.by_role.get(role, (None, None))
+        if kept_key != key:
+            value = make()
+            buffer = value[0] if isinstance(value, tuple) else value
+            if buffer.numel() <= self.MAX_ELEMENTS:
+                self.by_role[role] = (key, value)
+            else:
+                self.by_role.pop(role, None)
+        return value
+
+
 class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation), as ``torch.nn.Conv2d`` with ``groups=1``.
 
     Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
     ``H_out = (H + 2·padding - dilation·(kh - 1) - 1) // stride + 1`` (likewise ``W_out``).
 
-    Forward, with ``X`` the ``[N·H_out·W_out, kh·kw·C_in]`` matrix of input patches (one row per output
-    pixel) and ``W`` the weight as a ``[C_out, kh·kw·C_in]`` matrix:   ``Y = X Wᵀ + b``.
-    Backward, with ``dY`` as a ``[N·H_out·W_out, C_out]`` matrix:
-    ``dW = dYᵀ X``,  ``db = Σ_rows dY``,  ``dX = dY W``, and ``d input`` adds each row of ``dX`` back onto
-    the pixels of its patch (the transpose of patch extraction).
+    Forward, with ``X = unfold(input)`` the ``[C_in·kh·kw, H_out·W_out]`` matrix of an image's patches (one
+    column per output pixel) and ``W`` the weight as a ``[C_out, C_in·kh·kw]`` matrix:   ``Y = W X + b``.
+    Backward, with ``dY`` as a ``[C_out, H_out·W_out]`` matrix:
+    ``dW = dY Xᵀ``,  ``db = Σ_columns dY``,  ``d input = fold(Wᵀ dY)`` (each column of ``Wᵀ dY`` added back
+    onto the pixels of its patch).
 
-    Two ways to compute it, chosen per input, with the same equations:
-
-    * **torch's own order** where torch computes by im2col (``_uses_torch_im2col``: one image of at most
-      ``TORCH_IM2COL_MAX_VALUES`` values on the CPU, a kernel side of at most 3): ``X`` is ``unfold(input)``
-      in torch's ``(C_in, kh, kw)`` order and the bias is the product's accumulator (``addmm``), so forward
-      and every gradient equal ``F.conv2d`` and autograd to the last bit (the course's checks compare them
-      with ``torch.allclose`` at its default tolerances, which allow ~1e-8 near 0);
-    * **fast** everywhere else (batches, where torch itself calls oneDNN, whose summation order nothing here
-      reproduces: agreement there is to float rounding, ~1e-6): the patches are read through a strided view
-      of a channels-last copy of the padded input, in ``(kh, kw, C_in)`` order, so that each patch row is
-      contiguous memory and one large matrix product serves the whole batch; outputs stay channels-last in
-      memory (their logical shape is torch's ``[N, C, H, W]``).
-
-    The fast path is ``unfold`` and ``fold`` written by hand for speed (the strided view extracts the patches,
-    one ``scatter_add_`` of ``_backward_padded`` puts their gradients back); the plain ``unfold`` / ``fold``
-    version is the torch-order path above. The tests keep no third version: they compare both paths with
-    ``F.conv2d`` and autograd, in float64 to 1e-10 (tests/test_blocks.py) and bit for bit where torch uses
-    im2col (tests/test_torch_exact.py, test.py); ``_unfold_convolution`` in tests/test_torch_exact.py writes
-    torch's im2col out only to find ``TORCH_IM2COL_MAX_VALUES``.
+    ``forward`` and ``backward`` compute exactly that, in torch's own order (``unfold``, the bias as the
+    product's accumulator), where torch itself computes by im2col (``_uses_torch_im2col``: one image of at most
+    ``TORCH_IM2COL_MAX_VALUES`` values on the CPU, a kernel side of at most 3): there the forward and every
+    gradient equal ``F.conv2d`` and autograd to the last bit, which the course's checks need (they compare with
+    ``torch.allclose`` at its default tolerances, which allow ~1e-8 near 0). Everywhere else (batches, where
+    torch calls oneDNN, whose summation order nothing here reproduces) the same equations run through
+    ``_PaddedPatches``, ``unfold`` and ``fold`` written for speed; agreement there is to float rounding (~1e-6).
+    The tests compare both with ``F.conv2d`` and autograd, in float64 to 1e-10 (tests/test_blocks.py) and bit
+    for bit where torch uses im2col (tests/test_torch_exact.py, test.py).
     """
 
     # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
     # more than one image or more than this many values, or when both kernel sides exceed 3.
     TORCH_IM2COL_MAX_VALUES = 20480
-    # 64 MB of float32: every buffer of a training batch of 32 at width 112 (the largest, the upsampling's phase
-    # products, has 13 million values).
-    KEEP_MAX_ELEMENTS = 1 << 24
 
-    _in_torch_order = _columns = _patches = _weight_matrix = _padded_shape = _image_shape = _SetByForward()
+    _fast = _columns = _image_shape = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=False,
                          output_padding=0, bias=bias)
-        self._kept = {}
+        self._padded_patches = _PaddedPatches(self)
+
+    def forward(self, input):
+        self._check_input(input)
+        self._fast = not self._uses_torch_im2col(input, input.shape[2:])
+        if self._fast:
+            return self._padded_patches.forward(input)
+        out_height, out_width = self._output_size(*input.shape[2:])
+        self._image_shape = input.shape[2:]
+        self._columns = unfold(input, self.kernel_size, dilation=self.dilation, padding=self.padding,
+                               stride=self.stride)[0]  # X [C_in·kh·kw, H_out·W_out]
+        weight_matrix = self.weight.reshape(self.out_channels, -1)  # W [C_out, C_in·kh·kw]
+        if self.bias is None:
+            output = weight_matrix.matmul(self._columns)
+        else:
+            output = self.bias.view(-1, 1).expand(-1, self._columns.shape[1]).addmm(weight_matrix, self._columns)
+        return output.view(1, self.out_channels, out_height, out_width)
+
+    def backward(self, grad_output):
+        if self._fast:
+            return self._padded_patches.backward(grad_output)
+        grad_matrix = self._accumulate_parameter_grads(grad_output)  # dY [C_out, H_out·W_out]
+        grad_columns = self.weight.reshape(self.out_channels, -1).t().matmul(grad_matrix)  # [C_in·kh·kw, H_out·W_out]
+        return fold(grad_columns[None], self._image_shape, self.kernel_size, dilation=self.dilation,
+                    padding=self.padding, stride=self.stride)
+
+    def backward_parameters(self, grad_output):
+        """``backward`` without the input gradient (the first block of a network needs none, as autograd
+        skips it for an input without ``requires_grad``)."""
+        if self._fast:
+            self._padded_patches.accumulate_parameter_grads(grad_output)
+        else:
+            self._accumulate_parameter_grads(grad_output)
+
+    def _accumulate_parameter_grads(self, grad_output):
+        grad_matrix = grad_output.reshape(self.out_channels, -1)  # dY [C_out, H_out·W_out]
+        self.weight_grad += grad_matrix.matmul(self._columns.t()).view_as(self.weight)
+        if self.bias is not None:
+            self.bias_grad += grad_output.sum((0, 2, 3))
+        return grad_matrix
 
     def _uses_torch_im2col(self, input, image_size):
         """Whether torch's CPU convolution computes by im2col and one matrix product an image of
@@ -296,144 +350,105 @@ class Conv2d(_ConvNd):
             raise ValueError(f"input {height}x{width} is smaller than the kernel of {self!r}")
         return out_height, out_width
 
+
+class _PaddedPatches:
+    """``Conv2d``'s equations with ``unfold`` and ``fold`` written by hand for speed, for a whole batch.
+
+    The input is copied channels-last into a zero-bordered buffer ``[N, H_p, W_p, C_in]`` (``H_p = H +
+    2·pad_h``); the patch matrix ``X`` ``[N·H_out·W_out, kh·kw·C_in]``, one row per output pixel, is a strided
+    view of that buffer copied once, so each patch row is contiguous memory and one large matrix product serves
+    the batch: ``Y = X Wᵀ + b``, ``W`` the weight as a ``[C_out, kh·kw·C_in]`` matrix. Outputs stay
+    channels-last in memory (their logical shape is torch's ``[N, C, H, W]``). Backward: ``dW = dYᵀ X``,
+    ``db = Σ_rows dY``, and each row of ``dX = dY W`` is added onto the padded pixels its patch read (one
+    ``scatter_add_``, the transpose of the strided view).
+    """
+
+    def __init__(self, conv):
+        self.conv = conv
+        self.kept = _KeptBuffers()
+
     def forward(self, input):
-        self._check_input(input)
-        self._in_torch_order = self._uses_torch_im2col(input, input.shape[2:])
-        if self._in_torch_order:
-            return self._forward_torch_order(input)
-        return self._forward_fast(input)
-
-    def _forward_torch_order(self, input):
-        height, width = input.shape[2:]
-        out_height, out_width = self._output_size(height, width)
-        self._image_shape = (height, width)
-        self._columns = unfold(input, self.kernel_size, dilation=self.dilation, padding=self.padding,
-                               stride=self.stride)[0]  # [C_in·kh·kw, H_out·W_out]
-        weight_matrix = self.weight.reshape(self.out_channels, -1)  # [C_out, C_in·kh·kw]
-        if self.bias is None:
-            output = weight_matrix.matmul(self._columns)
-        else:
-            output = self.bias.view(-1, 1).expand(-1, self._columns.shape[1]).addmm(weight_matrix, self._columns)
-        return output.view(1, self.out_channels, out_height, out_width)
-
-    def _forward_fast(self, input):
         n, _, height, width = input.shape
-        padded, image = self._zero_padded(input, n, height, width)
+        padded, image = self.zero_padded(input, n, height, width)
         image.copy_(input.permute(0, 2, 3, 1))
-        return self._convolve_padded(padded)
+        return self.convolve_padded(padded)
 
-    def _keep(self, role, key, make):
-        """What ``make()`` returns (a tensor, or a buffer and a view of it), built once and kept while ``key``
-        (shape, dtype, device) stays the same: the index rows and zero-bordered buffers of a step, which only
-        this block reads and whose borders no step writes, so that a training loop allocates and zero-fills them
-        once rather than every step. Buffers over ``KEEP_MAX_ELEMENTS`` are not kept: held after the call, those
-        of a large input (``predict``'s chunks) would add to the memory of every later call."""
-        kept_key, value = self._kept.get(role, (None, None))
-        if kept_key != key:
-            value = make()
-            buffer = value[0] if isinstance(value, tuple) else value
-            if buffer.numel() <= self.KEEP_MAX_ELEMENTS:
-                self._kept[role] = (key, value)
-            else:
-                self._kept.pop(role, None)
-        return value
-
-    def _zero_padded(self, like, n, height, width):
-        """A zero-bordered buffer ``[N, H + 2·pad_h, W + 2·pad_w, C_in]`` (channels last) for an ``H×W`` image,
-        and the view of its interior, ``[N, H, W, C_in]``, that the image is written into (kept, see ``_keep``)."""
-        pad_height, pad_width = self.padding
+    def zero_padded(self, like, n, height, width):
+        """A zero-bordered buffer ``[N, H_p, W_p, C_in]`` (channels last) for an ``H×W`` image, and the view of
+        its interior, ``[N, H, W, C_in]``, that the image is written into (kept)."""
+        (pad_height, pad_width), channels = self.conv.padding, self.conv.in_channels
 
         def make():
-            padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, self.in_channels)
+            padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, channels)
             return padded, padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
-        return self._keep('padded input', (n, height, width, like.dtype, like.device), make)
+        return self.kept.get('padded input', (n, height, width, like.dtype, like.device), make)
 
-    def _convolve_padded(self, padded):
-        """``Y = X Wᵀ + b``, the patch matrix ``X`` read through a strided view of ``_zero_padded``'s buffer,
+    def convolve_padded(self, padded):
+        """``Y = X Wᵀ + b``, the patch matrix ``X`` read through a strided view of ``zero_padded``'s buffer,
         which holds the image; keeps ``X`` and ``W`` for backward."""
-        (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
+        conv = self.conv
+        (kernel_height, kernel_width), (pad_height, pad_width) = conv.kernel_size, conv.padding
         n, height, width = padded.shape[0], padded.shape[1] - 2 * pad_height, padded.shape[2] - 2 * pad_width
-        out_height, out_width = self._output_size(height, width)
+        out_height, out_width = conv._output_size(height, width)
         batch_stride, row_stride, column_stride, channel_stride = padded.stride()
-        self._padded_shape, self._image_shape = padded.shape, (height, width)
-        self._patches = padded.as_strided(
-            (n, out_height, out_width, kernel_height, kernel_width, self.in_channels),
-            (batch_stride, row_stride * self.stride[0], column_stride * self.stride[1],
-             row_stride * self.dilation[0], column_stride * self.dilation[1], channel_stride),
-        ).reshape(n * out_height * out_width, -1)  # [N·H_out·W_out, kh·kw·C_in]
-        self._weight_matrix = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)  # [C_out, kh·kw·C_in]
-        if self.bias is None:
-            output = self._patches.matmul(self._weight_matrix.t())  # [N·H_out·W_out, C_out]
+        self.padded_shape, self.image_shape = padded.shape, (height, width)
+        self.patches = padded.as_strided(
+            (n, out_height, out_width, kernel_height, kernel_width, conv.in_channels),
+            (batch_stride, row_stride * conv.stride[0], column_stride * conv.stride[1],
+             row_stride * conv.dilation[0], column_stride * conv.dilation[1], channel_stride),
+        ).reshape(n * out_height * out_width, -1)  # X [N·H_out·W_out, kh·kw·C_in]
+        self.weight_matrix = conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1)  # W [C_out, kh·kw·C_in]
+        if conv.bias is None:
+            output = self.patches.matmul(self.weight_matrix.t())  # [N·H_out·W_out, C_out]
         else:  # the bias as the product's accumulator: no operation of its own
-            output = self.bias.addmm(self._patches, self._weight_matrix.t())
-        return output.view(n, out_height, out_width, self.out_channels).permute(0, 3, 1, 2)
+            output = conv.bias.addmm(self.patches, self.weight_matrix.t())
+        return output.view(n, out_height, out_width, conv.out_channels).permute(0, 3, 1, 2)
 
-    def _accumulate_parameter_grads(self, grad_output):
-        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, self.out_channels)  # [N·H_out·W_out, C_out]
-        self.weight_grad += grad_matrix.t().matmul(self._patches).view(
-            self.out_channels, *self.kernel_size, self.in_channels).permute(0, 3, 1, 2)
-        if self.bias is not None:
-            self.bias_grad += grad_matrix.sum(0)
+    def accumulate_parameter_grads(self, grad_output):
+        conv = self.conv
+        grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, conv.out_channels)  # dY [N·H_out·W_out, C_out]
+        conv.weight_grad += grad_matrix.t().matmul(self.patches).view(
+            conv.out_channels, *conv.kernel_size, conv.in_channels).permute(0, 3, 1, 2)
+        if conv.bias is not None:
+            conv.bias_grad += grad_matrix.sum(0)
         return grad_matrix
-
-    def _accumulate_parameter_grads_torch_order(self, grad_output):
-        grad_matrix = grad_output.reshape(self.out_channels, -1)  # [C_out, H_out·W_out]
-        self.weight_grad += grad_matrix.matmul(self._columns.t()).view_as(self.weight)
-        if self.bias is not None:
-            self.bias_grad += grad_output.sum((0, 2, 3))
-        return grad_matrix
-
-    def backward_parameters(self, grad_output):
-        if self._in_torch_order:
-            self._accumulate_parameter_grads_torch_order(grad_output)
-        else:
-            self._accumulate_parameter_grads(grad_output)
 
     def backward(self, grad_output):
-        if self._in_torch_order:
-            return self._backward_torch_order(grad_output)
-        return self._backward_fast(grad_output)
+        return self.backward_padded(grad_output).permute(0, 3, 1, 2)
 
-    def _backward_torch_order(self, grad_output):
-        grad_matrix = self._accumulate_parameter_grads_torch_order(grad_output)
-        grad_columns = self.weight.reshape(self.out_channels, -1).t().matmul(grad_matrix)  # [C_in·kh·kw, H_out·W_out]
-        return fold(grad_columns[None], self._image_shape, self.kernel_size, dilation=self.dilation,
-                    padding=self.padding, stride=self.stride)
-
-    def _backward_fast(self, grad_output):
-        return self._backward_padded(grad_output).permute(0, 3, 1, 2)
-
-    def _backward_padded(self, grad_output):
-        """Accumulate the parameter gradients of ``_convolve_padded`` and return the gradient w.r.t. the image
+    def backward_padded(self, grad_output):
+        """Accumulate the parameter gradients of ``convolve_padded`` and return the gradient w.r.t. the image
         in its buffer, ``[N, H, W, C_in]`` (channels last): each row of ``dX = dY W`` added onto its patch."""
         n, _, out_height, out_width = grad_output.shape
-        (kernel_height, kernel_width), (pad_height, pad_width) = self.kernel_size, self.padding
-        grad_matrix = self._accumulate_parameter_grads(grad_output)
-        grad_patches = grad_matrix.matmul(self._weight_matrix)  # [N·H_out·W_out, kh·kw·C_in]
-        grad_padded = grad_output.new_zeros(self._padded_shape)  # [N, H_p, W_p, C_in]
+        pad_height, pad_width = self.conv.padding
+        grad_matrix = self.accumulate_parameter_grads(grad_output)
+        grad_patches = grad_matrix.matmul(self.weight_matrix)  # dX [N·H_out·W_out, kh·kw·C_in]
+        grad_padded = grad_output.new_zeros(self.padded_shape)  # [N, H_p, W_p, C_in]
         # One row of C_in values per (pixel, tap), each added onto the padded pixel that tap read. (index_add_
         # adds the same rows one by one: slower below about 64 channels.)
-        grad_padded.view(-1, self.in_channels).scatter_add_(
-            0, self._patch_rows_of(n, out_height, out_width, grad_output.device), grad_patches.view(-1, self.in_channels))
-        height, width = self._image_shape
+        channels = self.conv.in_channels
+        grad_padded.view(-1, channels).scatter_add_(
+            0, self.patch_rows(n, out_height, out_width, grad_output.device), grad_patches.view(-1, channels))
+        height, width = self.image_shape
         return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
 
-    def _patch_rows_of(self, n, out_height, out_width, device):
+    def patch_rows(self, n, out_height, out_width, device):
         """For each row ``(n, y, x, i, j)`` of the patches as a ``[N·H_out·W_out·kh·kw, C_in]`` matrix, the row
-        of ``_zero_padded``'s buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads, expanded along ``C_in``
-        (kept, see ``_keep``)."""
-        _, padded_height, padded_width, _ = self._padded_shape
+        of ``zero_padded``'s buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads, expanded along ``C_in``
+        (kept)."""
+        conv = self.conv
+        _, padded_height, padded_width, _ = self.padded_shape
 
         def make():
-            (kernel_height, kernel_width), (row_stride, column_stride) = self.kernel_size, self.stride
+            (kernel_height, kernel_width), (row_stride, column_stride) = conv.kernel_size, conv.stride
             image = arange(n, device=device).view(-1, 1, 1, 1, 1) * (padded_height * padded_width)
             rows = (arange(out_height, device=device).view(1, -1, 1, 1, 1) * row_stride
-                    + arange(kernel_height, device=device).view(1, 1, 1, -1, 1) * self.dilation[0])
+                    + arange(kernel_height, device=device).view(1, 1, 1, -1, 1) * conv.dilation[0])
             columns = (arange(out_width, device=device).view(1, 1, -1, 1, 1) * column_stride
-                       + arange(kernel_width, device=device).view(1, 1, 1, 1, -1) * self.dilation[1])
+                       + arange(kernel_width, device=device).view(1, 1, 1, 1, -1) * conv.dilation[1])
             patch_rows = (image + rows * padded_width + columns).reshape(-1)  # [N·H_out·W_out·kh·kw]
-            return patch_rows[:, None].expand(-1, self.in_channels)
-        return self._keep('patch rows', (n, out_height, out_width, self._padded_shape, device), make)
+            return patch_rows[:, None].expand(-1, conv.in_channels)
+        return self.kept.get('patch rows', (n, out_height, out_width, self.padded_shape, device), make)
 
 
 class TransposeConv2d(_ConvNd):
@@ -540,36 +555,37 @@ class NearestUpsampling(Module):
 
 class Upsampling(Conv2d):
     """Nearest upsampling by ``scale_factor`` ``s`` followed by a ``Conv2d`` (whose weight, bias and attributes
-    it has): ``Y = conv(up(X))``.
+    it has): ``Y = conv(up(X))``; backward ``dX = upᵀ(convᵀ(dY))``, each input pixel summing the gradient of
+    its ``s×s`` block of the upsampled image.
 
-    With ``stride=1`` the upsampled image is never built. Along one axis, output ``o = s·i + a`` (phase ``a``)
-    reads kernel tap ``u`` at the low-resolution row ``i + t`` with ``t = ⌊(a - padding + u·dilation) / s⌋``,
-    so taps sharing ``(a, t)`` are summed into one weight ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1
-    matrix per axis; in 2-D their outer product, ``[G_h·G_w, kh·kw]``). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix:
+    ``forward`` and ``backward`` compute exactly that (``NearestUpsampling`` then ``Conv2d``, in torch's order)
+    where torch would convolve the upsampled image by im2col (one small image on the CPU, see ``Conv2d``),
+    which gives ``F.conv2d(F.interpolate(x))`` and its gradients to the last bit. Elsewhere:
 
-    * forward: ``Z = V X``, one product for every phase and offset (*phase products*), then
-      ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, adds over a strided view of ``Z`` (*tap sums*),
-      and the phases' rows and columns put in place (*interleave*): a ×2, 3×3 upsampling convolution costs
-      2.25× fewer multiply-adds than ``conv(up(X))`` and a handful of tensor operations;
-    * backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV``,
-      ``db = Σ dY``, ``dX = Vᵀ dZ``.
+    * with ``stride=1``, the **decomposition**, which never builds the upsampled image. Along one axis,
+      output ``o = s·i + a`` (phase ``a``) reads kernel tap ``u`` at the low-resolution row ``i + t`` with
+      ``t = ⌊(a - padding + u·dilation) / s⌋``, so taps sharing ``(a, t)`` are summed into one weight
+      ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1 matrix per axis; in 2-D their outer product,
+      ``[G_h·G_w, kh·kw]``). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix, forward:
+      ``Z = V X``, one product for every phase and offset (*phase products*), then
+      ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, adds over a strided view of ``Z`` (*tap sums*), and the phases'
+      rows and columns put in place (*interleave*): a ×2, 3×3 upsampling convolution costs 2.25× fewer
+      multiply-adds than ``conv(up(X))``. Backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided
+      gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV``, ``db = Σ dY``, ``dX = Vᵀ dZ``. It sums in another order than
+      torch, to float rounding;
+    * otherwise (another stride, or ``s >= 3`` with phases that do not line up) the upsampled image, written
+      into ``_PaddedPatches``' buffer, through ``Conv2d``'s fast path.
 
-    Shapes in the comments, per axis (``_h`` rows, ``_w`` columns; ``_PhaseAxis`` computes them): ``T`` the
-    low-resolution rows each phase reads (``taps``), ``G = s·T`` the groups ``(a, t)``, ``B`` the blocks of
-    ``s`` output rows (``H_out`` rounded up to a multiple of ``s``, divided by ``s``), ``Z`` and ``dY`` the
-    zero-padded sizes of ``Z`` and ``dY`` that keep every strided read in range. Where these buffers keep each
-    dimension in memory is ``_layout``'s choice alone; the arithmetic is the same for both layouts.
-
-    Where torch would convolve the upsampled image by im2col (one small image on the CPU, see ``Conv2d``) it
-    computes ``NearestUpsampling`` then ``Conv2d`` in torch's order instead, which gives
-    ``F.conv2d(F.interpolate(x))`` and its gradients to the last bit; the decomposition sums in another order.
-    Otherwise (another stride, or ``s >= 3`` with phases that do not line up) it writes the upsampled image
-    into the convolution's padded buffer and runs ``Conv2d``; the input gradient then sums each ``s×s`` block
-    of the convolution's input gradient.
+    Shapes in the decomposition's comments, per axis (``_h`` rows, ``_w`` columns; ``_PhaseAxis`` computes
+    them): ``T`` the low-resolution rows each phase reads (``taps``), ``G = s·T`` the groups ``(a, t)``, ``B``
+    the blocks of ``s`` output rows (``H_out`` rounded up to a multiple of ``s``, divided by ``s``), ``Z`` and
+    ``dY`` the zero-padded sizes of ``Z`` and ``dY`` that keep every strided read in range. Where these buffers
+    keep each dimension in memory is ``_layout``'s choice alone (``_Layout``, by dimension names); the
+    arithmetic is the same for both layouts.
     """
 
     _repr_arguments = Conv2d._repr_arguments + ('scale_factor',)
-    _axes_in_use = _layout_in_use = _input_size = _input_columns = _SetByForward()
+    _plain = _axes_in_use = _layout_in_use = _input_size = _input_columns = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
                  bias=True):
@@ -579,22 +595,23 @@ class Upsampling(Conv2d):
         self.scale_factor = scale_factor
         self._upsample = NearestUpsampling(scale_factor)
         self._plan_cache = {}
+        self._kept = _KeptBuffers()
 
     def forward(self, input):
         self._check_input(input)
         n, _, height, width = input.shape
         s = self.scale_factor
-        self._in_torch_order = self._uses_torch_im2col(input, (s * height, s * width))
-        if self._in_torch_order:
-            return self._forward_torch_order(self._upsample.forward(input))
+        self._plain = self._uses_torch_im2col(input, (s * height, s * width))
+        if self._plain:  # conv(up(X)), computed as torch computes it
+            return super().forward(self._upsample.forward(input))
         self._axes_in_use = self._axes(height, width)
         if self._axes_in_use is None:
             return self._forward_upsampled(input)
         return self._forward_phases(input)
 
     def backward(self, grad_output):
-        if self._in_torch_order:
-            return self._upsample.backward(self._backward_torch_order(grad_output))
+        if self._plain:
+            return self._upsample.backward(super().backward(grad_output))
         if self._axes_in_use is None:
             return self._backward_upsampled(grad_output)
         return self._backward_phases(grad_output)
@@ -671,22 +688,22 @@ class Upsampling(Conv2d):
         groups = (len(rows.forward_keys), len(columns.forward_keys), self.out_channels)
         product = _matmul(combined, self._input_columns, layout.channels_last).view(
             *groups, n, height, width)  # [G_h, G_w, C_out, N, H, W]
-        padded, interior = self._keep('products', (n, height, width, layout, combined.dtype, combined.device),
+        padded, interior = self._kept.get('products', (n, height, width, layout, combined.dtype, combined.device),
                                       lambda: _zero_bordered(combined, 'products', layout, (*groups, n), rows, columns))
         interior.copy_(product)
         return padded
 
     def _tap_sums(self, products, rows, columns, layout):
         """``Y[s·i + a] = Σ_t Z[a, t][i + t]`` for every block ``i`` and phase ``a``: phase ``a``'s ``k``-th tap
-        offset is group ``a·T + k``, row ``i + t0 + delta·a + k`` of ``Z`` (``_PhaseAxis``), so one strided view
+        offset is group ``a·T + k``, row ``i + phase0_start + start_step·a + k`` of ``Z`` (``_PhaseAxis``), so one strided view
         holds every tap, summed over the column offsets, then over the row offsets."""
         s, out, n = self.scale_factor, self.out_channels, products.shape[3]
         row_group, column_group, channel, batch, row, column = products.stride()
         window = products.as_strided(
             (out, n, rows.blocks, s, columns.blocks, s, rows.taps, columns.taps),
-            (channel, batch, row, rows.taps * row_group + rows.delta * row,
-             column, columns.taps * column_group + columns.delta * column, row_group + row, column_group + column),
-            (rows.t0 + rows.z_before) * row + (columns.t0 + columns.z_before) * column,
+            (channel, batch, row, rows.taps * row_group + rows.start_step * row,
+             column, columns.taps * column_group + columns.start_step * column, row_group + row, column_group + column),
+            (rows.phase0_start + rows.z_pad) * row + (columns.phase0_start + columns.z_pad) * column,
         )  # [C_out, N, B_h, s, B_w, s, T_h, T_w]
         # Column taps first, then row taps: T_h + T_w tensor operations instead of T_h·T_w, for as many adds.
         column_taps = window.unbind(-1)  # T_w × [C_out, N, B_h, s, B_w, s, T_h]
@@ -721,7 +738,7 @@ class Upsampling(Conv2d):
         n, height, width = self._input_size
         s, out = self.scale_factor, self.out_channels
         key = (n, height, width, layout, grad_image.dtype, grad_image.device)
-        padded, interior = self._keep('output grad', key,
+        padded, interior = self._kept.get('output grad', key,
                                       lambda: _zero_bordered(grad_image, 'output_grad', layout, (out, n), rows, columns))
         interior.copy_(grad_image)
         channel, batch, row, column = padded.stride()
@@ -729,9 +746,9 @@ class Upsampling(Conv2d):
             (s, rows.taps, s, columns.taps, out, n, height, width),
             (abs(rows.phase_step) * row, s * row, abs(columns.phase_step) * column, s * column,
              channel, batch, s * row, s * column),
-            (rows.dy_before + rows.dy_start) * row + (columns.dy_before + columns.dy_start) * column,
+            (rows.dy_pad + rows.dy_first) * row + (columns.dy_pad + columns.dy_first) * column,
         )  # [s, T_h, s, T_w, C_out, N, H, W]
-        grad_groups = self._keep('group grads', key, lambda: _empty(grad_image, 'group_grads', layout, groups.shape))
+        grad_groups = self._kept.get('group grads', key, lambda: _empty(grad_image, 'group_grads', layout, groups.shape))
         return grad_groups.copy_(groups).view(-1, n * height * width)
 
     # -- another stride, or phases that do not line up --------------------------------------------------------
@@ -741,15 +758,15 @@ class Upsampling(Conv2d):
         padded buffer, through ``Conv2d``'s fast path."""
         n, channels, height, width = input.shape
         s = self.scale_factor
-        padded, image = self._zero_padded(input, n, s * height, s * width)
+        padded, image = self._padded_patches.zero_padded(input, n, s * height, s * width)
         image.view(n, height, s, width, s, channels).copy_(
             input.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(n, height, s, width, s, channels))
-        return self._convolve_padded(padded)
+        return self._padded_patches.convolve_padded(padded)
 
     def _backward_upsampled(self, grad_output):
         """The backward of ``_forward_upsampled``: each input pixel's gradient sums its ``s×s`` block of the
         upsampled image's gradient."""
-        grad_image = self._backward_padded(grad_output)  # [N, s·H, s·W, C_in]
+        grad_image = self._padded_patches.backward_padded(grad_output)  # [N, s·H, s·W, C_in]
         n, height, width, channels = grad_image.shape
         s = self.scale_factor
         return grad_image.view(n, height // s, s, width // s, s, channels).sum((2, 4)).permute(0, 3, 1, 2)
@@ -760,13 +777,13 @@ class _PhaseAxis:
 
     Output row ``o = s·i + a`` (phase ``a``) reads kernel tap ``u`` at low-resolution row ``i + offset[a][u]``,
     ``offset[a][u] = ⌊(a - padding + u·dilation) / s⌋``. Phase ``a``'s taps fall on the ``taps`` rows
-    ``start(a) + k``; the fast path needs ``start(a) = t0 + delta·a`` (always true when ``s <= 2``).
+    ``start(a) + k``; the decomposition needs ``start(a) = phase0_start + start_step·a`` (always true when ``s <= 2``).
     ``forward_keys`` / ``backward_keys`` list the groups ``(a, t)`` in the order of ``Upsampling``'s strided
     views (``_tap_sums``, ``_gathered_grad``).
 
     Example: ``s = 2``, a 3-tap kernel with ``padding = 1``, ``dilation = 1`` (the 3×3 convolution that keeps
     the upsampled size), ``size = 4``: ``offset = [[-1, 0, 0], [0, 0, 1]]`` (even output rows read rows
-    ``i - 1, i, i``, odd ones ``i, i, i + 1``), so ``t0 = -1``, ``delta = 1``, ``taps = 2`` and
+    ``i - 1, i, i``, odd ones ``i, i, i + 1``), so ``phase0_start = -1``, ``start_step = 1``, ``taps = 2`` and
     ``forward_keys = [(0, -1), (0, 0), (1, 0), (1, 1)]``: 4 groups where ``conv(up(X))`` has 2 phases × 3 taps,
     hence 16 instead of 36 weight products per output block in 2-D; ``out_size = 8``, ``blocks = 4``.
     """
@@ -778,33 +795,34 @@ class _PhaseAxis:
         self.blocks = -(-self.out_size // s)
         self.offset = [[(a - padding + u * dilation) // s for u in range(kernel)] for a in range(s)]
         starts = [min(row) for row in self.offset]
-        self.t0, self.delta = starts[0], (starts[1] - starts[0] if s > 1 else 0)
-        self.affine = all(start == self.t0 + self.delta * a for a, start in enumerate(starts))
+        self.phase0_start, self.start_step = starts[0], (starts[1] - starts[0] if s > 1 else 0)
+        self.affine = all(start == self.phase0_start + self.start_step * a for a, start in enumerate(starts))
         self.taps = max(max(row) - start + 1 for row, start in zip(self.offset, starts))
         last = self.taps - 1
         self.forward_keys = [(a, starts[a] + k) for a in range(s) for k in range(self.taps)]
-        # Forward view: Z row i + t0 + delta·a + k, for i < blocks.
-        low, high = self.t0, self.blocks - 1 + self.t0 + self.delta * (s - 1) + last
-        self.z_before = max(0, -low)
-        self.z_size = max(size - 1, high) + 1 + self.z_before
-        # Backward view: dY row s·m + (1 - s·delta)·a - s·(t0 + last) + s·k, for taps t = start(a) + last - k;
-        # phases run backwards where 1 - s·delta < 0, so that every stride is non-negative.
-        self.phase_step = 1 - s * self.delta
+        # Forward view: Z row i + phase0_start + start_step·a + k, for i < blocks; z_pad zero rows before the input.
+        low, high = self.phase0_start, self.blocks - 1 + self.phase0_start + self.start_step * (s - 1) + last
+        self.z_pad = max(0, -low)
+        self.z_size = max(size - 1, high) + 1 + self.z_pad
+        # Backward view: dY row s·m + (1 - s·start_step)·a - s·(phase0_start + last) + s·k, for taps
+        # t = start(a) + last - k; phases run backwards where 1 - s·start_step < 0, so that every stride is
+        # non-negative; dy_pad zero rows before the output gradient.
+        self.phase_step = 1 - s * self.start_step
         phases = range(s - 1, -1, -1) if self.phase_step < 0 else range(s)
         self.backward_keys = [(a, starts[a] + last - k) for a in phases for k in range(self.taps)]
-        self.dy_start = -s * (self.t0 + last) + (self.phase_step * (s - 1) if self.phase_step < 0 else 0)
-        rows = [s * m + self.phase_step * a - s * (self.t0 + last) + s * k
+        self.dy_first = -s * (self.phase0_start + last) + (self.phase_step * (s - 1) if self.phase_step < 0 else 0)
+        rows = [s * m + self.phase_step * a - s * (self.phase0_start + last) + s * k
                 for m in (0, size - 1) for a in (0, s - 1) for k in (0, last)]
-        self.dy_before = max(0, -min(rows))
-        self.dy_size = max(self.out_size - 1, max(rows)) + 1 + self.dy_before
+        self.dy_pad = max(0, -min(rows))
+        self.dy_size = max(self.out_size - 1, max(rows)) + 1 + self.dy_pad
         self._memberships = {}
 
     def padded(self, buffer):
         """``(padded size, first interior row, interior size)`` of this axis in ``buffer``: ``'products'``
         (``Z``, the input's rows inside) or ``'output_grad'`` (``dY``, the output's rows inside)."""
         if buffer == 'products':
-            return self.z_size, self.z_before, self.size
-        return self.dy_size, self.dy_before, self.out_size
+            return self.z_size, self.z_pad, self.size
+        return self.dy_size, self.dy_pad, self.out_size
 
     def membership(self, direction, like):
         """The 0/1 matrix ``M`` [groups, kernel] of ``direction``'s groups (``'forward'`` or ``'backward'``):
@@ -1273,7 +1291,7 @@ class Progress:
         self.total, self.label, self.unit, self.interval = total, label, unit, interval
         self.stream = sys.stdout if stream is None else stream
         self.in_place = self.stream.isatty() if hasattr(self.stream, 'isatty') else False
-        self.start = self.drawn_at = time.perf_counter()
+        self.phase0_start = self.drawn_at = time.perf_counter()
         self.quarters_shown = 0
 
     def update(self, done):
@@ -1288,7 +1306,7 @@ class Progress:
             print(self._line(done, now), file=self.stream, flush=True)
 
     def _line(self, done, now):
-        rate = done / max(now - self.start, 1e-9)
+        rate = done / max(now - self.phase0_start, 1e-9)
         left = (self.total - done) / rate if rate > 0 else math.inf
         return (f"{self.label}: {done}/{self.total} {self.unit} ({100 * done / self.total:.0f} %), "
                 f"{rate:.0f} {self.unit}/s, {left:.0f} s left")

@@ -9,6 +9,9 @@ then:
   channels, kernel sizes, strides, paddings, dilations, memory layouts and dtypes, and the shipped network,
   built with the same seed on both sides: the forward output, the input gradient and every parameter gradient
   must be equal to the last bit (``torch.equal``), and the weights too before anything runs;
+* **training**: ``Model.train`` of a small model from scratch (two epochs, with validation), saved, loaded
+  into a new model and trained one epoch more on other pairs (continued training, held-out choice included):
+  the weights after each, the histories (times aside) and a prediction must be equal to the last bit;
 * **speed**: one training step (forward, MSE, backward, Adam) of the shipped network and of a wider batch,
   the two revisions alternating step by step in this process, so that both see the same machine load; the
   median of each side and their ratio (now / then), timed by ``benchmark.time_alternating``.
@@ -110,6 +113,54 @@ def compare_bits(now, then, report=print):
     return count, failures
 
 
+def _pairs(count, seed):
+    """``count`` pairs of noisy 16×16 images of flat colours (σ 25), uint8."""
+    generator = torch.Generator().manual_seed(seed)
+    clean = torch.randint(0, 256, (count, 3, 1, 1), generator=generator).expand(-1, -1, 16, 16).float()
+    return [(clean + 25 * torch.randn(clean.shape, generator=generator)).clamp(0, 255).round().byte()
+            for _ in range(2)]
+
+
+def training_run(module, folder):
+    """What ``module``'s ``Model.train`` makes of a width-8 model: from scratch, then continued after a save and
+    a load; (weights after each, histories without times, a prediction)."""
+    def weights(model):
+        return [parameter.clone() for parameter, _ in model.network.param()]
+
+    def timeless(history):
+        return [{key: value for key, value in record.items() if key not in ('seconds', 'images_per_second')}
+                for record in history]
+    torch.manual_seed(0)
+    model = module.Model(width=8)
+    model.train(*_pairs(256, 1), num_epochs=2, seed=0, verbose=False, validation=_pairs(16, 2))
+    path = model.save_model(Path(folder) / f'{module.__name__}.pth')
+    continued = module.Model(width=8)
+    continued.load_pretrained_model(path)
+    continued.train(*_pairs(3300, 3), num_epochs=1, seed=4, verbose=False)
+    return (weights(model), weights(continued), timeless(model.history) + timeless(continued.history),
+            continued.predict(_pairs(4, 5)[0]))
+
+
+def _equal(a, b):
+    """Bit for bit: tensors by ``torch.equal``, lists item by item, anything else by ``==``."""
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_equal, a, b))
+    return a == b
+
+
+def compare_training(now, then, report=print):
+    """The parts of ``training_run`` that differ between the revisions (empty when all are equal)."""
+    with tempfile.TemporaryDirectory() as folder:
+        ours, theirs = training_run(now, folder), training_run(then, folder)
+    names = ('weights from scratch', 'weights continued', 'histories', 'prediction')
+    found = [name for name, a, b in zip(names, ours, theirs) if not _equal(a, b)]
+    report(f"training: {'equal' if not found else 'differs: ' + ', '.join(found)} (from scratch, saved, loaded, "
+           f"continued)")
+    return found
+
+
 def step_function(module, width, kernel_size, up_kernel_size, batch_size):
     """One training step of ``module``'s network of that configuration on a fixed random batch."""
     torch.manual_seed(0)
@@ -144,6 +195,7 @@ def main(argv=None):
         then = module_at(arguments.against, folder)
     torch.set_grad_enabled(False)
     _, failures = compare_bits(now, then)
+    failures += compare_training(now, then)
     if not arguments.skip_speed:
         compare_speed(now, then, arguments.repeats)
     return 1 if failures else 0
