@@ -48,7 +48,7 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['unetBestEpoch'] == str(history['best_epoch'])
     macros = (tmp_path / 'results.tex').read_text()
     assert all(f'\\newcommand{{\\{name}}}{{{value}}}' in macros for name, value in values.items())
-    continued = json.loads(report.continued.RESULTS_FILE.read_text())
+    continued = report.continued.load_results()
     cross = continued['mp2/interpolate/cross-domain']
     plain = cross['val_psnr'][cross['alphas'].index(1)] - cross['before']
     assert values['contTwoPlainCrossGain'] == f"{plain:+.2f}"

@@ -33,7 +33,7 @@ Commands::
 
 ``run`` measures (a) and (b) for the named settings (all of them when none is named; ``--epochs 3
 --in-domain-only`` measures how much more the in-domain set offers than one epoch takes) and ``scratch`` (c);
-results go to ``results/continued/results.json`` after each measurement, and a measurement already there is
+results go to each mini-project's ``others/results/continued/results.json`` after each measurement, and a measurement already there is
 skipped unless ``--force``, so an interrupted run resumes. ``time`` alternates the settings on the same pairs,
 round after round (every other round in reverse order), and records each one's epoch time relative to the
 first (side by side, so that a busy machine slows all alike). ``summary`` writes ``results/continued/summary.md``
@@ -52,8 +52,12 @@ from .benchmark import time_rounds
 from .continuation_options import Options, experimental_model
 from .data import load_train, load_val
 
+# The comparison of both mini-projects (summary, plots) lives under Mini-project 2; each mini-project's
+# measurements under its own results/continued/results.json, keyed 'mp1/...' or 'mp2/...'.
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'continued'
-RESULTS_FILE = RESULTS_FOLDER / 'results.json'
+PROJECT_FOLDER = Path(__file__).resolve().parent.parent.parent
+RESULTS_FILES = {project: PROJECT_FOLDER / f'Miniproject_{project}/others/results/continued/results.json'
+                 for project in (1, 2)}
 DOMAINS = {'in-domain': 'data_indomain', 'cross-domain': 'data', 'sigma-65': 'data_indomain_sigma65',
            'poisson-gaussian': 'data_indomain_pg', 'correlated': 'data_indomain_correlated'}
 SHIFTED = ('sigma-65', 'poisson-gaussian', 'correlated')
@@ -96,21 +100,28 @@ def model_module(project):
     return importlib.import_module(PROJECTS[project])
 
 
-def load_results():
-    return json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
+def load_results(projects=(1, 2)):
+    """Every measurement of these mini-projects, by key."""
+    results = {}
+    for project in projects:
+        path = RESULTS_FILES[project]
+        results.update(json.loads(path.read_text()) if path.exists() else {})
+    return results
 
 
 def save_result(key, value):
-    """Add one measurement to the results file (rewritten whole, through a temporary file), under a lock, so
-    that runs of both mini-projects can go on at once."""
-    RESULTS_FOLDER.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS_FOLDER / '.lock', 'w') as lock:
+    """Add one measurement (key ``mpN/...``) to its mini-project's results file (rewritten whole, through a
+    temporary file), under a lock, so that several runs can go on at once."""
+    project = int(key.split('/')[0][2:])
+    path = RESULTS_FILES[project]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        results = load_results()
+        results = load_results((project,))
         results[key] = value
-        temporary = RESULTS_FILE.with_suffix('.tmp')
+        temporary = path.with_suffix('.tmp')
         temporary.write_text(json.dumps(dict(sorted(results.items())), indent=1) + '\n')
-        temporary.replace(RESULTS_FILE)
+        temporary.replace(path)
 
 
 def validation_psnr(module, model, validation):

@@ -79,6 +79,13 @@ def read_json(path):
     return json.loads(path.read_text())
 
 
+def continued_results():
+    """Both mini-projects' continued-training measurements (``continued.RESULTS_FILES``), by key."""
+    for path in continued.RESULTS_FILES.values():
+        read_json(path)  # a ReportError that names the command if one is missing
+    return continued.load_results()
+
+
 def latex_escape(text):
     return (str(text).replace('\\', r'\textbackslash{}').replace('&', r'\&').replace('%', r'\%')
             .replace('_', r'\_').replace('#', r'\#').replace('σ', r'$\sigma$'))
@@ -237,7 +244,7 @@ def numbers():
         values[f'{prefix}Rtol'] = latex_number(tolerance['rtol'])
         values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
     values.update(exactness_numbers())
-    values.update(continued_numbers(read_json(continued.RESULTS_FILE)))
+    values.update(continued_numbers(continued_results()))
     values.update(capacity_numbers())
     unet_values, unet_shipped, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap')
     values.update(unet_values)
@@ -344,7 +351,7 @@ def capacity_numbers():
 def continued_measurement(results, key, arguments):
     """``results[key]``, or a ReportError naming the ``continued`` command (its ``arguments``) that measures it."""
     if key not in results:
-        raise ReportError(f"{continued.RESULTS_FILE} lacks {key}: run `python -m "
+        raise ReportError(f"{continued.RESULTS_FILES[int(key[2])]} lacks {key}: run `python -m "
                           f"Proj_123456_654321.Miniproject_2.others.continued {arguments}`")
     return results[key]
 
@@ -551,7 +558,7 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     macros = ''.join(f'\\newcommand{{\\{name}}}{{{value}}}\n' for name, value in sorted(values.items()))
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
-              'continued': continued_table(read_json(continued.RESULTS_FILE)), 'robustness': robustness_table(),
+              'continued': continued_table(continued_results()), 'robustness': robustness_table(),
               'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS)}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
