@@ -1291,7 +1291,7 @@ class Progress:
         self.total, self.label, self.unit, self.interval = total, label, unit, interval
         self.stream = sys.stdout if stream is None else stream
         self.in_place = self.stream.isatty() if hasattr(self.stream, 'isatty') else False
-        self.phase0_start = self.drawn_at = time.perf_counter()
+        self.start = self.drawn_at = time.perf_counter()
         self.quarters_shown = 0
 
     def update(self, done):
@@ -1306,7 +1306,7 @@ class Progress:
             print(self._line(done, now), file=self.stream, flush=True)
 
     def _line(self, done, now):
-        rate = done / max(now - self.phase0_start, 1e-9)
+        rate = done / max(now - self.start, 1e-9)
         left = (self.total - done) / rate if rate > 0 else math.inf
         return (f"{self.label}: {done}/{self.total} {self.unit} ({100 * done / self.total:.0f} %), "
                 f"{rate:.0f} {self.unit}/s, {left:.0f} s left")
@@ -1628,9 +1628,9 @@ LOSSES = {'mse': MSE, 'l1': L1}
 class Config:
     """What a ``Model`` is built from: its architecture, saved with the weights (a file loads only into a
     model of the same), and how it trains (not saved). ``others/train.py`` makes its command-line options
-    from these fields and records them in its history; the defaults are the configuration the study chose
-    (``others/study.py``, run "combined-kernel3") made wider within the grader's epoch budget, at a rate
-    scaled down with the width (``others/capacity.py``, run "w112k3u5-lr1.5e-3").
+    from these fields and records them in its history; the defaults are the configuration the study chose,
+    made wider within the grader's epoch budget at a rate scaled down with the width (docs/results.md,
+    docs/capacity.md).
     """
     width: int = field(default=112, metadata={'help': 'hidden channels'})
     kernel_size: int = field(default=3, metadata={'help': 'kernel size of the strided convolutions'})
