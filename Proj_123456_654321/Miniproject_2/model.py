@@ -26,7 +26,8 @@ needs autograd in the same process turns it back on locally with ``torch.enable_
 baselines, denoising, pictures, report; Mini-project 1's ``others/train.py`` runs this one's). Nothing
 here imports it: the grader imports this file alone.
 
-Reading order: base class, layers, activations, loss, optimizers, container, then ``Model``.
+Reading order: base class, layers, activations, loss, optimizers, container; then the denoiser: its
+helpers, the ``bestmodel.pth`` format, training and prediction, ``Config`` and ``Model``.
 """
 import io
 import math
@@ -1317,6 +1318,10 @@ class Progress:
             self.stream.flush()
 
 
+# ----------------------------------------------------------------------------------------------------
+# bestmodel.pth: plain data only (a pickle of dicts, lists, ints and bytes), checked whole before use
+# ----------------------------------------------------------------------------------------------------
+
 class BestModelError(ValueError):
     """``bestmodel.pth`` is not a file this project wrote, or does not fit the model."""
 
@@ -1376,10 +1381,6 @@ class _PlainDataUnpickler(pickle.Unpickler):
         reference = f"{module}.{name}"[:100]
         raise BestModelError(f"refusing to load {reference}: bestmodel.pth may only contain plain data")
 
-
-# ----------------------------------------------------------------------------------------------------
-# bestmodel.pth: plain data only (a pickle of dicts, lists, ints and bytes), checked whole before use
-# ----------------------------------------------------------------------------------------------------
 
 FILE_FORMAT = 'ee559-miniproject2-bestmodel'
 FILE_VERSION = 1
@@ -1470,6 +1471,10 @@ def _decode_parameters(saved_parameters, parameters, path):
         values.append(value)
     return values
 
+
+# ----------------------------------------------------------------------------------------------------
+# Training and prediction: what Model does with its network
+# ----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Continuation:
@@ -1619,6 +1624,10 @@ def _initialise_he(network):
         else:
             parameter.zero_()
 
+
+# ----------------------------------------------------------------------------------------------------
+# The model: its configuration, then Model
+# ----------------------------------------------------------------------------------------------------
 
 # Config.loss -> the loss block Model trains with.
 LOSSES = {'mse': MSE, 'l1': L1}
