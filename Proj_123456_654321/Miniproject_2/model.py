@@ -23,7 +23,8 @@ needs autograd in the same process turns it back on locally with ``torch.enable_
 ``test.py`` runs too); in the tests, the ``autograd`` fixture of ``tests/conftest.py``.
 
 ``others/`` beside this file is the toolbox of both mini-projects (data sets, training, benchmark,
-baselines, denoising, pictures, report; Mini-project 1's ``others/train.py`` runs this one's). Nothing
+baselines, denoising, pictures, report; ``others/both_projects.py`` says what they share, and Mini-project
+1's ``others/`` wraps them with its U-Net). Nothing
 here imports it: the grader imports this file alone.
 
 Reading order: base class, layers, activations, loss, optimizers, container; then the denoiser: its

@@ -23,6 +23,7 @@ import torch
 
 from .. import model as mp2
 from ...Miniproject_1 import model as mp1
+from .both_projects import parameters_of
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class _Steps:
 
 class _WithOptions:
     """``Model.train`` with ``self.options`` (an ``Options``) when it continues from loaded weights. Each
-    mini-project's subclass says how its weights are listed and where its steps end."""
+    mini-project's subclass says where its steps end."""
 
     options = Options()
     _steps = None
@@ -93,20 +94,20 @@ class _WithOptions:
         with torch.no_grad():
             if self.options.anchor:
                 pull = min(1, rate * self.options.anchor)
-                for parameter, loaded in zip(self._parameters(), self.loaded_weights):
+                for parameter, loaded in zip(parameters_of(self), self.loaded_weights):
                     parameter.sub_(parameter - loaded, alpha=pull)
             if self._steps.average is not None:
-                self._steps.average.update(self._steps.done, self._parameters())
+                self._steps.average.update(self._steps.done, parameters_of(self))
         self._steps.done += 1
 
     def _finish_continuation(self, heldout_input, heldout_target):
         if self._steps is not None:
             with torch.no_grad():
                 if self._steps.average is not None:
-                    for parameter, mean in zip(self._parameters(), self._steps.average.mean):
+                    for parameter, mean in zip(parameters_of(self), self._steps.average.mean):
                         parameter.copy_(mean)
                 if self.options.blend != 1:
-                    for parameter, loaded in zip(self._parameters(), self.loaded_weights):
+                    for parameter, loaded in zip(parameters_of(self), self.loaded_weights):
                         parameter.sub_(parameter - loaded, alpha=1 - self.options.blend)
         return super()._finish_continuation(heldout_input, heldout_target)
 
@@ -114,9 +115,6 @@ class _WithOptions:
 class Model2(_WithOptions, mp2.Model):
     """Mini-project 2's ``Model`` with ``Options``: the warm-up scales ``_scheduled_lr``, the step's end is
     ``_training_step``'s."""
-
-    def _parameters(self):
-        return [parameter for parameter, _ in self.network.param()]
 
     def _scheduled_lr(self, base_lr, step, total_steps):
         if self._steps is not None and self._steps.warmup:
@@ -132,9 +130,6 @@ class Model2(_WithOptions, mp2.Model):
 class Model1(_WithOptions, mp1.Model):
     """Mini-project 1's ``Model`` with ``Options``: the warm-up is a ``LinearLR`` chained before the cosine, the
     step's end a step hook of the optimizer."""
-
-    def _parameters(self):
-        return list(self.network.parameters())
 
     def _optimizer_and_schedule(self, lr, total_steps):
         optimizer, schedule = super()._optimizer_and_schedule(lr, total_steps)

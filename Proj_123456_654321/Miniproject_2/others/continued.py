@@ -42,22 +42,19 @@ and ``continued.png`` (each setting's in-domain gain against its cross-domain lo
 import argparse
 import dataclasses
 import fcntl
-import importlib
 import json
 import statistics
 import sys
-from pathlib import Path
 
 from .benchmark import time_rounds
+from .both_projects import model_module, parameters_of, results_folder
 from .continuation_options import Options, experimental_model
 from .data import load_train, load_val
 
 # The comparison of both mini-projects (summary, plots) lives under Mini-project 2; each mini-project's
 # measurements under its own results/continued/results.json, keyed 'mp1/...' or 'mp2/...'.
-RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'continued'
-PROJECT_FOLDER = Path(__file__).resolve().parent.parent.parent
-RESULTS_FILES = {project: PROJECT_FOLDER / f'Miniproject_{project}/others/results/continued/results.json'
-                 for project in (1, 2)}
+RESULTS_FOLDER = results_folder(2) / 'continued'
+RESULTS_FILES = {project: results_folder(project) / 'continued' / 'results.json' for project in (1, 2)}
 DOMAINS = {'in-domain': 'data_indomain', 'cross-domain': 'data', 'sigma-65': 'data_indomain_sigma65',
            'poisson-gaussian': 'data_indomain_pg', 'correlated': 'data_indomain_correlated'}
 SHIFTED = ('sigma-65', 'poisson-gaussian', 'correlated')
@@ -91,13 +88,8 @@ SETTINGS = {
     # Plain training, then the held-out choice along the change (what interpolate measures).
     'holdout': ('held-out choice', {'holdout': HOLDOUT}),
 }
-PROJECTS = {1: 'Proj_123456_654321.Miniproject_1.model', 2: 'Proj_123456_654321.Miniproject_2.model'}
 # The issue's goals, drawn on the plot: (least in-domain gain, largest cross-domain loss), in dB.
 GOALS = {1: (0.35, 0.2), 2: (0.2, 0.65)}
-
-
-def model_module(project):
-    return importlib.import_module(PROJECTS[project])
 
 
 def load_results(projects=(1, 2)):
@@ -160,13 +152,6 @@ def measure_continued(project, setting, domain, folder, epochs=1):
             'epochs': epochs}
 
 
-def parameters_of(project, model):
-    """The model's parameter tensors, in a fixed order."""
-    if project == 1:
-        return list(model.network.parameters())
-    return [parameter for parameter, _ in model.network.param()]
-
-
 def heldout_losses(module, model, noisy, other_noisy):
     """Each held-out pair's noisy-to-noisy squared error (mean over its values, [0, 1] scale) of one pass of
     the network, without the self-ensemble."""
@@ -189,7 +174,7 @@ def measure_interpolation(project, domain, folder):
     model.continuation = module.Continuation()
     # The same pairs in the same order as train with this holdout: its shuffle permutes positions alike.
     history = model.train(train_input[order], train_target[order], num_epochs=1, seed=SEED)
-    parameters = parameters_of(project, model)
+    parameters = parameters_of(model)
     loaded = [weights.clone() for weights in model.loaded_weights]
     trained = [parameter.detach().clone() for parameter in parameters]
     losses, val_psnr = [], []

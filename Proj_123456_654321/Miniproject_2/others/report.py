@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from . import capacity, continued, robustness, study
+from .both_projects import results_folder
 from ...Miniproject_1.others import capacity as unet_capacity
 
 PROJECT_FOLDER = Path(__file__).resolve().parents[2]
@@ -38,8 +39,7 @@ REPORT_FOLDER = ROOT / 'report'
 FIGURES_FOLDER = REPORT_FOLDER / 'figures'
 GENERATED_FOLDER = REPORT_FOLDER / 'generated'
 BUILD_FOLDER = REPORT_FOLDER / 'build'
-MP2_RESULTS = PROJECT_FOLDER / 'Miniproject_2' / 'others' / 'results'
-MP1_RESULTS = PROJECT_FOLDER / 'Miniproject_1' / 'others' / 'results'
+MP2_RESULTS, MP1_RESULTS = results_folder(2), results_folder(1)
 NOTEBOOKS = (PROJECT_FOLDER / 'Miniproject_2' / 'others' / 'analysis.ipynb',
              PROJECT_FOLDER / 'Miniproject_1' / 'others' / 'analysis.ipynb')
 # (LaTeX source, where the PDF goes, page limit of the course)
