@@ -263,9 +263,6 @@ class Continuation:
             raise ValueError(f"holdout must be a fraction in [0, 1), got {self.holdout!r}")
 
 
-
-
-
 def _split_heldout(count, holdout, seed):
     """The indices of the pairs to train on (in order) and of the held-out ones: a ``holdout`` fraction
     drawn with the seed ``seed + 2``, or none if that is fewer than ``Continuation.MIN_HOLDOUT``."""
