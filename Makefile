@@ -145,7 +145,7 @@ experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DA
 	$(MAKE) --no-print-directory shifted-sets
 	$(PY) -m $(PROJECT).Miniproject_2.others.continued interpolate --project 2 --sets $(CONTINUED_SETS) --force
 	$(PY) -m $(PROJECT).Miniproject_2.others.continued interpolate --project 1 --sets $(CONTINUED_SETS) --force
-	$(PY) -m $(PROJECT).Miniproject_2.others.continued time --project 2 today holdout --force
+	$(PY) -m $(PROJECT).Miniproject_2.others.continued time --project 2 today holdout --rounds 7 --force
 	$(PY) -m $(PROJECT).Miniproject_2.others.continued time --project 1 today holdout --force
 	$(PY) -m $(PROJECT).Miniproject_2.others.continued summary
 	$(MAKE) capacity
