@@ -46,7 +46,6 @@ the command stops.
 """
 import argparse
 import datetime
-import importlib
 import importlib.metadata
 import json
 import multiprocessing
@@ -64,10 +63,10 @@ import torch
 from scipy.ndimage import gaussian_filter
 from skimage.restoration import denoise_nl_means
 
+from .both_projects import PROJECT_FOLDER, model_module
 from .data import load_val
 from ..model import Progress, psnr as tensor_psnr
 
-PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
 DEFAULT_JSON = RESULTS_FOLDER / 'baselines.json'
 
@@ -182,8 +181,7 @@ def load_miniproject_model(number):
         if not (folder / name).is_file():
             return None, f"{folder.relative_to(PROJECT_FOLDER.parent) / name} does not exist"
     try:
-        module = importlib.import_module(f'{PROJECT_FOLDER.name}.Miniproject_{number}.model')
-        model = module.Model()
+        model = model_module(number).Model()
         model.load_pretrained_model()
     except Exception as error:  # a model being written may fail in any way: report it, evaluate the rest
         return None, f"loading it failed: {type(error).__name__}: {error}"

@@ -62,10 +62,11 @@ class WeightAverage:
 
 
 class _Steps:
-    """Where one continued ``train`` call stands: steps done, and what ``Options`` make of its steps."""
+    """Where one continued ``train`` call of ``total`` steps stands: steps done, what ``Options`` make of its
+    steps, and the weights they act on."""
 
-    def __init__(self, options, total):
-        self.done = 0
+    def __init__(self, options, total, parameters):
+        self.done, self.parameters = 0, parameters
         self.warmup = math.ceil(options.warmup * total)
         self.average = WeightAverage(total - math.ceil(options.average * total)) if options.average else None
 
@@ -77,15 +78,19 @@ class _WithOptions:
     options = Options()
     _steps = None
 
-    def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, seed=None, **keywords):
+    def _options_apply(self):
+        return self.loaded_weights is not None and self.options != Options()
+
+    def train(self, train_input, train_target, num_epochs, *, lr=None, **keywords):
         self._steps = None
-        if self.loaded_weights is not None and self.options != Options():
-            order, _ = mp2._split_heldout(len(train_input), self.continuation.holdout, seed)
-            steps_per_epoch = -(-len(order) // (batch_size or self.config.batch_size))
-            self._steps = _Steps(self.options, num_epochs * steps_per_epoch)
-            lr = self.config.lr * self.options.lr_scale if lr is None else lr
-        return super().train(train_input, train_target, num_epochs, batch_size=batch_size, lr=lr, seed=seed,
-                             **keywords)
+        if self._options_apply() and lr is None:
+            lr = self.config.lr * self.options.lr_scale
+        return super().train(train_input, train_target, num_epochs, lr=lr, **keywords)
+
+    def _start_steps(self, total_steps):
+        """Called by each subclass's hook that first learns the call's number of steps, before any step."""
+        if self._steps is None and self._options_apply():
+            self._steps = _Steps(self.options, total_steps, parameters_of(self))
 
     def _after_step(self, rate):
         """The anchor's pull and the average's update, after each optimizer step at ``rate``."""
@@ -94,20 +99,20 @@ class _WithOptions:
         with torch.no_grad():
             if self.options.anchor:
                 pull = min(1, rate * self.options.anchor)
-                for parameter, loaded in zip(parameters_of(self), self.loaded_weights):
+                for parameter, loaded in zip(self._steps.parameters, self.loaded_weights):
                     parameter.sub_(parameter - loaded, alpha=pull)
             if self._steps.average is not None:
-                self._steps.average.update(self._steps.done, parameters_of(self))
+                self._steps.average.update(self._steps.done, self._steps.parameters)
         self._steps.done += 1
 
     def _finish_continuation(self, heldout_input, heldout_target):
         if self._steps is not None:
             with torch.no_grad():
                 if self._steps.average is not None:
-                    for parameter, mean in zip(parameters_of(self), self._steps.average.mean):
+                    for parameter, mean in zip(self._steps.parameters, self._steps.average.mean):
                         parameter.copy_(mean)
                 if self.options.blend != 1:
-                    for parameter, loaded in zip(parameters_of(self), self.loaded_weights):
+                    for parameter, loaded in zip(self._steps.parameters, self.loaded_weights):
                         parameter.sub_(parameter - loaded, alpha=1 - self.options.blend)
         return super()._finish_continuation(heldout_input, heldout_target)
 
@@ -117,6 +122,7 @@ class Model2(_WithOptions, mp2.Model):
     ``_training_step``'s."""
 
     def _scheduled_lr(self, base_lr, step, total_steps):
+        self._start_steps(total_steps)
         if self._steps is not None and self._steps.warmup:
             base_lr = base_lr * min(1, (step + 1) / self._steps.warmup)
         return super()._scheduled_lr(base_lr, step, total_steps)
@@ -133,6 +139,7 @@ class Model1(_WithOptions, mp1.Model):
 
     def _optimizer_and_schedule(self, lr, total_steps):
         optimizer, schedule = super()._optimizer_and_schedule(lr, total_steps)
+        self._start_steps(total_steps)
         if self._steps is None:
             return optimizer, schedule
         if self._steps.warmup > 1:

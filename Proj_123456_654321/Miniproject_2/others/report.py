@@ -30,10 +30,9 @@ import time
 from pathlib import Path
 
 from . import capacity, continued, robustness, study
-from .both_projects import results_folder
+from .both_projects import PROJECT_FOLDER, results_folder
 from ...Miniproject_1.others import capacity as unet_capacity
 
-PROJECT_FOLDER = Path(__file__).resolve().parents[2]
 ROOT = PROJECT_FOLDER.parent
 REPORT_FOLDER = ROOT / 'report'
 FIGURES_FOLDER = REPORT_FOLDER / 'figures'
