@@ -95,12 +95,15 @@ def test_main_writes_the_table_as_json(tmp_path, capsys):
 
     assert results['tuning'] == 'oracle, on the evaluated images'
     assert results['images'] == 4 and results['limit'] == 4
-    assert [row['key'] for row in results['methods']] == ['noisy', 'blur', 'nlm', 'mp2']
+    assert [row['key'] for row in results['methods']] == ['noisy', 'blur', 'median', 'nlm', 'mp2']
     for row in results['methods']:
         assert {'method', 'parameter', 'psnr_db', 'gain_db', 'seconds'} <= set(row)
-    noisy_row, blur, nlm, _ = results['methods']
+    noisy_row, blur, median, nlm, _ = results['methods']
     assert noisy_row['gain_db'] == 0
     assert [entry['sigma'] for entry in blur['sweep']] == list(baselines.BLUR_SIGMAS)
+    assert [entry['size'] for entry in median['sweep']] == list(baselines.MEDIAN_SIZES)
+    assert median['psnr_db'] == max(entry['psnr_db'] for entry in median['sweep']) and median['gain_db'] > 0
+    assert results['noise_sigma_255'] is None
     assert [entry['h_over_sigma'] for entry in nlm['sweep']] == list(baselines.NLM_H_FACTORS)
     assert blur['psnr_db'] == max(entry['psnr_db'] for entry in blur['sweep'])
     assert nlm['chosen']['h_over_sigma'] in baselines.NLM_H_FACTORS
@@ -117,7 +120,7 @@ def test_keep_takes_rows_from_the_earlier_run_of_the_same_images_only(tmp_path, 
     baselines.main([*common, '--limit', '3', '--skip', 'nlm', 'bm3d', 'mp2', 'mp1'])
     first = json.loads(output.read_text())
 
-    baselines.main([*common, '--limit', '3', '--keep', 'blur', '--skip', 'bm3d', 'mp2', 'mp1'])
+    baselines.main([*common, '--limit', '3', '--keep', 'blur', '--skip', 'median', 'bm3d', 'mp2', 'mp1'])
     second = json.loads(output.read_text())
     assert [row['key'] for row in second['methods']] == ['noisy', 'blur', 'nlm']
     kept_blur = second['methods'][1]
@@ -130,5 +133,30 @@ def test_keep_takes_rows_from_the_earlier_run_of_the_same_images_only(tmp_path, 
     with pytest.raises(SystemExit, match='has no row for bm3d'):
         baselines.main([*common, '--limit', '3', '--keep', 'bm3d', '--skip', 'blur', 'nlm', 'mp2', 'mp1'])
     assert json.loads(output.read_text()) == second, 'a refused --keep leaves the file as it was'
+    with pytest.raises(SystemExit, match='told σ = None, now 25'):
+        baselines.main([*common, '--limit', '3', '--sigma', '25', '--keep', 'blur', '--skip', 'median', 'nlm', 'bm3d',
+                        'mp2', 'mp1'])
     with pytest.raises(SystemExit):
         baselines.main([*common, '--keep', 'blur', '--skip', 'blur'])
+
+
+def test_median_takes_the_median_of_each_channel_s_window():
+    image = np.zeros((1, 3, 5, 5))
+    image[0, 1, 2, 2] = 1.0
+    image[0, 2] = 0.5
+    denoised = baselines.denoise_median(image, 3)
+    assert np.array_equal(denoised[0, 1], np.zeros((5, 5))) and np.array_equal(denoised[0, 2], image[0, 2])
+
+
+def test_nlm_and_bm3d_are_told_each_image_s_residual_or_the_given_sigma(monkeypatch):
+    told = []
+    monkeypatch.setattr(baselines, 'denoise_bm3d', lambda noisy, workers, progress, noise: told.append(noise) or noisy)
+    clean = torch.full((2, 3, 8, 8), 100, dtype=torch.uint8)
+    noisy = clean.clone()
+    noisy[1, :, 0, 0] = 200
+    baselines.evaluate(noisy, clean, skip={'blur', 'median', 'nlm', 'mp2', 'mp1'}, workers=1, log=lambda line: None)
+    residual = np.array([100 / 255] * 3 + [0] * 189)
+    assert told[0] == [0.0, pytest.approx(residual.std())]
+    baselines.evaluate(noisy, clean, skip={'blur', 'median', 'nlm', 'mp2', 'mp1'}, workers=1, log=lambda line: None,
+                       sigma=25 / 255)
+    assert told[1] == [25 / 255, 25 / 255]

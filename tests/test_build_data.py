@@ -14,7 +14,7 @@ from PIL import Image
 # Lets a plain `pytest` (not only `python -m pytest`) import the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from Proj_123456_654321.Miniproject_2.others import build_data  # noqa: E402
+from Proj_123456_654321.Miniproject_2.others import build_data, noises, residual_stats  # noqa: E402
 
 N_TRAIN, N_VAL = 64, 16
 SHAPE = (3, 32, 32)
@@ -27,7 +27,33 @@ def build_small(out_dir, **kwargs):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
+    """A pixelated set: the default."""
     return build_small(tmp_path_factory.mktemp("built"), seed=3)
+
+
+@pytest.fixture(scope="module")
+def built_gaussian(tmp_path_factory):
+    return build_small(tmp_path_factory.mktemp("built_gaussian"), seed=3, noise=(25.0, 25.0))
+
+
+def content_digest(paths):
+    digest = hashlib.sha256()
+    for path in paths:
+        for tensor in torch.load(path, weights_only=True):
+            digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
+# The tensors of small sets built by the code before pixelation became the default (commit f52f00d):
+# the Gaussian and the other noises' sets must stay what they were.
+BEFORE_PIXELATION = {(25.0, 25.0): "0b18adc31bdd6edf83a8346c", (5.0, 55.0): "2e93d57401756831d2bc7555",
+                     "correlated": "122c202201854f3f4ab8affc"}
+
+
+@pytest.mark.parametrize("noise", list(BEFORE_PIXELATION))
+def test_gaussian_and_other_noises_build_the_sets_they_built_before(noise, tmp_path):
+    built = build_small(tmp_path, seed=3, noise=build_data.NAMED_NOISES.get(noise, noise))
+    assert content_digest(built) == BEFORE_PIXELATION[noise]
 
 
 def save_random_png(path, size, seed):
@@ -85,8 +111,8 @@ def test_validation_does_not_depend_on_train_size(built, tmp_path):
         assert torch.equal(a, b)
 
 
-def test_training_inputs_are_two_noises_on_the_same_patch(built):
-    noisy_1, noisy_2 = (t.double() for t in torch.load(built[0]))
+def test_training_inputs_are_two_noises_on_the_same_patch(built_gaussian):
+    noisy_1, noisy_2 = (t.double() for t in torch.load(built_gaussian[0]))
     assert not torch.equal(noisy_1, noisy_2)
     difference = noisy_1 - noisy_2
     assert abs(difference.mean().item()) < 1.0
@@ -97,8 +123,8 @@ def test_training_inputs_are_two_noises_on_the_same_patch(built):
     assert mismatched.std().item() > difference.std().item() + 5.0
 
 
-def test_validation_residual_is_gaussian_noise_of_std_25(built):
-    noisy, clean = (t.double() for t in torch.load(built[1]))
+def test_validation_residual_is_gaussian_noise_of_std_25(built_gaussian):
+    noisy, clean = (t.double() for t in torch.load(built_gaussian[1]))
     assert not torch.equal(noisy, clean)
     # Three standard deviations away from 0 and 255, clipping is negligible.
     unclipped = (clean >= 75) & (clean <= 180)
@@ -106,6 +132,64 @@ def test_validation_residual_is_gaussian_noise_of_std_25(built):
     residual = (noisy - clean)[unclipped]
     assert abs(residual.mean().item()) < 1.0
     assert 23.5 < residual.std().item() < 26.5
+
+
+def test_default_set_is_pixelated_like_the_course_data(tmp_path):
+    """The residual of the default validation set: heavy-tailed, shared across channels, white in space."""
+    _, val_path = build_small(tmp_path, seed=3, n_val=300)
+    noisy, clean = torch.load(val_path)
+    statistics = residual_stats.residual_statistics(noisy, clean)
+    assert statistics["kurtosis"] > 8
+    assert statistics["corr_rg"] > 0.8
+    assert abs(statistics["corr_adjacent"]) < 0.1
+    assert statistics["zero_pct"] > 3
+    assert 18 < statistics["psnr_db"] < 24
+
+
+def position_coded_photo(side):
+    """A photo whose pixel (row, column) is (row, column, row + column mod 256): a pick says where it is."""
+    rows, columns = np.mgrid[0:side, 0:side]
+    return np.stack([rows, columns, (rows + columns) % 256], axis=-1).astype(np.uint8)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 4])
+def test_each_pixelated_pixel_is_one_pixel_of_its_footprint(factor):
+    """A photo of 32·factor pixels a side is its own whole scene at the resolution of the factor, so every
+    noisy pixel must be one of its footprint's pixels (or the mirror's), the same for the three channels,
+    and the two copies independent picks."""
+    pixels = position_coded_photo(32 * factor)
+    rng = np.random.default_rng(0)
+    clean, (first, second) = build_data.sample_pixelated(
+        [Image.fromarray(pixels)], 20, noises.Pixelation((factor, factor)), rng, copies=2)
+    assert clean.shape == first.shape == second.shape == (20, *SHAPE)
+    row_of, column_of, sum_of = (copy.astype(int) for copy in np.moveaxis(np.stack([first, second]), 2, 0))
+    # The same source pixel for the three channels.
+    assert np.array_equal(sum_of, (row_of + column_of) % 256)
+    # Inside the output pixel's footprint: its row, and its column or the mirrored one.
+    index = np.arange(32)
+    assert np.array_equal(row_of // factor, np.broadcast_to(index[:, None], row_of.shape))
+    mirrored = (32 * factor - 1 - column_of) // factor
+    straight = column_of // factor
+    columns = np.broadcast_to(index, straight.shape)
+    per_patch = np.all((straight == columns) | (mirrored == columns), axis=(0, 2, 3))
+    assert per_patch.all()
+    if factor > 1:
+        assert not np.array_equal(first, second)
+    else:
+        assert np.array_equal(first, second)
+
+
+def test_pixelated_clean_patch_is_the_antialiased_downsampling():
+    """A photo whose 8x8 blocks are flat: every pick equals the block's value, and so does the clean patch
+    (Lanczos of flat blocks keeps their inner values; near block edges it may ring)."""
+    blocks = np.random.default_rng(1).integers(0, 256, (32, 32, 3), np.uint8)
+    photo = np.repeat(np.repeat(blocks, 8, axis=0), 8, axis=1)
+    clean, (noisy,) = build_data.sample_pixelated(
+        [Image.fromarray(photo)], 6, noises.Pixelation((8, 8)), np.random.default_rng(0), copies=1)
+    for patch_clean, patch_noisy in zip(clean, noisy):
+        as_photo = patch_noisy.transpose(1, 2, 0)
+        assert np.array_equal(as_photo, blocks) or np.array_equal(as_photo, blocks[:, ::-1])
+        assert np.abs(patch_clean.astype(int) - patch_noisy).mean() < 25
 
 
 def test_add_noise_rounds_and_clips():
@@ -244,8 +328,8 @@ def test_train_images_all_go_to_training_and_leave_validation_unchanged(image_fo
 
 
 def test_with_clean_writes_the_clean_patches_behind_the_training_pairs(tmp_path):
-    train_path, val_path = build_small(tmp_path / "clean", with_clean=True)
-    plain = build_small(tmp_path / "plain")
+    train_path, val_path = build_small(tmp_path / "clean", with_clean=True, noise=(25.0, 25.0))
+    plain = build_small(tmp_path / "plain", noise=(25.0, 25.0))
     assert Path(train_path).read_bytes() == Path(plain[0]).read_bytes()
     clean = torch.load(tmp_path / "clean" / "train_clean.pkl", weights_only=True)
     noisy_1, noisy_2 = torch.load(train_path, weights_only=True)
@@ -256,6 +340,14 @@ def test_with_clean_writes_the_clean_patches_behind_the_training_pairs(tmp_path)
         assert abs(residual[unclipped].std().item() - 25) < 1.5
     with pytest.raises(FileExistsError):
         build_small(tmp_path / "clean", with_clean=True)
+
+
+def test_with_clean_pixelated_pairs_scatter_around_their_clean_patch(tmp_path):
+    build_small(tmp_path, with_clean=True)
+    clean = torch.load(tmp_path / "train_clean.pkl", weights_only=True).double()
+    noisy_1, noisy_2 = (t.double() for t in torch.load(tmp_path / "train_data.pkl", weights_only=True))
+    for noisy in (noisy_1, noisy_2):
+        assert (noisy - clean).abs().mean() < (noisy - clean.roll(1, dims=0)).abs().mean() / 2
 
 
 def test_missing_image_folder_is_an_error(tmp_path):
@@ -271,6 +363,7 @@ def test_main_builds_and_reports_progress(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "train: 20/20 patches" in err and "val: 10/10 patches" in err
     assert "train_data.pkl" in err and "MB" in err
+    assert "| kurtosis | 13.5 |" in err and "built in" in err and "peak memory" in err
     noisy_1, noisy_2 = torch.load(tmp_path / "train_data.pkl", weights_only=True)
     assert noisy_1.shape == noisy_2.shape == (20, *SHAPE)
 
@@ -290,8 +383,31 @@ def test_main_quiet_and_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, noise", [
+    ([], noises.Pixelation((6, 16))), (["--factor", "8"], noises.Pixelation((8, 8))),
+    (["--noise", "pixelation", "--factor", "2:4"], noises.Pixelation((2, 4))),
+    (["--sigma", "5:55"], (5.0, 55.0)), (["--noise", "gaussian"], (25.0, 25.0)),
+    (["--noise", "correlated"], noises.CORRELATED)])
+def test_main_chooses_the_noise(tmp_path, monkeypatch, argv, noise):
+    chosen = []
+    monkeypatch.setattr(build_data, "build", lambda *args, **kwargs: chosen.append(kwargs["noise"]))
+    assert build_data.main(["--out", str(tmp_path)] + argv) == 0
+    assert chosen == [noise]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--factor", "8", "--sigma", "25"], "--factor is pixelation's"),
+    (["--noise", "gaussian", "--factor", "8"], "--factor is pixelation's"),
+    (["--noise", "correlated", "--sigma", "25"], "--sigma is the Gaussian noise's level")])
+def test_main_refuses_a_level_of_another_noise(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as error:
+        build_data.main(["--out", str(tmp_path)] + argv)
+    assert error.value.code == 2 and message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", [["--train", "0"], ["--val", "-1"],
-                                 ["--seed", "-1"], ["--train", "many"]])
+                                 ["--seed", "-1"], ["--train", "many"],
+                                 ["--factor", "0"], ["--factor", "8:4"], ["--factor", "2.5"]])
 def test_main_rejects_bad_arguments(tmp_path, capsys, bad):
     with pytest.raises(SystemExit) as error:
         build_data.main(["--out", str(tmp_path)] + bad)

@@ -97,7 +97,7 @@ def blind_and_plain(tmp_path_factory):
     folders = {}
     for name, sigma in (('plain', (25.0, 25.0)), ('blind', (5.0, 55.0))):
         folder = tmp_path_factory.mktemp(name)
-        build_data.build(str(folder), n_train=400, n_val=200, seed=1, progress=False, sigma_range=sigma)
+        build_data.build(str(folder), n_train=400, n_val=200, seed=1, progress=False, noise=sigma)
         folders[name] = [torch.load(folder / file, weights_only=True) for file in ('train_data.pkl', 'val_data.pkl')]
     return folders
 
@@ -130,7 +130,8 @@ def neighbour_correlation(noise):
 
 
 def test_the_command_line_builds_a_set_of_another_noise_on_both_copies_and_validation(tmp_path):
-    assert build_data.main(['--out', str(tmp_path / 'plain'), '--train', '200', '--val', '100', '--quiet']) == 0
+    assert build_data.main(['--out', str(tmp_path / 'plain'), '--train', '200', '--val', '100', '--noise', 'gaussian',
+                            '--quiet']) == 0
     assert build_data.main(['--out', str(tmp_path / 'correlated'), '--train', '200', '--val', '100',
                             '--noise', 'correlated', '--quiet']) == 0
     (plain_first, plain_second), (_, plain_clean) = (
@@ -148,5 +149,39 @@ def test_the_command_line_builds_a_set_of_another_noise_on_both_copies_and_valid
 def test_the_command_line_refuses_a_noise_with_a_sigma(tmp_path, capsys):
     with pytest.raises(SystemExit) as refused:
         build_data.main(['--out', str(tmp_path), '--noise', 'poisson-gaussian', '--sigma', '10'])
-    assert refused.value.code == 2 and 'cannot be combined with --sigma' in capsys.readouterr().err
+    assert refused.value.code == 2 and '--noise poisson-gaussian cannot take it' in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('text, expected', [('8', (8, 8)), ('6:16', (6, 16)), ('1', (1, 1))])
+def test_parse_factors(text, expected):
+    assert noises.parse_factors(text) == expected
+
+
+@pytest.mark.parametrize('text', ['0', '8:4', '2.5', 'x', ':4', '-2'])
+def test_parse_factors_refuses(text):
+    with pytest.raises(ValueError, match='downsampling factor'):
+        noises.parse_factors(text)
+
+
+def test_pixelation_draws_each_factor_of_its_range():
+    rng = np.random.default_rng(0)
+    drawn = noises.Pixelation((4, 6)).draw_factors(3000, rng)
+    assert sorted(set(drawn.tolist())) == [4, 5, 6]
+    assert noises.Pixelation((8, 8)).draw_factors(5, rng).tolist() == [8] * 5
+
+
+def test_pixelation_picks_one_pixel_of_each_footprint_for_all_channels():
+    factor = 3
+    rows, columns = np.mgrid[0:4 * factor, 0:5 * factor]
+    high_res = np.stack([rows, columns, rows * 16 + columns], axis=-1).astype(np.uint8)
+    picks = [noises.Pixelation.pick(high_res, factor, np.random.default_rng(seed)) for seed in range(50)]
+    for noisy in picks:
+        assert noisy.shape == (3, 4, 5) and noisy.dtype == np.uint8
+        row, column, code = noisy.astype(int)
+        assert np.array_equal(code, row * 16 + column)
+        assert np.array_equal(row // factor, np.broadcast_to(np.arange(4)[:, None], (4, 5)))
+        assert np.array_equal(column // factor, np.broadcast_to(np.arange(5), (4, 5)))
+    # Every pixel of a footprint is picked some time.
+    seen = {(int(r), int(c)) for noisy in picks for r, c in zip(noisy[0].ravel(), noisy[1].ravel())}
+    assert len(seen) == high_res.shape[0] * high_res.shape[1]

@@ -40,7 +40,7 @@ def test_the_notebooks_draw_every_figure_the_reports_include(figures):
 def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     values = report.write_generated(tmp_path, figures)
     methods = {method['key']: method for method in
-               json.loads((report.MP2_RESULTS / 'baselines.json').read_text())['methods']}
+               json.loads((report.MP2_RESULTS / 'baselines_gaussian.json').read_text())['methods']}
     assert values['psnrBm'] == f"{methods['bm3d']['psnr_db']:.2f}"
     assert values['psnrOurs'] == f"{methods['mp2']['psnr_db']:.2f}"
     assert values['psnrUnet'] == f"{methods['mp1']['psnr_db']:.2f}"
@@ -60,16 +60,16 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     capacity = json.loads(report.capacity.STUDY.results_file.read_text())
     shipped = report.capacity.STUDY.now_shipped()
     assert values['oursWidth'] == str(report.capacity.STUDY.candidates[shipped]['width'])
-    assert values['capGainTwo'] == f"{capacity['vs_shipped'][shipped]['data_val2']['mean']:.2f}"
+    assert values['capGainTwo'] == f"{capacity['vs_shipped'][shipped]['data_val2_gaussian']['mean']:.2f}"
     assert values['capEpochRatio'] == f"{capacity['time'][shipped]['ratio']:.2f}"
     unet_study = report.unet_capacity.STUDY
     unet_capacity, unet_shipped = json.loads(unet_study.results_file.read_text()), unet_study.now_shipped()
-    assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_shipped]['data_val2']['mean']:.2f}"
+    assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_shipped]['data_val2_gaussian']['mean']:.2f}"
     assert values['unetCapEpochRatio'] == f"{unet_capacity['time'][unet_shipped]['ratio']:.2f}"
     assert values['unetWidth'] == str(unet_study.candidates[unet_shipped]['width'])
     assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
     robustness = json.loads(report.robustness.RESULTS_FILE.read_text())
-    ours, bm3d = (report.robustness.find_row(robustness, 'data_val2', 'gaussian-25', method) for method in ('mp2', 'bm3d'))
+    ours, bm3d = (report.robustness.find_row(robustness, 'data_val2_gaussian', 'gaussian-25', method) for method in ('mp2', 'bm3d'))
     assert values['robustOursAtTwentyFiveTwo'] == report.versus(
         (sum(ours['subset_psnr_db']) - sum(bm3d['subset_psnr_db'])) / len(bm3d['subset_psnr_db']))
     for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet'):

@@ -110,3 +110,63 @@ def test_bm3d_takes_a_psd_per_image():
     psd = noises.Correlated(sigma=25.5, kernel=((1,),)).bm3d_noise(clean[0], 0)
     assert np.allclose(baselines.denoise_bm3d(noisy, noise=[psd]), baselines.denoise_bm3d(noisy, noise=0.1),
                        atol=1e-3)
+
+
+def test_the_gaussian_sets_keep_the_seeds_of_their_former_names():
+    clean = np.full((4, 3, 32, 32), 100, np.uint8)
+    assert np.array_equal(robustness.noisy_images(clean, 'data_gaussian', 'gaussian-25'),
+                          robustness.noisy_images(clean, 'data', 'gaussian-25'))
+    assert np.array_equal(robustness.noisy_images(clean, 'data_val2_gaussian', 'correlated'),
+                          robustness.noisy_images(clean, 'data_val2', 'correlated'))
+
+
+def test_classical_denoisers_are_told_each_image_s_residual_under_pixelation():
+    clean = np.full((2, 3, 4, 4), 100.0)
+    noisy = clean.copy()
+    noisy[1, :, 0, 0] = 100 + 255
+    given = robustness.noise_given(robustness.NOISES['pixelation-4'], noisy, clean)
+    assert given[0] == 0 and given[1] == pytest.approx(np.std([1] * 3 + [0] * 45))
+
+
+@pytest.fixture(scope='module')
+def photo_folder(tmp_path_factory):
+    """Three smooth photos of 256 pixels a side, textured so that pixelation leaves a residual."""
+    from PIL import Image
+    folder = tmp_path_factory.mktemp('photos')
+    rng = np.random.default_rng(1)
+    rows, columns = np.mgrid[0:256, 0:256]
+    for index in range(3):
+        image = np.stack([128 + 100 * np.sin((rows * rng.uniform(0.05, 0.3) + columns * rng.uniform(0.05, 0.3)))
+                          for _ in range(3)], axis=-1)
+        Image.fromarray(image.clip(0, 255).astype(np.uint8)).save(folder / f'photo{index}.png')
+    return folder
+
+
+def test_pixelation_rows_come_from_the_set_s_photos(small_set, photo_folder, tmp_path):
+    path = tmp_path / 'results.json'
+    lines = []
+    methods = {'noisy': lambda noisy, clean, noise, workers: noisy / 255, 'blur': robustness.denoise_blur}
+    noise_names = ('pixelation-2', 'pixelation-8', 'gaussian-25')
+    robustness.run([small_set, small_set], methods, bm3d_images=4, path=path, noise_names=noise_names,
+                   photos=[str(photo_folder)], log=lines.append)
+    results = robustness.read_results(path)
+    # The first set has photos: all three noises; the second (the same folder, so the same name) is told
+    # none and says which rows it leaves out.
+    assert {(row['noise'], row['method']) for row in results['rows']} == \
+        {(noise, method) for noise in noise_names for method in methods}
+    assert any('no --photos, so no rows of pixelation-2, pixelation-8' in line for line in lines)
+    name = small_set.name
+    noisy_8, clean_8 = robustness.pixelated_images(robustness.set_photos(str(photo_folder)), 12, name,
+                                                   'pixelation-8')
+    assert noisy_8.shape == clean_8.shape == (12, 3, 32, 32)
+    expected = robustness.per_image_psnr(noisy_8 / 255, clean_8 / 255).mean()
+    assert robustness.find_row(results, name, 'pixelation-8', 'noisy')['psnr_db'] == pytest.approx(expected)
+    # The factor sets the level: factor 8 leaves more of the texture in the residual than factor 2.
+    psnr = {noise: robustness.find_row(results, name, noise, 'noisy')['psnr_db'] for noise in noise_names}
+    assert psnr['pixelation-8'] < psnr['pixelation-2']
+    for noise in noise_names:
+        assert robustness.find_row(results, name, noise, 'blur')['psnr_db'] > psnr[noise]
+    robustness.summary(path)
+    text = (tmp_path / 'summary.md').read_text()
+    assert 'pixelation, factor 8' in text
+    assert (tmp_path / 'robustness.png').stat().st_size > 0

@@ -1,18 +1,23 @@
 """Classical denoisers and our two trained models on the same validation images.
 
     python -m Proj_123456_654321.Miniproject_2.others.baselines --data DIR [--limit N] [--workers K]
-        [--skip blur nlm bm3d mp2 mp1] [--keep blur nlm bm3d] [--json PATH]
+        [--sigma 25] [--skip blur median nlm bm3d mp2 mp1] [--keep blur median nlm bm3d] [--json PATH]
 
-Evaluates on ``DIR/val_data.pkl`` (its first ``--limit`` images if given), noise σ = 25 on the 0-255
-scale, known to every method that takes it. Methods, in this order (keys for ``--skip`` in brackets):
+Evaluates on ``DIR/val_data.pkl`` (its first ``--limit`` images if given). The methods that take the
+noise's standard deviation σ are told, by default, each image's own: the standard deviation of its residual
+``noisy − clean`` (an oracle, as the tuning is; the course's pixelation has no one σ), or with ``--sigma``
+one σ on the 0-255 scale for every image (the Gaussian sets: ``--sigma 25``). Methods, in this order (keys
+for ``--skip`` in brackets):
 
 * **noisy input**: the identity, the reference for the gains;
 * **Gaussian blur** [blur]: ``scipy.ndimage.gaussian_filter`` per channel (H and W only, reflected edges),
   its σ swept over ``BLUR_SIGMAS`` pixels;
+* **median** [median]: ``scipy.ndimage.median_filter`` per channel over a square window (reflected edges),
+  its side swept over ``MEDIAN_SIZES`` pixels;
 * **non-local means** [nlm]: ``skimage.restoration.denoise_nl_means`` on the RGB image (5×5 patches,
-  searched within 6 pixels, ``fast_mode``, ``sigma`` = 25/255), its filter strength ``h`` swept over
+  searched within 6 pixels, ``fast_mode``, ``sigma`` = σ), its filter strength ``h`` swept over
   ``NLM_H_FACTORS`` × σ;
-* **BM3D** [bm3d]: ``bm3d.bm3d_rgb`` with ``sigma_psd`` = 25/255, no parameter to tune; about 1 s per
+* **BM3D** [bm3d]: ``bm3d.bm3d_rgb`` with ``sigma_psd`` = σ, no parameter to tune; about 1 s per
   32×32 image, so the images are spread over ``--workers`` processes (default: all CPUs), each BM3D
   single-threaded (which also makes it deterministic);
 * **Mini-project 2 (ours)** [mp2] and **Mini-project 1 (U-Net)** [mp1]: ``Model()``,
@@ -60,7 +65,7 @@ import numpy as np
 import scipy
 import skimage
 import torch
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, median_filter
 from skimage.restoration import denoise_nl_means
 
 from .both_projects import PROJECT_FOLDER, model_module
@@ -72,6 +77,7 @@ DEFAULT_JSON = RESULTS_FOLDER / 'baselines.json'
 
 NOISE_SIGMA = 25 / 255
 BLUR_SIGMAS = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0)
+MEDIAN_SIZES = (2, 3, 4, 5)
 NLM_H_FACTORS = (0.4, 0.6, 0.8, 1.0, 1.2)
 # Suited to 32×32 images: an 11×11 patch would cover a third of the image.
 NLM_PATCH_SIZE = 5
@@ -81,6 +87,7 @@ TUNING = 'oracle, on the evaluated images'
 METHOD_NAMES = {
     'noisy': 'noisy input',
     'blur': 'Gaussian blur',
+    'median': 'median',
     'nlm': 'non-local means',
     'bm3d': 'BM3D',
     'mp2': 'Mini-project 2 (ours)',
@@ -109,6 +116,17 @@ def denoise_blur(noisy, sigma):
     """Gaussian blur of standard deviation ``sigma`` pixels, each channel on its own."""
     blurred = gaussian_filter(np.asarray(noisy, dtype=np.float64), sigma=(0, 0, sigma, sigma), mode='reflect')
     return np.clip(blurred, 0, 1)
+
+
+def denoise_median(noisy, size):
+    """The median over a ``size`` × ``size`` window, each channel on its own."""
+    return median_filter(np.asarray(noisy, dtype=np.float64), size=(1, 1, size, size), mode='reflect')
+
+
+def residual_sigmas(noisy, clean):
+    """Each image's residual standard deviation ``[N]``, on the images' scale: the σ an oracle tells."""
+    residual = np.asarray(noisy, dtype=np.float64) - np.asarray(clean, dtype=np.float64)
+    return residual.reshape(len(residual), -1).std(axis=1)
 
 
 def denoise_nlm(noisy, h, sigma=NOISE_SIGMA):
@@ -198,11 +216,11 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
-def sweep(denoise, noisy, clean, name, values, scale=1.0):
-    """Run ``denoise(noisy, value × scale)`` for every value; return the sweep's rows and the best row."""
+def sweep(denoise, noisy, clean, name, values):
+    """Run ``denoise(noisy, value)`` for every value; return the sweep's rows and the best row."""
     rows = []
     for value in values:
-        denoised, seconds = _timed(denoise, noisy, value * scale)
+        denoised, seconds = _timed(denoise, noisy, value)
         rows.append({name: value, 'psnr_db': psnr(denoised, clean), 'seconds': seconds})
     best = dict(max(rows, key=lambda row: row['psnr_db']))
     # the best value on the grid's edge means the grid may not hold the true optimum
@@ -210,14 +228,17 @@ def sweep(denoise, noisy, clean, name, values, scale=1.0):
     return rows, best
 
 
-def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
+def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print, sigma=None):
     """Evaluate every method not in ``skip`` on uint8 ``[N, 3, H, W]`` images; return a JSON-ready dict.
+    ``sigma`` ([0, 1] scale) is the noise level told to NLM and BM3D; None tells each image's residual's.
 
     ``log`` receives one line per method as it finishes; BM3D's progress goes to standard output.
     """
     workers = workers or os.cpu_count() or 1
     noisy = noisy_uint8.numpy().astype(np.float64) / 255
     clean = clean_uint8.numpy().astype(np.float64) / 255
+    sigmas = residual_sigmas(noisy, clean) if sigma is None else np.full(len(noisy), sigma)
+    told = 'each image\'s residual σ given' if sigma is None else f"σ={sigma * 255:g} given"
     rows, skipped = [], []
 
     def add(key, psnr_db, seconds, parameter=None, **details):
@@ -231,17 +252,21 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
 
     add('noisy', psnr(noisy, clean), 0.0)
 
-    if 'blur' not in skip:
-        sweep_rows, best = sweep(denoise_blur, noisy, clean, 'sigma', BLUR_SIGMAS)
-        add('blur', best['psnr_db'], best['seconds'], f"σ={best['sigma']:g} px", chosen={'sigma': best['sigma']},
-            at_grid_edge=best['at_grid_edge'], sweep=sweep_rows,
+    for key, denoise, name, values, label in (('blur', denoise_blur, 'sigma', BLUR_SIGMAS, 'σ={:g} px'),
+                                              ('median', denoise_median, 'size', MEDIAN_SIZES, '{}×{} px')):
+        if key in skip:
+            continue
+        sweep_rows, best = sweep(denoise, noisy, clean, name, values)
+        add(key, best['psnr_db'], best['seconds'], label.format(best[name], best[name]),
+            chosen={name: best[name]}, at_grid_edge=best['at_grid_edge'], sweep=sweep_rows,
             sweep_seconds=sum(row['seconds'] for row in sweep_rows))
 
     if 'nlm' not in skip:
-        sweep_rows, best = sweep(denoise_nlm, noisy, clean, 'h_over_sigma', NLM_H_FACTORS, scale=NOISE_SIGMA)
+        sweep_rows, best = sweep(lambda images, factor: denoise_nlm(images, factor * sigmas, sigmas), noisy, clean,
+                                 'h_over_sigma', NLM_H_FACTORS)
         add('nlm', best['psnr_db'], best['seconds'], f"h={best['h_over_sigma']:g}σ",
-            chosen={'h_over_sigma': best['h_over_sigma'], 'h': best['h_over_sigma'] * NOISE_SIGMA,
-                    'patch_size': NLM_PATCH_SIZE, 'patch_distance': NLM_PATCH_DISTANCE},
+            chosen={'h_over_sigma': best['h_over_sigma'], 'patch_size': NLM_PATCH_SIZE,
+                    'patch_distance': NLM_PATCH_DISTANCE},
             at_grid_edge=best['at_grid_edge'], sweep=sweep_rows,
             sweep_seconds=sum(row['seconds'] for row in sweep_rows))
 
@@ -250,9 +275,9 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
         log(f"  BM3D: {total} images over {min(workers, total)} worker processes")
         progress = Progress(total, '  BM3D')
         denoised, seconds = _timed(denoise_bm3d, noisy, workers=workers,
-                                   progress=lambda done, _: progress.update(done))
+                                   progress=lambda done, _: progress.update(done), noise=list(sigmas))
         progress.close()
-        add('bm3d', psnr(denoised, clean), seconds, f"σ={NOISE_SIGMA * 255:g} given", workers=min(workers, total))
+        add('bm3d', psnr(denoised, clean), seconds, told, workers=min(workers, total))
 
     for key in ('mp2', 'mp1'):
         if key in skip:
@@ -269,7 +294,8 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
 
     return {
         'images': len(noisy),
-        'noise_sigma_255': NOISE_SIGMA * 255,
+        'noise_sigma_255': None if sigma is None else sigma * 255,
+        'sigma_given': 'each image\'s residual standard deviation (oracle)' if sigma is None else 'one for all',
         'tuning': TUNING,
         'psnr': 'mean over images of -10 log10(mean over C,H,W of (denoised - clean)^2), images in [0, 1]',
         'baseline_outputs_clipped_to_unit_range': True,
@@ -278,10 +304,11 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print):
     }
 
 
-def kept_rows(json_path, keys, data, limit, noisy_psnr):
+def kept_rows(json_path, keys, data, limit, noisy_psnr, sigma_255=None):
     """The rows of ``keys`` in the results file ``json_path``, each marked with the date of the run it comes
     from. That run must have evaluated the same images: the same ``data`` and ``limit``, and the same noisy
-    input PSNR ``noisy_psnr`` (to float64 rounding); and every key must be there."""
+    input PSNR ``noisy_psnr`` (to float64 rounding), telling the same σ (``sigma_255``, None for each
+    image's own); and every key must be there."""
     if not keys:
         return {}
     if not json_path.exists():
@@ -294,6 +321,9 @@ def kept_rows(json_path, keys, data, limit, noisy_psnr):
         raise SystemExit(f"baselines: error: {json_path} evaluated other images (--data {earlier.get('data')}, "
                          f"--limit {earlier.get('limit')}, noisy input {rows['noisy']['psnr_db']:.6f} dB; now "
                          f"--data {data}, --limit {limit}, {noisy_psnr:.6f} dB): nothing to keep")
+    if earlier.get('noise_sigma_255') != sigma_255:
+        raise SystemExit(f"baselines: error: {json_path} told σ = {earlier.get('noise_sigma_255')}, now "
+                         f"{sigma_255}: nothing to keep")
     missing = [key for key in keys if key not in rows]
     if missing:
         raise SystemExit(f"baselines: error: {json_path} has no row for {', '.join(missing)}")
@@ -329,6 +359,8 @@ def main(argv=None):
     parser.add_argument('--keep', nargs='*', default=[], choices=SKIPPABLE, metavar='METHOD',
                         help='methods whose rows to take from the existing --json file instead of running them')
     parser.add_argument('--json', type=Path, default=DEFAULT_JSON, help=f'output JSON (default {DEFAULT_JSON})')
+    parser.add_argument('--sigma', type=float, help='the noise σ (0-255) told to NLM and BM3D for every image '
+                                                    '(default: each image\'s residual standard deviation)')
     arguments = parser.parse_args(argv)
     if set(arguments.keep) & set(arguments.skip):
         parser.error('a method cannot be both kept and skipped')
@@ -336,6 +368,8 @@ def main(argv=None):
         parser.error('--limit must be at least 1')
     if arguments.workers < 1:
         parser.error('--workers must be at least 1')
+    if arguments.sigma is not None and not (0 < arguments.sigma < float('inf')):
+        parser.error('--sigma must be a positive number')
 
     noisy, clean = load_val(arguments.data)
     if arguments.limit is not None:
@@ -343,8 +377,10 @@ def main(argv=None):
     print(f"{len(noisy)} validation images from {arguments.data}; tuning: {TUNING}", flush=True)
 
     noisy_psnr = psnr(noisy.numpy().astype(np.float64) / 255, clean.numpy().astype(np.float64) / 255)
-    kept = kept_rows(arguments.json, arguments.keep, str(arguments.data), arguments.limit, noisy_psnr)
+    kept = kept_rows(arguments.json, arguments.keep, str(arguments.data), arguments.limit, noisy_psnr,
+                     arguments.sigma)
     results = evaluate(noisy, clean, skip=set(arguments.skip) | set(kept), workers=arguments.workers,
+                       sigma=None if arguments.sigma is None else arguments.sigma / 255,
                        log=lambda line: print(line, flush=True))
     order = list(METHOD_NAMES)
     results['methods'] = sorted(results['methods'] + list(kept.values()), key=lambda row: order.index(row['key']))

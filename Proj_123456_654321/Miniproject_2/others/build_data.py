@@ -14,7 +14,23 @@ Output (the course's format):
 Both are written with ``torch.save`` and hold tensors only, so ``torch.load``
 reads them with or without ``weights_only=True``.
 
-Recipe, for each patch:
+Recipe, the course's degradation (the default; ``--factor LOW[:HIGH]``, default 6:16), for each pair:
+
+1. a photo (H x W) uniformly at random among the split's photos, a downsampling factor ``f`` uniformly among
+   the integers of ``--factor``, and a square crop: with probability 1/2 the whole scene (a square of the
+   photo's short side), else of a side drawn log-uniformly in ``[min(32 f, short side), short side]``, at a
+   uniformly random position;
+2. the high-resolution image: the crop resized to ``32 f x 32 f`` with PIL's Lanczos filter, flipped
+   horizontally with probability 1/2;
+3. clean patch: its antialiased (Lanczos) downsampling to 32 x 32; each noisy copy: one pixel of the
+   high-resolution image picked at random inside each output pixel's ``f x f`` footprint, the same pick for
+   the three channels (``noises.Pixelation``). The two training inputs are two independent picks;
+   validation pairs one pick with the clean patch.
+
+The factor range 6:16 puts the default validation set's noisy input at about the course's 20.72 dB; the
+residual's statistics against the course's are printed after a build (``others/residual_stats.py``).
+
+The first stand-in's recipe (``--noise gaussian``, or ``--sigma``), and that of the other noises:
 
 1. clean patch: pick a source photo (H x W) uniformly at random among the
    split's photos, draw a scale ``s`` log-uniformly in ``[1, min(H, W) / 32]``,
@@ -30,7 +46,8 @@ Recipe, for each patch:
    patches are drawn first, so they do not depend on ``--sigma``.  ``--noise
    poisson-gaussian`` or ``--noise correlated`` puts the robustness
    evaluation's signal-dependent or spatially correlated noise
-   (``others/noises.py``) on both copies and on validation instead.
+   (``others/noises.py``) on both copies and on validation instead.  These
+   sets are byte-identical to those built before pixelation was the default.
 
 Photos are converted to RGB (grayscale gives 3 equal channels; 16-bit photos
 are scaled to 8 bits as the denoise command does, ``others/images.py``; 32-bit
@@ -66,7 +83,8 @@ Command::
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
         [--train-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
-        [--sigma 25 | --sigma LOW:HIGH | --noise NAME] [--with-clean] [--force] [--quiet]
+        [--factor LOW[:HIGH] | --noise gaussian [--sigma 25 | --sigma LOW:HIGH] | --noise NAME]
+        [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
 without ``--force`` (they may be the real course data).  A ``--out`` that is
@@ -78,6 +96,7 @@ import argparse
 import hashlib
 import importlib.util
 import os
+import resource
 import sys
 import time
 import uuid
@@ -87,10 +106,18 @@ import torch
 from PIL import Image
 
 from .images import to_rgb
-from .noises import NAMED_NOISES, Gaussian, pair_sigmas, parse_sigma
+from .noises import NAMED_NOISES, Gaussian, Pixelation, pair_sigmas, parse_factors, parse_sigma
+from .residual_stats import comparison_table, goal_summary, residual_statistics
 
 PATCH_SIZE = 32
 NOISE_STD = 25.0
+DEFAULT_FACTORS = (6, 16)
+# The share of pixelated pairs cut from the whole scene (the course's images are whole scenes).
+WHOLE_SCENE_PROBABILITY = 0.5
+# PIL first shrinks a large crop by an integer box reduction down to 3x the target size, then Lanczos: ten
+# times faster on a whole photo, no visible difference.
+REDUCING_GAP = 3.0
+DEFAULT_NOISE = Pixelation(DEFAULT_FACTORS)
 TRAIN_FILE = "train_data.pkl"
 VAL_FILE = "val_data.pkl"
 TRAIN_CLEAN_FILE = "train_clean.pkl"
@@ -260,10 +287,49 @@ def sample_clean_patches(photos, n, rng, progress=None):
     return patches
 
 
+def sample_pixelated(photos, n, pixelation, rng, copies, progress=None):
+    """``(clean, noisy)``: ``n`` clean patches uint8 numpy ``[n, 3, 32, 32]`` and a list of ``copies`` noisy
+    versions of them, pixelated by the recipe in the module docstring.  ``progress(done)`` every ~10%."""
+    clean = np.empty((n, 3, PATCH_SIZE, PATCH_SIZE), dtype=np.uint8)
+    noisy = [np.empty_like(clean) for _ in range(copies)]
+    factors = pixelation.draw_factors(n, rng)
+    report_every = max(1, n // 10)
+    for i, factor in enumerate(factors):
+        photo = photos[rng.integers(len(photos))]
+        width, height = photo.size
+        short_side = min(width, height)
+        high_side = PATCH_SIZE * int(factor)
+        if rng.random() < WHOLE_SCENE_PROBABILITY:
+            side = short_side
+        else:
+            smallest = min(high_side, short_side)
+            side = round(np.exp(rng.uniform(np.log(smallest), np.log(short_side))))
+        left = rng.integers(width - side + 1)
+        top = rng.integers(height - side + 1)
+        high_res = np.asarray(photo.resize((high_side, high_side), Image.LANCZOS,
+                                           box=(left, top, left + side, top + side), reducing_gap=REDUCING_GAP))
+        if rng.random() < 0.5:
+            high_res = np.ascontiguousarray(high_res[:, ::-1])
+        patch = Image.fromarray(high_res).resize((PATCH_SIZE, PATCH_SIZE), Image.LANCZOS)
+        clean[i] = np.asarray(patch).transpose(2, 0, 1)
+        for copy in noisy:
+            copy[i] = pixelation.pick(high_res, int(factor), rng)
+        if progress is not None and ((i + 1) % report_every == 0 or i + 1 == n):
+            progress(i + 1)
+    return clean, noisy
+
+
 def add_noise(clean, rng, sigma=NOISE_STD):
     """``clamp(round(clean + sigma N(0, 1)), 0, 255)`` as uint8, per pixel; ``sigma`` one number or one per
     patch (``noises.Gaussian``)."""
     return Gaussian(sigma)(clean, rng)
+
+
+def report_statistics(noisy, clean, path):
+    """Print the validation residual's statistics beside the course's (``others/residual_stats.py``)."""
+    statistics = residual_statistics(noisy, clean)
+    print(comparison_table({path: statistics}), file=sys.stderr)
+    print(f"{path}: {goal_summary(statistics)}", file=sys.stderr)
 
 
 def save_atomically(tensors, path):
@@ -287,23 +353,27 @@ def save_atomically(tensors, path):
         raise
 
 
-def build_split(split, photos, n, rng, progress, sigma_range=(NOISE_STD, NOISE_STD), noise=None):
+def build_split(split, photos, n, rng, progress, noise):
     """``(clean, arrays)``: the clean patches of one split and the arrays its
     file holds (two noisy draws for training, noisy and clean for validation),
-    the noise of each pair (or patch) Gaussian of σ drawn uniformly over
-    ``sigma_range``, or ``noise`` (a ``noises`` object) when given."""
+    pixelated when ``noise`` is a ``Pixelation``, else ``noise`` on clean
+    patches: a ``noises`` object, or a Gaussian σ range ``(LOW, HIGH)`` whose
+    σ is drawn per pair (or patch)."""
     start = time.perf_counter()
 
     def report(done):
         print(f"{split}: {done}/{n} patches ({time.perf_counter() - start:.1f} s)",
               file=sys.stderr)
 
-    clean = sample_clean_patches(photos, n, rng, report if progress else None)
-    if noise is None:
-        noise = Gaussian(pair_sigmas(sigma_range, n, rng))
-    if split == "train":
-        return clean, (noise(clean, rng), noise(clean, rng))
-    return clean, (noise(clean, rng), clean)
+    copies = 2 if split == "train" else 1
+    if isinstance(noise, Pixelation):
+        clean, noisy = sample_pixelated(photos, n, noise, rng, copies, report if progress else None)
+    else:
+        clean = sample_clean_patches(photos, n, rng, report if progress else None)
+        if isinstance(noise, tuple):
+            noise = Gaussian(pair_sigmas(noise, n, rng))
+        noisy = [noise(clean, rng) for _ in range(copies)]
+    return clean, (tuple(noisy) if split == "train" else (noisy[0], clean))
 
 
 def split_generators(seed):
@@ -315,9 +385,11 @@ def split_generators(seed):
 
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
           force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=(),
-          sigma_range=(NOISE_STD, NOISE_STD), noise=None):
+          noise=DEFAULT_NOISE):
     """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
     if ``with_clean``) into ``out_dir`` and return the paths of the first two.
+    ``noise``: a ``Pixelation``, a Gaussian σ range ``(LOW, HIGH)`` or another
+    ``noises`` object (``build_split``).
     Raises ``FileExistsError`` (writing nothing) when one of them exists and
     ``force`` is false."""
     if n_train < 1 or n_val < 1:
@@ -344,8 +416,10 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     for split, path, photos, n, rng in (
             ("train", train_path, train_photos, n_train, train_rng),
             ("val", val_path, val_photos, n_val, val_rng)):
-        clean, arrays = build_split(split, photos, n, rng, progress, sigma_range, noise)
+        clean, arrays = build_split(split, photos, n, rng, progress, noise)
         save_atomically(tuple(torch.from_numpy(a) for a in arrays), path)
+        if split == "val" and progress:
+            report_statistics(*arrays, path)
         if split == "train" and with_clean:
             save_atomically(torch.from_numpy(clean), clean_path)
     if progress:
@@ -356,7 +430,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
 
 
 def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress=True,
-                     sigma_range=(NOISE_STD, NOISE_STD), noise=None):
+                     noise=DEFAULT_NOISE):
     """Write only ``val_data.pkl`` into ``out_dir``, from the photos under
     ``folders`` (identical files kept once), and return its path: a further
     validation set of photos that no training set uses.  The patches are drawn
@@ -372,9 +446,10 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
     photos = load_photos(val_paths, "val")
     _, val_rng = split_generators(seed)
     os.makedirs(out_dir, exist_ok=True)
-    _, arrays = build_split("val", photos, n_val, val_rng, progress, sigma_range, noise)
+    _, arrays = build_split("val", photos, n_val, val_rng, progress, noise)
     save_atomically(tuple(torch.from_numpy(a) for a in arrays), val_path)
     if progress:
+        report_statistics(*arrays, val_path)
         print(f"wrote {val_path} ({os.path.getsize(val_path) / 1e6:.1f} MB) "
               f"from {len(photos)} photos", file=sys.stderr)
     return val_path
@@ -401,11 +476,14 @@ def int_at_least(minimum):
     return parse
 
 
-def sigma_range(text):
-    try:
-        return parse_sigma(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def argument_parser(parse):
+    """``parse`` (text -> value, ValueError when refused) as an argparse type."""
+    def parse_argument(text):
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse_argument
 
 
 def main(argv=None):
@@ -432,13 +510,17 @@ def main(argv=None):
     parser.add_argument("--val-photos", nargs="+", default=[], metavar="DIR",
                         help="write only val_data.pkl, from the photos under these "
                              "folders alone (a further validation set)")
-    parser.add_argument("--sigma", type=sigma_range, default=(NOISE_STD, NOISE_STD), metavar="LOW[:HIGH]",
-                        help=f"the noise's standard deviation (0-255 scale; default {NOISE_STD:g}); "
+    parser.add_argument("--noise", choices=["pixelation", "gaussian", *sorted(NAMED_NOISES)],
+                        help="the degradation (default: pixelation, the course's; gaussian when --sigma "
+                             "is given); the others are the robustness evaluation's (others/noises.py), "
+                             "the same on both copies of a pair and on validation")
+    parser.add_argument("--factor", type=argument_parser(parse_factors), metavar="LOW[:HIGH]",
+                        help="pixelation's downsampling factor, an integer drawn uniformly per pair in "
+                             f"LOW..HIGH (default {DEFAULT_FACTORS[0]}:{DEFAULT_FACTORS[1]})")
+    parser.add_argument("--sigma", type=argument_parser(parse_sigma), metavar="LOW[:HIGH]",
+                        help=f"the Gaussian noise's standard deviation (0-255 scale; default {NOISE_STD:g}); "
                              "LOW:HIGH draws it uniformly per pair (both copies the same) and per "
                              "validation patch")
-    parser.add_argument("--noise", choices=sorted(NAMED_NOISES),
-                        help="another noise instead of the Gaussian (others/noises.py): the same on "
-                             "both copies of a pair and on validation")
     parser.add_argument("--with-clean", action="store_true",
                         help=f"also write {TRAIN_CLEAN_FILE}, the clean patches "
                              "behind the training pairs")
@@ -446,24 +528,37 @@ def main(argv=None):
                         help="overwrite existing train_data.pkl / val_data.pkl")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
-    if args.noise and args.sigma != (NOISE_STD, NOISE_STD):
-        parser.error("--noise has its own level; it cannot be combined with --sigma")
-    noise = NAMED_NOISES[args.noise] if args.noise else None
+    kind = args.noise or ("gaussian" if args.sigma else "pixelation")
+    if args.sigma and kind != "gaussian":
+        parser.error(f"--sigma is the Gaussian noise's level; --noise {kind} cannot take it")
+    if args.factor and kind != "pixelation":
+        parser.error(f"--factor is pixelation's; --noise {kind} cannot take it")
+    if kind == "pixelation":
+        noise = Pixelation(args.factor or DEFAULT_FACTORS)
+    elif kind == "gaussian":
+        noise = args.sigma or (NOISE_STD, NOISE_STD)
+    else:
+        noise = NAMED_NOISES[kind]
     if args.val_photos and (args.images or args.train_images or args.same_photos or args.with_clean):
         parser.error("--val-photos cannot be combined with --images, --train-images, "
                      "--same-photos or --with-clean")
+    start = time.perf_counter()
     try:
         if args.val_photos:
             build_validation(args.out, args.val_photos, args.val, args.seed, args.force,
-                             progress=not args.quiet, sigma_range=args.sigma, noise=noise)
-            return 0
-        build(args.out, args.train, args.val, args.seed, args.images,
-              args.force, progress=not args.quiet,
-              train_image_dirs=args.train_images, with_clean=args.with_clean,
-              same_photo_dirs=args.same_photos, sigma_range=args.sigma, noise=noise)
+                             progress=not args.quiet, noise=noise)
+        else:
+            build(args.out, args.train, args.val, args.seed, args.images,
+                  args.force, progress=not args.quiet,
+                  train_image_dirs=args.train_images, with_clean=args.with_clean,
+                  same_photo_dirs=args.same_photos, noise=noise)
     except (OSError, ValueError) as error:
         # Some messages span lines: keep the error to one line.
         parser.exit(1, f"build_data: error: {' '.join(str(error).split())}\n")
+    if not args.quiet:
+        # ru_maxrss is in kilobytes on Linux.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"built in {time.perf_counter() - start:.0f} s, peak memory {peak:.0f} MB", file=sys.stderr)
     return 0
 
 

@@ -11,13 +11,15 @@ options of ``continuation_options.py``):
         python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection in-domain --out photos_indomain
         python -m Proj_123456_654321.Miniproject_2.others.build_data --out data_indomain --same-photos photos_indomain
 
-(b) cross-domain: the same on ``data/``, whose training photos are a narrow part of the shipped models'
-    training photos and whose validation photos are others: what one epoch forgets;
-(c) from scratch: ``Model()`` without loading, ``scratch --epochs N`` epochs on ``data/`` (settings do not
-    apply there: this shows that plain training is what it was);
-(d) shifted in-domain sets (``make shifted-sets``): the in-domain photos with a noise the shipped models were
-    not trained on, in the training and the validation pairs alike, as a grader's could be: Gaussian σ 65,
-    the robustness evaluation's Poisson–Gaussian and correlated noises (``--sets``);
+(b) cross-domain: the same on ``data_gaussian/`` (the first stand-in, σ 25), whose training photos are a
+    narrow part of the shipped models' training photos and whose validation photos are others: what one epoch
+    forgets; ``pixelation-cross-domain``, the same on ``data/``, the stand-in with the course's degradation;
+(c) from scratch: ``Model()`` without loading, ``scratch --epochs N`` epochs on ``data_gaussian/`` (settings
+    do not apply there: this shows that plain training is what it was);
+(d) shifted in-domain sets (``make shifted-sets``): the in-domain photos with another degradation, in the
+    training and the validation pairs alike, as a grader's could be: the course's pixelation
+    (``pixelation``, ``build_data``'s default), Gaussian σ 65, the robustness evaluation's Poisson–Gaussian
+    and correlated noises (``--sets``);
 (e) along the change: ``interpolate`` trains plainly on all but ``HOLDOUT`` of the pairs (the pairs ``train``
     would hold out), then measures at each point ``loaded + α·(trained − loaded)`` of ``ALPHAS`` the
     noisy-to-noisy loss on the held-out pairs (what ``train`` can see) and the validation PSNR (what the
@@ -55,9 +57,10 @@ from .data import load_train, load_val
 # measurements under its own results/continued/results.json, keyed 'mp1/...' or 'mp2/...'.
 RESULTS_FOLDER = results_folder(2) / 'continued'
 RESULTS_FILES = {project: results_folder(project) / 'continued' / 'results.json' for project in (1, 2)}
-DOMAINS = {'in-domain': 'data_indomain', 'cross-domain': 'data', 'sigma-65': 'data_indomain_sigma65',
+DOMAINS = {'pixelation': 'data_indomain_pixelated', 'pixelation-cross-domain': 'data',
+           'in-domain': 'data_indomain', 'cross-domain': 'data_gaussian', 'sigma-65': 'data_indomain_sigma65',
            'poisson-gaussian': 'data_indomain_pg', 'correlated': 'data_indomain_correlated'}
-SHIFTED = ('sigma-65', 'poisson-gaussian', 'correlated')
+SHIFTED = ('pixelation', 'sigma-65', 'poisson-gaussian', 'correlated')
 SEED = 0
 # interpolate's points along the change, and the fraction of the pairs it holds out.
 ALPHAS = (0, 0.5, 1, 1.25, 1.5)

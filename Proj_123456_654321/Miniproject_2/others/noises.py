@@ -1,7 +1,14 @@
-"""The noises a noisy patch may carry: the stand-in's Gaussian, per-pair noise levels, and the family of the
-robustness evaluation (``others/robustness.py``).
+"""The noises a noisy patch may carry: the course's pixelation, the Gaussian of the first stand-in, per-pair
+noise levels, and the family of the robustness evaluation (``others/robustness.py``).
 
-Every noise maps clean uint8 patches ``[N, 3, H, W]`` (numpy) to noisy ones, ``clamp(round(clean + n), 0,
+``Pixelation(factors)``, the course's degradation ("downsampled, pixelated images"), is made from a
+high-resolution image, not from a clean patch: each noisy pixel is one pixel of the high-resolution image,
+picked at random inside the output pixel's footprint of ``factor × factor`` pixels (the same pick for the
+three channels, independently per pixel and per noisy copy), and the clean patch is the image's antialiased
+(Lanczos) downsampling. The pick is the footprint's mean plus a heavy-tailed, channel-shared, spatially white
+residual; the factor sets its level (``build_data`` draws the high-resolution crops).
+
+Every other noise maps clean uint8 patches ``[N, 3, H, W]`` (numpy) to noisy ones, ``clamp(round(clean + n), 0,
 255)`` as uint8, with ``n`` drawn from a ``numpy.random.Generator``:
 
 * ``Gaussian(sigma)``: ``n = sigma · N(0, 1)`` per pixel and channel; ``sigma`` one number or one per patch
@@ -115,6 +122,29 @@ class Correlated:
         return transfer * (self.sigma / 255) ** 2 * height * width
 
 
+@dataclass(frozen=True)
+class Pixelation:
+    """One random high-resolution pixel per output pixel; the integer factor drawn per pair uniformly in
+    ``factors`` (LOW, HIGH), both ends included."""
+    factors: tuple = (6, 16)
+
+    def draw_factors(self, count, rng):
+        """The factor of each of ``count`` pairs (no draw when the range is one value)."""
+        low, high = self.factors
+        if low == high:
+            return np.full(count, low, dtype=np.int64)
+        return rng.integers(low, high + 1, size=count)
+
+    @staticmethod
+    def pick(high_res, factor, rng):
+        """``high_res`` uint8 ``[factor·H, factor·W, 3]`` (a PIL image's layout) -> the noisy patch uint8
+        ``[3, H, W]``: at each output pixel one of the footprint's pixels, the same for the three channels."""
+        height, width = high_res.shape[0] // factor, high_res.shape[1] // factor
+        rows = np.arange(height)[:, None] * factor + rng.integers(factor, size=(height, width))
+        columns = np.arange(width)[None, :] * factor + rng.integers(factor, size=(height, width))
+        return high_res[rows, columns].transpose(2, 0, 1)
+
+
 # The robustness evaluation's signal-dependent and correlated noises (others/robustness.py); build_data's
 # --noise puts them on training pairs too.
 # Camera-like: a pixel of value v holds v / 4 photons, read noise 8; the standard deviation is 24 at v = 128
@@ -123,6 +153,18 @@ POISSON_GAUSSIAN = PoissonGaussian(gain=4.0, read_sigma=8.0)
 # A 3×3 binomial blur of white noise, per pixel standard deviation 25 (neighbours correlate by 0.67).
 CORRELATED = Correlated(sigma=25.0, kernel=((1, 2, 1), (2, 4, 2), (1, 2, 1)))
 NAMED_NOISES = {'poisson-gaussian': POISSON_GAUSSIAN, 'correlated': CORRELATED}
+
+
+def parse_factors(text):
+    """``'8'`` -> ``(8, 8)``, ``'6:16'`` -> ``(6, 16)``: the range a pair's downsampling factor is drawn from."""
+    low, _, high = text.partition(':')
+    try:
+        low, high = int(low), int(high or low)
+    except ValueError:
+        raise ValueError(f"a downsampling factor must be LOW or LOW:HIGH, integers, got {text!r}") from None
+    if not 1 <= low <= high:
+        raise ValueError(f"a downsampling factor must be LOW or LOW:HIGH with 1 <= LOW <= HIGH, got {text!r}")
+    return low, high
 
 
 def parse_sigma(text):

@@ -9,9 +9,9 @@ image (the clean one with its index in the set); the bottom line gives each colu
 images shown. The images are ``--count`` indices evenly spaced over the whole set (``linspace(0, N - 1, count)``, rounded), so the
 choice is fixed in advance and not picked for looks; ``--indices`` chooses them instead.
 
-The NLM filter strength is the one the baselines script chose (``baselines.json``, oracle-tuned on the
-validation set): run ``python -m Proj_123456_654321.Miniproject_2.others.baselines --data DIR`` first.
-BM3D gets σ = 25/255; the models are called as the course harness calls them. Scores use ``baselines.psnr``
+The pictures are of a Gaussian set (σ = 25, ``data_gaussian``). The NLM filter strength is the one the
+baselines script chose (``baselines_gaussian.json``, oracle-tuned on that validation set): run ``python -m
+Proj_123456_654321.Miniproject_2.others.baselines --data DIR --sigma 25 --json ...`` first. BM3D gets σ = 25/255; the models are called as the course harness calls them. Scores use ``baselines.psnr``
 (the harness's formula); like there, the models' outputs are scored unclipped, but shown clipped.
 
 Tiles are upscaled ``--scale`` times by pixel repetition and drawn 1:1 with ``interpolation='nearest'``, so
@@ -140,7 +140,7 @@ def main(argv=None):
     parser.add_argument('--count', type=int, default=6, help='images, evenly spaced over the set (default 6)')
     parser.add_argument('--indices', type=int, nargs='+', help='these validation images instead of --count')
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT, help=f'PNG to write (default {DEFAULT_OUT})')
-    parser.add_argument('--baselines-json', type=Path, default=baselines.DEFAULT_JSON,
+    parser.add_argument('--baselines-json', type=Path, default=baselines.RESULTS_FOLDER / 'baselines_gaussian.json',
                         help='results of the baselines script, for the NLM h (default: its default output)')
     parser.add_argument('--scale', type=int, default=4, help='pixel repetition of the 32×32 tiles (default 4)')
     arguments = parser.parse_args(argv)

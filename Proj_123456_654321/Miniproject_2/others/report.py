@@ -122,7 +122,7 @@ def method_rows(baselines):
 def numbers():
     """``{macro name: LaTeX text}`` of every number the reports quote."""
     values = {}
-    baselines = read_json(MP2_RESULTS / 'baselines.json')
+    baselines = read_json(MP2_RESULTS / 'baselines_gaussian.json')
     methods = method_rows(baselines)
     # macro names cannot hold digits
     names = {'noisy': 'Noisy', 'blur': 'Blur', 'nlm': 'Nlm', 'bm3d': 'Bm', 'mp2': 'Ours', 'mp1': 'Unet'}
@@ -130,7 +130,7 @@ def numbers():
         method = methods[key]
         values[f'psnr{name}'] = f"{method['psnr_db']:.2f}"
     values['valImages'] = thousands(baselines['images'])
-    second_set = read_json(MP2_RESULTS / 'baselines_val2.json')
+    second_set = read_json(MP2_RESULTS / 'baselines_val2_gaussian.json')
     values['valImagesTwo'] = thousands(second_set['images'])
     second_methods = method_rows(second_set)
     for key, name in names.items():
@@ -248,15 +248,15 @@ def numbers():
     unet_values, unet_shipped, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap')
     values.update(unet_values)
     # The third piece, kept apart: how much worse its kept epoch is than the shipped weights on the second set.
-    branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2']
-    values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_shipped]['data_val2'] - branch:.2f}"
+    branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2_gaussian']
+    values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_shipped]['data_val2_gaussian'] - branch:.2f}"
     values.update(robustness_numbers(read_json(robustness.RESULTS_FILE)))
     return values, counts
 
 
 # The robustness evaluation's sets and models, and the noises its goal covers (Gaussian σ 10 to 50 and the
 # signal-dependent noise).
-ROBUSTNESS_SETS = (('data', ''), ('data_val2', 'Two'))
+ROBUSTNESS_SETS = (('data_gaussian', ''), ('data_val2_gaussian', 'Two'))
 ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2', 'Ours', 'MP2, blind'),
                      ('mp1', 'Unet', 'MP1, blind'))
 # Report 1's table: the U-Net trained at σ 25 (its rows relabelled when the blind one was shipped) and blind.
@@ -291,7 +291,7 @@ def robustness_numbers(results):
     values['blindMinutes'] = f"{blind['total_seconds'] / 60:.0f}"
     study_results = read_json(MP2_RESULTS / 'blind' / 'study' / 'results.json')
     for variant, name in (('bias', 'Bias'), ('bias-free', 'BiasFree'), ('output-bias', 'OutputBias')):
-        row = robustness.find_row(study_results, 'data', 'gaussian-25', variant)
+        row = robustness.find_row(study_results, 'data_gaussian', 'gaussian-25', variant)
         values[f'blindStudy{name}'] = f"{row['psnr_db']:.2f}"
     for set_name, suffix in ROBUSTNESS_SETS:
         for method, name, _ in ROBUSTNESS_MODELS + UNET_ROBUSTNESS_MODELS[:1]:
@@ -313,7 +313,7 @@ def robustness_numbers(results):
 
 def study_gain_numbers(study_of_capacity, prefix):
     """Macros (named ``prefix`` + ...) of a capacity study: the shipped configuration against the one shipped
-    before it, on both validation sets (no suffix: ``data``; ``Two``: ``data_val2``), their epoch-time ratio
+    before it, on both Gaussian validation sets (no suffix: ``data_gaussian``; ``Two``: ``data_val2_gaussian``), their epoch-time ratio
     and the issue's bound on it; and the name of the shipped candidate."""
     name = study_of_capacity.now_shipped()
     if name is None:
@@ -322,7 +322,7 @@ def study_gain_numbers(study_of_capacity, prefix):
     values = {f'{prefix}OldWidth': str(study_of_capacity.candidates['shipped']['width']),
               f'{prefix}EpochLimit': f"{study_of_capacity.epoch_time_limit:g}",
               f'{prefix}EpochRatio': f"{results['time'][name]['ratio']:.2f}"}
-    for folder, suffix in (('data', ''), ('data_val2', 'Two')):
+    for folder, suffix in (('data_gaussian', ''), ('data_val2_gaussian', 'Two')):
         gain = results['vs_shipped'][name][folder]
         values[f'{prefix}OldPsnr{suffix}'] = f"{results['psnr']['shipped'][folder]:.2f}"
         values[f'{prefix}Psnr{suffix}'] = f"{results['psnr'][name][folder]:.2f}"
@@ -341,8 +341,8 @@ def capacity_numbers():
     first_piece = wide['history'][:wide['runs'][0]['epochs']]
     values['capPieceEpochs'] = str(len(first_piece))
     values['capWideFirstPiecePsnr'] = f"{max(record['val_psnr'] for record in first_piece):.2f}"
-    values['capNarrowMorePsnr'] = f"{results['psnr']['w48k3u5']['data']:.2f}"
-    values['capNarrowMoreGain'] = f"{results['vs_shipped']['w48k3u5']['data']['mean']:.2f}"
+    values['capNarrowMorePsnr'] = f"{results['psnr']['w48k3u5']['data_gaussian']:.2f}"
+    values['capNarrowMoreGain'] = f"{results['vs_shipped']['w48k3u5']['data_gaussian']['mean']:.2f}"
     values['capWidthGain'] = f"{float(values['capWideFirstPiecePsnr']) - float(values['capNarrowMorePsnr']):.2f}"
     return values
 
@@ -481,8 +481,8 @@ def harness_epoch_seconds(miniproject):
 def baselines_table():
     """Both validation sets side by side: PSNR and gain on each, the first set's time; a parameter tuned to
     another value on the second set is given as 'first / second'."""
-    methods = read_json(MP2_RESULTS / 'baselines.json')['methods']
-    second = method_rows(read_json(MP2_RESULTS / 'baselines_val2.json'))
+    methods = read_json(MP2_RESULTS / 'baselines_gaussian.json')['methods']
+    second = method_rows(read_json(MP2_RESULTS / 'baselines_val2_gaussian.json'))
     lines = [r'\begin{tabular}{llrrrrr}', r'\toprule',
              r' & & \multicolumn{2}{c}{first set} & \multicolumn{2}{c}{second set} & \\',
              r'\cmidrule(lr){3-4}\cmidrule(lr){5-6}',

@@ -1,20 +1,32 @@
 """The denoisers under the noises a grader's images may carry: PSNR against the noise level and kind.
 
-    python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data --data data_val2
-        [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy nlm bm3d mp2 mp1] [--force]
+    python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data --photos bundled \
+        --data data_val2 --photos photos_indomain --noises pixelation-2 pixelation-4 ...
+    python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data_gaussian --data data_val2_gaussian
+        [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy blur nlm bm3d mp2 mp1] [--force]
     python -m Proj_123456_654321.Miniproject_2.others.robustness candidate NAME PATH --data data ...
     python -m Proj_123456_654321.Miniproject_2.others.robustness summary
 
-The clean patches of each validation set (``DIR/val_data.pkl``) get each noise of ``NOISES`` (the
-module ``others/noises.py``): Gaussian σ = 5 … 50, a camera-like signal-dependent noise and a spatially
-correlated one, each drawn by a generator seeded by the set's and the noise's names, so every run and every
-method sees the same noisy images. Methods (keys for ``--methods``):
+Two families of noises (``NOISES``, from the module ``others/noises.py``):
+
+* the course's degradation, ``pixelation-F`` for the downsampling factors ``PIXELATION_FACTORS``: drawn from
+  the photos of the set (``--photos``, one per ``--data``: a folder, or ``bundled`` for the data builder's
+  bundled validation photos), as many patches as the set holds, by ``build_data``'s recipe at that one
+  factor; a set given without photos has no pixelation rows;
+* on the clean patches of the set (``DIR/val_data.pkl``): Gaussian σ = 5 … 50, a camera-like
+  signal-dependent noise and a spatially correlated one.
+
+Each is drawn by a generator seeded by the set's and the noise's names, so every run and every method sees
+the same noisy images. Methods (keys for ``--methods``):
 
 * ``noisy``: the noisy input itself;
+* ``blur``: a Gaussian blur whose σ is the best of ``baselines.BLUR_SIGMAS`` on these images (an oracle);
 * ``nlm``: non-local means (``baselines.denoise_nlm``), told the noise: its ``sigma`` is the noise's
   standard deviation and ``h`` is ``NLM_H_OVER_SIGMA`` times it (the factor the σ-25 baselines found best);
+  under pixelation, the standard deviation of each image's residual ``noisy − clean`` (an oracle);
 * ``bm3d``: BM3D told the noise (``baselines.denoise_bm3d``; a standard deviation, or the power spectral
-  density of the correlated noise); about 1.3 s an image here, so only on a seeded subset of
+  density of the correlated noise; under pixelation each image's residual standard deviation); about 1.3 s
+  an image here, so only on a seeded subset of
   ``--bm3d-images`` images per set (the same for every noise);
 * ``mp2``, ``mp1``: the shipped models of Mini-project 2 and 1, as the grader calls them (``Model()``,
   ``load_pretrained_model()``, ``predict`` of uint8 images, self-ensembled);
@@ -43,21 +55,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import baselines
+from . import baselines, build_data
 from .data import load_val
-from .noises import CORRELATED, POISSON_GAUSSIAN, Gaussian
+from .noises import CORRELATED, POISSON_GAUSSIAN, Gaussian, Pixelation
 from ..model import Model as FrameworkModel
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'robustness'
 RESULTS_FILE = RESULTS_FOLDER / 'results.json'
+PIXELATION_FACTORS = (2, 4, 8, 12, 16)
 GAUSSIAN_SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 50)
-NOISES = {**{f'gaussian-{sigma}': Gaussian(float(sigma)) for sigma in GAUSSIAN_SIGMAS},
-          'poisson-gaussian': POISSON_GAUSSIAN, 'correlated': CORRELATED}
-NOISE_LABELS = {**{f'gaussian-{sigma}': f'Gaussian σ = {sigma}' for sigma in GAUSSIAN_SIGMAS},
+PIXELATION_NOISES = {f'pixelation-{factor}': Pixelation((factor, factor)) for factor in PIXELATION_FACTORS}
+CLEAN_PATCH_NOISES = {**{f'gaussian-{sigma}': Gaussian(float(sigma)) for sigma in GAUSSIAN_SIGMAS},
+                      'poisson-gaussian': POISSON_GAUSSIAN, 'correlated': CORRELATED}
+NOISES = {**PIXELATION_NOISES, **CLEAN_PATCH_NOISES}
+NOISE_LABELS = {**{f'pixelation-{factor}': f'pixelation, factor {factor}' for factor in PIXELATION_FACTORS},
+                **{f'gaussian-{sigma}': f'Gaussian σ = {sigma}' for sigma in GAUSSIAN_SIGMAS},
                 'poisson-gaussian': 'Poisson–Gaussian (gain 4, read σ 8)',
                 'correlated': 'correlated (3×3 binomial, σ = 25)'}
 NLM_H_OVER_SIGMA = 0.6
-METHODS = ('noisy', 'nlm', 'bm3d', 'mp2', 'mp1')
+METHODS = ('noisy', 'blur', 'nlm', 'bm3d', 'mp2', 'mp1')
+BUNDLED_PHOTOS = 'bundled'
+SEED_NAMES = {'data_gaussian': 'data', 'data_val2_gaussian': 'data_val2'}
 DEFAULT_BM3D_IMAGES = 64
 SEED = 0
 
@@ -67,13 +85,31 @@ SEED = 0
 # ----------------------------------------------------------------------------------------------------
 
 def noise_generator(set_name, noise_name):
-    """The generator of one set's noise: seeded by names, so that it does not depend on which rows run."""
-    return np.random.default_rng([SEED, zlib.crc32(set_name.encode()), zlib.crc32(noise_name.encode())])
+    """The generator of one set's noise: seeded by names, so that it does not depend on which rows run. The
+    Gaussian sets had their rows drawn when they were ``data`` and ``data_val2``: they keep those seeds."""
+    seed_name = SEED_NAMES.get(set_name, set_name)
+    return np.random.default_rng([SEED, zlib.crc32(seed_name.encode()), zlib.crc32(noise_name.encode())])
 
 
 def noisy_images(clean, set_name, noise_name):
-    """The set's clean uint8 patches ``[N, 3, H, W]`` (numpy) with the noise ``noise_name``."""
-    return NOISES[noise_name](clean, noise_generator(set_name, noise_name))
+    """The set's clean uint8 patches ``[N, 3, H, W]`` (numpy) with the noise ``noise_name`` (one of
+    ``CLEAN_PATCH_NOISES``)."""
+    return CLEAN_PATCH_NOISES[noise_name](clean, noise_generator(set_name, noise_name))
+
+
+def set_photos(photos):
+    """The loaded photos of ``--photos``: ``bundled`` (the data builder's bundled validation photos) or a
+    folder."""
+    paths = build_data.source_photos()[1] if photos == BUNDLED_PHOTOS else build_data.same_photos([photos])[1]
+    return build_data.load_photos(paths, 'val')
+
+
+def pixelated_images(photos, count, set_name, noise_name):
+    """``(noisy, clean)``: ``count`` patches of ``photos`` (loaded) pixelated by the noise ``noise_name`` (one
+    of ``PIXELATION_NOISES``), uint8 ``[count, 3, 32, 32]``."""
+    clean, (noisy,) = build_data.sample_pixelated(photos, count, PIXELATION_NOISES[noise_name],
+                                                  noise_generator(set_name, noise_name), copies=1)
+    return noisy, clean
 
 
 def bm3d_subset(count, size):
@@ -93,8 +129,12 @@ def per_image_psnr(denoised, clean):
 # The denoisers: uint8 noisy images [N, 3, H, W] (numpy) and the noise -> float images in [0, 1]
 # ----------------------------------------------------------------------------------------------------
 
-def noise_given(noise, clean):
-    """What each image's noise is, as the classical denoisers are told it (``bm3d_noise`` of each image)."""
+def noise_given(noise, noisy, clean):
+    """What each image's noise is, as the classical denoisers are told it: ``bm3d_noise`` of each image, or
+    under pixelation the standard deviation of its residual (``[0, 1]`` scale)."""
+    if isinstance(noise, Pixelation):
+        residual = (np.asarray(noisy, dtype=np.float64) - clean) / 255
+        return list(residual.reshape(len(residual), -1).std(axis=1))
     return [noise.bm3d_noise(image, index) for index, image in enumerate(clean)]
 
 
@@ -105,13 +145,19 @@ def noise_std(given):
     return float(given) if given.ndim == 0 else float(np.sqrt(given.mean() / given.size))
 
 
+def denoise_blur(noisy, clean, noise, workers):
+    """The Gaussian blur of ``baselines.BLUR_SIGMAS`` best on these images (tuned with their clean versions)."""
+    _, best = baselines.sweep(baselines.denoise_blur, noisy / 255, clean / 255, 'sigma', baselines.BLUR_SIGMAS)
+    return baselines.denoise_blur(noisy / 255, best['sigma'])
+
+
 def denoise_nlm(noisy, clean, noise, workers):
-    sigmas = np.array([noise_std(given) for given in noise_given(noise, clean)])
+    sigmas = np.array([noise_std(given) for given in noise_given(noise, noisy, clean)])
     return baselines.denoise_nlm(noisy / 255, NLM_H_OVER_SIGMA * sigmas, sigmas)
 
 
 def denoise_bm3d(noisy, clean, noise, workers):
-    return baselines.denoise_bm3d(noisy / 255, workers=workers, noise=noise_given(noise, clean))
+    return baselines.denoise_bm3d(noisy / 255, workers=workers, noise=noise_given(noise, noisy, clean))
 
 
 def model_denoiser(model):
@@ -132,7 +178,7 @@ def candidate_model(path, model_class=FrameworkModel):
 def denoisers(methods):
     """``{method: denoise}`` for the keys of ``METHODS`` in ``methods``; a model that cannot be loaded is
     reported and left out."""
-    found = {'noisy': lambda noisy, clean, noise, workers: noisy / 255, 'nlm': denoise_nlm,
+    found = {'noisy': lambda noisy, clean, noise, workers: noisy / 255, 'blur': denoise_blur, 'nlm': denoise_nlm,
              'bm3d': denoise_bm3d}
     for key, number in (('mp2', 2), ('mp1', 1)):
         if key in methods:
@@ -177,17 +223,36 @@ def store_row(row, settings, path=RESULTS_FILE):
         partial.replace(path)
 
 
+def set_images(folder, photos, noise_names):
+    """``(set name, {noise name: (noisy, clean)})`` of one ``--data`` folder: its clean patches with each noise
+    of ``CLEAN_PATCH_NOISES`` among ``noise_names``, and, when ``photos`` are given, patches of them with each
+    pixelation noise among them."""
+    set_name = Path(folder).name
+    _, clean_tensor = load_val(folder)
+    clean = clean_tensor.numpy()
+    images = {}
+    loaded = set_photos(photos) if photos and any(name in PIXELATION_NOISES for name in noise_names) else None
+    for noise_name in noise_names:
+        if noise_name in CLEAN_PATCH_NOISES:
+            images[noise_name] = (noisy_images(clean, set_name, noise_name), clean)
+        elif loaded is not None:
+            images[noise_name] = pixelated_images(loaded, len(clean), set_name, noise_name)
+    return set_name, images
+
+
 def run(data_folders, methods, bm3d_images=DEFAULT_BM3D_IMAGES, workers=1, force=False, path=RESULTS_FILE,
-        noise_names=tuple(NOISES), log=print):
-    """Evaluate ``methods`` (``{name: denoise}``) on every set and noise, adding rows to the results file."""
+        noise_names=tuple(NOISES), log=print, photos=()):
+    """Evaluate ``methods`` (``{name: denoise}``) on every set and noise, adding rows to the results file;
+    ``photos`` holds each set's ``--photos`` (None where not given)."""
     done = {(row['set'], row['noise'], row['method']) for row in read_results(path)['rows']}
-    for folder in data_folders:
-        set_name = Path(folder).name
-        _, clean_tensor = load_val(folder)
-        clean = clean_tensor.numpy()
-        subset = bm3d_subset(len(clean), bm3d_images)
-        for noise_name in noise_names:
-            noisy = noisy_images(clean, set_name, noise_name)
+    photos = list(photos) + [None] * (len(data_folders) - len(photos))
+    for folder, set_photos_name in zip(data_folders, photos):
+        set_name, images = set_images(folder, set_photos_name, noise_names)
+        skipped = [name for name in noise_names if name not in images]
+        if skipped:
+            log(f"{set_name}: no --photos, so no rows of {', '.join(skipped)}")
+        for noise_name, (noisy, clean) in images.items():
+            subset = bm3d_subset(len(clean), bm3d_images)
             for method, denoise in methods.items():
                 if (set_name, noise_name, method) in done and not force:
                     continue
@@ -220,11 +285,24 @@ def paired_difference(row, reference):
     return float(differences.mean()), float(error)
 
 
+def difference_to_blur(results, set_name, noise_name, method):
+    """``method``'s PSNR minus the tuned blur's on the same images: the difference of the means over the
+    set, or for BM3D the paired difference on its subset (None where a row is missing)."""
+    row, blur = (find_row(results, set_name, noise_name, key) for key in (method, 'blur'))
+    if row is None or blur is None:
+        return None
+    return paired_difference(row, blur)[0] if method == 'bm3d' else row['psnr_db'] - blur['psnr_db']
+
+
 def summary_table(results, set_name, methods):
-    """Markdown: one row per noise, each method's PSNR on the whole set (BM3D: on its subset) and, where BM3D
-    was run, each other method's paired difference to it on the subset."""
+    """Markdown: one row per noise, each method's PSNR on the whole set (BM3D: on its subset); where BM3D
+    was run, each other method's paired difference to it on the subset; where the blur was, each model's
+    difference to it."""
     compared = [method for method in methods if method not in ('noisy', 'bm3d')] if 'bm3d' in methods else []
-    header = ['noise', *methods, *[f'{method} − BM3D' for method in compared]]
+    models = [method for method in methods if method not in ('noisy', 'blur', 'nlm', 'bm3d')] \
+        if 'blur' in methods else []
+    header = ['noise', *methods, *[f'{method} − BM3D' for method in compared],
+              *[f'{method} − blur' for method in models]]
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for noise_name in NOISES:
         rows = {method: find_row(results, set_name, noise_name, method) for method in methods}
@@ -238,6 +316,9 @@ def summary_table(results, set_name, methods):
                 cells.append(f"{mean:+.2f} ± {error:.2f}")
             else:
                 cells.append('')
+        for method in models:
+            difference = difference_to_blur(results, set_name, noise_name, method)
+            cells.append('' if difference is None else f"{difference:+.2f}")
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -247,34 +328,68 @@ def methods_in(results):
     return [method for method in METHODS if method in found] + sorted(found - set(METHODS))
 
 
+def sets_in(results):
+    """The sets of the results, those with the course's degradation first."""
+    sets = list(dict.fromkeys(row['set'] for row in results['rows']))
+    pixelated = {row['set'] for row in results['rows'] if row['noise'] in PIXELATION_NOISES}
+    return [name for name in sets if name in pixelated] + [name for name in sets if name not in pixelated]
+
+
+def _plot_pixelation(axis, results, set_name, methods):
+    """PSNR minus the tuned blur's against the downsampling factor."""
+    for method in [*methods, 'bm3d', 'nlm']:
+        points = [(factor, difference_to_blur(results, set_name, f'pixelation-{factor}', method))
+                  for factor in PIXELATION_FACTORS]
+        points = [(factor, difference) for factor, difference in points if difference is not None]
+        if points:
+            axis.plot(*zip(*points), marker='o', label=method)
+    axis.axhline(0, color='black', linewidth=0.8)
+    axis.set_xticks(list(PIXELATION_FACTORS))
+    axis.set_xlabel('downsampling factor')
+    axis.set_title(f'{set_name}: PSNR minus the tuned Gaussian blur')
+
+
+def _plot_clean_patch_noises(axis, results, set_name, methods):
+    """PSNR minus BM3D's (told the noise), paired, against the Gaussian σ, then the other noises."""
+    others = [name for name in CLEAN_PATCH_NOISES if not name.startswith('gaussian-')]
+    positions = {**{f'gaussian-{sigma}': sigma for sigma in GAUSSIAN_SIGMAS},
+                 **{name: 60 + 8 * index for index, name in enumerate(others)}}
+    for method in methods:
+        xs, ys, errors = [], [], []
+        for noise_name, x in positions.items():
+            row, reference = (find_row(results, set_name, noise_name, key) for key in (method, 'bm3d'))
+            if row and reference:
+                mean, error = paired_difference(row, reference)
+                xs.append(x), ys.append(mean), errors.append(error)
+        if xs:
+            axis.errorbar(xs, ys, yerr=errors, marker='o', capsize=2, label=method)
+    axis.axhline(0, color='black', linewidth=0.8)
+    axis.axhline(-0.5, color='grey', linewidth=0.8, linestyle=':')
+    axis.set_xticks(list(positions.values()))
+    axis.set_xticklabels([str(s) for s in GAUSSIAN_SIGMAS] + ['P–G', 'corr.'])
+    axis.set_xlabel('Gaussian σ (0–255), then the signal-dependent and correlated noises')
+    axis.set_title(f'{set_name}: PSNR minus BM3D (σ given), paired, ± s.e.')
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    sets = list(dict.fromkeys(row['set'] for row in results['rows']))
-    methods = [method for method in methods_in(results) if method not in ('noisy', 'bm3d')]
-    others = [name for name in NOISES if not name.startswith('gaussian-')]
-    figure, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4), squeeze=False, sharey=True)
+    sets = sets_in(results)
+    methods = [method for method in methods_in(results) if method not in ('noisy', 'blur', 'nlm', 'bm3d')]
+    figure, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4), squeeze=False)
     for axis, set_name in zip(axes[0], sets):
-        for method in methods:
-            xs, ys, errors = [], [], []
-            for position, noise_name in enumerate(list(NOISES)):
-                row, reference = (find_row(results, set_name, noise_name, key) for key in (method, 'bm3d'))
-                if row and reference:
-                    mean, error = paired_difference(row, reference)
-                    x = GAUSSIAN_SIGMAS[position] if position < len(GAUSSIAN_SIGMAS) else \
-                        60 + 8 * others.index(noise_name)
-                    xs.append(x), ys.append(mean), errors.append(error)
-            axis.errorbar(xs, ys, yerr=errors, marker='o', capsize=2, label=method)
-        axis.axhline(0, color='black', linewidth=0.8)
-        axis.axhline(-0.5, color='grey', linewidth=0.8, linestyle=':')
-        axis.set_xticks(list(GAUSSIAN_SIGMAS) + [60 + 8 * i for i in range(len(others))])
-        axis.set_xticklabels([str(s) for s in GAUSSIAN_SIGMAS] + ['P–G', 'corr.'])
-        axis.set_xlabel('Gaussian σ (0–255), then the signal-dependent and correlated noises')
-        axis.set_title(f'{set_name}: PSNR minus BM3D (σ given), paired, ± s.e.')
+        noises = {row['noise'] for row in results['rows'] if row['set'] == set_name}
+        if noises & set(PIXELATION_NOISES):
+            _plot_pixelation(axis, results, set_name, methods)
+        else:
+            _plot_clean_patch_noises(axis, results, set_name,
+                                     [method for method in methods_in(results) if method not in ('noisy', 'bm3d',
+                                                                                                 'blur')])
+        axis.set_ylabel('dB')
         axis.grid(alpha=0.3)
-    axes[0][0].set_ylabel('dB')
-    axes[0][0].legend()
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -290,14 +405,17 @@ def summary(path=RESULTS_FILE):
              '(rows by `robustness run` and `robustness candidate`; see that module\'s docstring). Each method '
              f"scores every image of the set except BM3D, which scores a seeded subset of {results['bm3d_images']} "
              'images per set; "− BM3D" is the mean of the paired per-image differences on that subset, ± its '
-             'standard error. NLM and BM3D are told the noise (NLM h = '
-             f"{results['nlm_h_over_sigma']:g} σ); the networks are not.", '']
-    for set_name in dict.fromkeys(row['set'] for row in results['rows']):
-        images = find_row(results, set_name, 'gaussian-25', 'noisy')
+             'standard error; "− blur" the difference to the Gaussian blur whose σ is best on the same images. '
+             'NLM and BM3D are told the noise (NLM h = '
+             f"{results['nlm_h_over_sigma']:g} σ; under pixelation, σ is each image's residual standard "
+             'deviation); the networks are not. Pixelation rows are patches of the set\'s photos at one '
+             'factor (`build_data --factor F`); the other noises are put on the set\'s clean patches.', '']
+    for set_name in sets_in(results):
+        images = next((row for row in results['rows'] if row['set'] == set_name and row['method'] == 'noisy'), None)
         parts += [f"## {set_name} ({images['images'] if images else '?'} images)", '',
                   summary_table(results, set_name, methods), '']
     (path.parent / 'summary.md').write_text('\n'.join(parts))
-    if 'bm3d' in methods:
+    if 'bm3d' in methods or 'blur' in methods:
         plot(results, path.parent / 'robustness.png')
     print('\n'.join(parts))
 
@@ -314,6 +432,9 @@ def main(argv=None):
         else:
             command.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
         command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
+        command.add_argument('--photos', action='append', default=[],
+                             help=f"the photos of the pixelation rows of each --data in turn: a folder, or "
+                                  f"'{BUNDLED_PHOTOS}' (the data builder's bundled validation photos)")
         command.add_argument('--noises', nargs='+', choices=list(NOISES), default=list(NOISES))
         command.add_argument('--bm3d-images', type=int, default=DEFAULT_BM3D_IMAGES)
         command.add_argument('--workers', type=int, default=1, help='processes for BM3D')
@@ -336,8 +457,10 @@ def main(argv=None):
             module, _, name = arguments.model_class.partition(':')
             model_class = getattr(importlib.import_module(module), name)
         methods = {arguments.name: model_denoiser(candidate_model(arguments.weights, model_class))}
+    if len(arguments.photos) > len(arguments.data):
+        parser.error('more --photos than --data')
     run(arguments.data, methods, arguments.bm3d_images, arguments.workers, arguments.force, arguments.results,
-        noise_names=arguments.noises, log=lambda line: print(line, flush=True))
+        noise_names=arguments.noises, log=lambda line: print(line, flush=True), photos=arguments.photos)
 
 
 if __name__ == '__main__':
