@@ -133,8 +133,7 @@ def noise_given(noise, noisy, clean):
     """What each image's noise is, as the classical denoisers are told it: ``bm3d_noise`` of each image, or
     under pixelation the standard deviation of its residual (``[0, 1]`` scale)."""
     if isinstance(noise, Pixelation):
-        residual = (np.asarray(noisy, dtype=np.float64) - clean) / 255
-        return list(residual.reshape(len(residual), -1).std(axis=1))
+        return list(baselines.residual_sigmas(noisy, clean) / 255)
     return [noise.bm3d_noise(image, index) for index, image in enumerate(clean)]
 
 
