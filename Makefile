@@ -82,36 +82,56 @@ define train_in_pieces
 	done
 endef
 
+# The last stage of both shipped trainings, for the course's degradation: pixelated pairs of data_pixtrain
+# (the photos of data_more at downsampling factors 2 to 16, drawn per pair) mixed with data_blind's Gaussian
+# pairs (σ 5 to 55), 35,000 and 15,000, validated on data/ (the pixelation stand-in).
+PIXTRAIN_DATA := data_pixtrain
+MIX_DATA := data_mix
+$(PIXTRAIN_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(PIXTRAIN_DATA) --train-images $(PHOTOS) $(MORE_PHOTOS) \
+		--factor 2:16
+$(MIX_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(MIX_DATA) --take $(PIXTRAIN_DATA):35000 \
+		--take $(BLIND_DATA):15000 --val $(DATA)
+
 # Retrain the shipped model from scratch with Model()'s defaults, as it was trained: pieces of MP2_PIECES
 # epochs on data_more (σ 25; 136.7 min here at one thread, beside other runs; see the README), then pieces of
 # MP2_BLIND_PIECES epochs on data_blind (σ drawn per pair), each resumed from the best weights so far by the
-# validation PSNR of its own data set. HISTORY=FILE records the first pieces, BLIND_HISTORY=FILE the others.
+# validation PSNR of its own data set, then MP2_MIX_EPOCHS epochs (one cycle) on data_mix, kept by data/.
+# HISTORY=FILE records the first pieces, BLIND_HISTORY=FILE the blind ones, MIX_HISTORY=FILE the last.
 MP2_PIECES := 10 8 8
 MP2_BLIND_PIECES := 6 8
+MP2_MIX_EPOCHS := 4
 MP2_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY))
 MP2_BLIND_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(BLIND_DATA) \
 	$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY))
-train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl
+train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl
 	$(call train_in_pieces,$(MP2_TRAIN),$(MP2_PIECES))
 	seed=0; for epochs in $(MP2_BLIND_PIECES); do \
 		$(MP2_BLIND_TRAIN) --epochs $$epochs --seed $$seed --resume || exit 1; \
 		seed=$$((seed + 1)); \
 	done
+	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MIX_DATA) --epochs $(MP2_MIX_EPOCHS) --seed 0 --resume \
+		$(if $(MIX_HISTORY),--history $(MIX_HISTORY))
 
 # The same for Mini-project 1's shipped U-Net: pieces of UNET_PIECES epochs on data_more (σ 25; about 5.5
 # minutes an epoch on two threads in float32, before bfloat16 autocast), then pieces of UNET_BLIND_PIECES
-# epochs on data_blind (σ drawn per pair; docs/capacity.md). BLIND_HISTORY=FILE records the blind pieces.
+# epochs on data_blind (σ drawn per pair; docs/capacity.md), then UNET_MIX_EPOCHS on data_mix as above.
+# BLIND_HISTORY=FILE records the blind pieces, MIX_HISTORY=FILE the last.
 UNET_PIECES := 15 6
 UNET_BLIND_PIECES := 6 5
+UNET_MIX_EPOCHS := 3
 UNET_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY))
 UNET_BLIND_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --data $(BLIND_DATA) \
 	$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY))
-train-unet: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl
+train-unet: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl
 	$(call train_in_pieces,$(UNET_TRAIN),$(UNET_PIECES))
 	seed=0; for epochs in $(UNET_BLIND_PIECES); do \
 		$(UNET_BLIND_TRAIN) --epochs $$epochs --seed $$seed --resume || exit 1; \
 		seed=$$((seed + 1)); \
 	done
+	$(PY) -m $(PROJECT).Miniproject_1.others.train --data $(MIX_DATA) --epochs $(UNET_MIX_EPOCHS) --seed 0 --resume \
+		$(if $(MIX_HISTORY),--history $(MIX_HISTORY))
 
 # The reports (report/*.tex -> Miniproject_1/Report_1.pdf, Miniproject_2/Report_2.pdf): run the analysis
 # notebooks, generate every number and table from the committed results files, typeset. About half a minute.
@@ -130,13 +150,14 @@ report-tools:
 # rebuild the reports: about 20 hours on a 2-core CPU, 2 of them the U-Net (see the README). The width-48
 # measurements kept for the record (results/continued/width48.json, the flat U-Net's among them) are not redone.
 experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DATA)/train_data.pkl \
-		$(INDOMAIN_DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(BLIND_DATA)/train_data.pkl \
+		$(INDOMAIN_DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl \
 		$(GAUSSIAN_DATA)/train_data.pkl $(VAL2_GAUSSIAN)/val_data.pkl
 	$(MAKE) --no-print-directory train HISTORY=$(MP2_RESULTS)/bestmodel_history.json \
-		BLIND_HISTORY=$(MP2_RESULTS)/blind/mp2_blind_history.json \
+		BLIND_HISTORY=$(MP2_RESULTS)/blind/mp2_blind_history.json MIX_HISTORY=$(MP2_RESULTS)/pixelation/mp2_mix.json \
 		| tee $(MP2_RESULTS)/bestmodel_train_cpu.log
 	$(MAKE) --no-print-directory train-unet HISTORY=$(MP1_RESULTS)/bestmodel_history.json \
-		BLIND_HISTORY=$(MP1_RESULTS)/blind/mp1_blind_history.json | tee $(MP1_RESULTS)/bestmodel_train.log
+		BLIND_HISTORY=$(MP1_RESULTS)/blind/mp1_blind_history.json MIX_HISTORY=$(MP1_RESULTS)/pixelation/mp1_mix.json \
+		| tee $(MP1_RESULTS)/bestmodel_train.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.study run --data $(TRAIN_DATA) --force
 	$(PY) -m $(PROJECT).Miniproject_2.others.study summary
 	$(MAKE) pixelation-eval
@@ -238,12 +259,24 @@ CLEAN_PATCH_NOISES := gaussian-5 gaussian-10 gaussian-15 gaussian-20 gaussian-25
 	gaussian-40 gaussian-50 poisson-gaussian correlated
 PIXELATION_SETS := --data $(DATA) --photos bundled --data $(VAL2_DATA) --photos photos_indomain
 GAUSSIAN_SETS := --data $(GAUSSIAN_DATA) --data $(VAL2_GAUSSIAN)
-# The U-Net trained at σ 25 only, shipped before the blind one: its weights are in git's history.
+# The weights shipped before, in git's history: the U-Net trained at σ 25 only (before the blind one), and
+# both models trained on Gaussian noise blind to σ (before the pixelation stage), rows mp2-gaussian and
+# mp1-gaussian.
 UNET_SIGMA25_COMMIT := 31d6f59
+GAUSSIAN_TRAINED_COMMIT := f52f00d
 robustness: setup $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(GAUSSIAN_DATA)/train_data.pkl \
 		$(VAL2_GAUSSIAN)/val_data.pkl
 	$(ROBUSTNESS) run $(PIXELATION_SETS) --noises $(PIXELATION_NOISES) --workers 2
 	$(ROBUSTNESS) run $(GAUSSIAN_SETS) --noises $(CLEAN_PATCH_NOISES) --workers 2
+	mkdir -p blind_runs
+	for number in 1 2; do \
+		git show $(GAUSSIAN_TRAINED_COMMIT):$(PROJECT)/Miniproject_$$number/bestmodel.pth \
+			> blind_runs/mp$$number-gaussian.pth || exit 1; \
+		for sets in "$(PIXELATION_SETS) --noises $(PIXELATION_NOISES)" "$(GAUSSIAN_SETS) --noises $(CLEAN_PATCH_NOISES)"; do \
+			$(ROBUSTNESS) candidate mp$$number-gaussian blind_runs/mp$$number-gaussian.pth $$sets \
+				--model-class $(PROJECT).Miniproject_$$number.model:Model || exit 1; \
+		done; \
+	done
 	$(ROBUSTNESS) candidate mp2-sigma25 $(MP2_RESULTS)/robustness/mp2_sigma25.pth $(GAUSSIAN_SETS)
 	mkdir -p blind_runs && git show $(UNET_SIGMA25_COMMIT):$(PROJECT)/Miniproject_1/bestmodel.pth > blind_runs/mp1_sigma25.pth
 	$(ROBUSTNESS) candidate mp1-sigma25 blind_runs/mp1_sigma25.pth $(GAUSSIAN_SETS) \
@@ -286,8 +319,8 @@ blind-study: setup $(BLIND_DATA)/train_data.pkl $(GAUSSIAN_DATA)/train_data.pkl
 	done
 	$(ROBUSTNESS) summary --results $(BLIND_STUDY)/results.json
 
-# What the network of the required shape reaches at σ 10 when it need not be blind: the shipped blind model
-# fine-tuned 2 epochs on 20,000 pairs of σ 10 alone (a specialist), scored at σ 10 beside the others. Its record
+# What the network of the required shape reaches at σ 10 when it need not be blind: the Gaussian blind model
+# (shipped before the pixelation stage) fine-tuned 2 epochs on 20,000 pairs of σ 10 alone (a specialist), scored at σ 10 beside the others. Its record
 # starts afresh with the weights (train --resume would append to an earlier one).
 SIGMA10_DATA := data_sigma10
 $(SIGMA10_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
@@ -295,7 +328,7 @@ $(SIGMA10_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 		--sigma 10 --train 20000
 sigma10-specialist: setup $(SIGMA10_DATA)/train_data.pkl $(GAUSSIAN_DATA)/train_data.pkl $(VAL2_GAUSSIAN)/val_data.pkl
 	mkdir -p blind_runs
-	cp $(PROJECT)/Miniproject_2/bestmodel.pth blind_runs/specialist-sigma10.pth
+	git show $(GAUSSIAN_TRAINED_COMMIT):$(PROJECT)/Miniproject_2/bestmodel.pth > blind_runs/specialist-sigma10.pth
 	rm -f $(MP2_RESULTS)/blind/specialist_sigma10.json
 	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(SIGMA10_DATA) --epochs 2 --resume --threads 2 \
 		--out blind_runs/specialist-sigma10.pth --history $(MP2_RESULTS)/blind/specialist_sigma10.json \

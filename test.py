@@ -132,7 +132,8 @@ class HarnessTest(unittest.TestCase):
                 output_psnr = compute_psnr(predict_validation(model, val_input), val_target)
                 print(f"\n[PSNR {number}: {output_psnr:.2f} dB] pretrained, {len(val_input)} validation images "
                       f"(noisy input {noisy_psnr:.2f} dB)", flush=True)
-                # Ours: the course only prints it.
+                # Ours: the course only prints it. On the pixelation stand-in a Gaussian blur tuned on the
+                # validation images themselves gains about 3 dB, so this asks for at least a blur's gain.
                 self.assertGreater(output_psnr, noisy_psnr + 3)
 
     def test_train_model(self):

@@ -69,10 +69,23 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['unetWidth'] == str(unet_study.candidates[unet_shipped]['width'])
     assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
     robustness = json.loads(report.robustness.RESULTS_FILE.read_text())
-    ours, bm3d = (report.robustness.find_row(robustness, 'data_val2_gaussian', 'gaussian-25', method) for method in ('mp2', 'bm3d'))
-    assert values['robustOursAtTwentyFiveTwo'] == report.versus(
-        (sum(ours['subset_psnr_db']) - sum(bm3d['subset_psnr_db'])) / len(bm3d['subset_psnr_db']))
-    for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet'):
+    for method, name in (('mp2-gaussian', 'Ours'), ('mp2', 'Shipped')):
+        ours, bm3d = (report.robustness.find_row(robustness, 'data_val2_gaussian', 'gaussian-25', key)
+                      for key in (method, 'bm3d'))
+        assert values[f'robust{name}AtTwentyFiveTwo'] == report.versus(
+            (sum(ours['subset_psnr_db']) - sum(bm3d['subset_psnr_db'])) / len(bm3d['subset_psnr_db']))
+    pixelated = {method['key']: method for method in
+                 json.loads((report.MP2_RESULTS / 'baselines.json').read_text())['methods']}
+    assert values['pixPsnrOurs'] == f"{pixelated['mp2']['psnr_db']:.2f}"
+    assert values['pixPsnrBlur'] == f"{pixelated['blur']['psnr_db']:.2f}"
+    margins = [report.robustness.find_row(robustness, 'data_val2', noise, 'mp1')['psnr_db']
+               - report.robustness.find_row(robustness, 'data_val2', noise, 'blur')['psnr_db']
+               for noise in report.robustness.PIXELATION_NOISES]
+    assert values['pixUnetBlurMinTwo'] == f"{min(margins):+.2f}"
+    assert values['pixUnetBlurMaxTwo'] == f"{max(margins):+.2f}"
+    mix = json.loads((report.MP1_RESULTS / 'pixelation' / 'mp1_mix.json').read_text())
+    assert values['pixUnetBestEpoch'] == str(mix['best_epoch'])
+    for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
 
@@ -115,6 +128,7 @@ def test_both_reports_typeset_within_their_limits_and_show_the_numbers(tmp_path,
         assert 1 <= pages <= page_limit
         text = subprocess.run(['pdftotext', str(pdf), '-'], capture_output=True, text=True, check=True).stdout
         assert values['psnrBm'] in text and values['psnrUnet'] in text and values['psnrOurs'] in text
+        assert values['pixPsnrUnet'] in text and values['pixPsnrBlur'] in text
 
 
 def test_the_page_limit_is_enforced(tmp_path, monkeypatch):

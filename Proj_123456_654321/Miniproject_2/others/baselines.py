@@ -238,7 +238,7 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print, sigma=N
     noisy = noisy_uint8.numpy().astype(np.float64) / 255
     clean = clean_uint8.numpy().astype(np.float64) / 255
     sigmas = residual_sigmas(noisy, clean) if sigma is None else np.full(len(noisy), sigma)
-    told = 'each image\'s residual σ given' if sigma is None else f"σ={sigma * 255:g} given"
+    told = 'σ per image' if sigma is None else f"σ={sigma * 255:g} given"
     rows, skipped = [], []
 
     def add(key, psnr_db, seconds, parameter=None, **details):

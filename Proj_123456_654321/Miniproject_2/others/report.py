@@ -124,8 +124,8 @@ def numbers():
     values = {}
     baselines = read_json(MP2_RESULTS / 'baselines_gaussian.json')
     methods = method_rows(baselines)
-    # macro names cannot hold digits
-    names = {'noisy': 'Noisy', 'blur': 'Blur', 'nlm': 'Nlm', 'bm3d': 'Bm', 'mp2': 'Ours', 'mp1': 'Unet'}
+    # macro names cannot hold digits; the Gaussian sets' baselines were measured before the median was added
+    names = {key: name for key, name in BASELINE_MACROS.items() if key != 'median'}
     for key, name in names.items():
         method = methods[key]
         values[f'psnr{name}'] = f"{method['psnr_db']:.2f}"
@@ -251,16 +251,23 @@ def numbers():
     branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2_gaussian']
     values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_shipped]['data_val2_gaussian'] - branch:.2f}"
     values.update(robustness_numbers(read_json(robustness.RESULTS_FILE)))
+    values.update(pixelation_numbers(read_json(robustness.RESULTS_FILE)))
     return values, counts
 
 
 # The robustness evaluation's sets and models, and the noises its goal covers (Gaussian σ 10 to 50 and the
 # signal-dependent noise).
 ROBUSTNESS_SETS = (('data_gaussian', ''), ('data_val2_gaussian', 'Two'))
-ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2', 'Ours', 'MP2, blind'),
-                     ('mp1', 'Unet', 'MP1, blind'))
-# Report 1's table: the U-Net trained at σ 25 (its rows relabelled when the blind one was shipped) and blind.
-UNET_ROBUSTNESS_MODELS = (('mp1-sigma25', 'FormerUnet', r'$\sigma$ 25'), ('mp1', 'Unet', 'blind'))
+# The Gaussian-trained weights keep their rows under their own names ('mp2-gaussian': blind to σ, shipped
+# before the pixelation training; 'mp2-sigma25' before that); 'mp2' and 'mp1' are the shipped weights.
+ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2-gaussian', 'Ours', 'MP2, blind'),
+                     ('mp2', 'Shipped', 'MP2, shipped'), ('mp1-gaussian', 'Unet', 'MP1, blind'),
+                     ('mp1', 'UnetShipped', 'MP1, shipped'))
+# Report 2's table: ours blind to σ and shipped, and the shipped U-Net.
+ROBUSTNESS_TABLE_MODELS = tuple(model for model in ROBUSTNESS_MODELS if model[0] in ('mp2-gaussian', 'mp2', 'mp1'))
+# Report 1's table: the U-Net trained at σ 25, blind to σ, and shipped (pixelation and Gaussian).
+UNET_ROBUSTNESS_MODELS = (('mp1-sigma25', 'FormerUnet', r'$\sigma$ 25'), ('mp1-gaussian', 'Unet', 'blind'),
+                          ('mp1', 'UnetShipped', 'shipped'))
 # Row labels short enough for a column: σ alone for the Gaussian noises.
 ROBUSTNESS_SHORT_LABELS = {**{f'gaussian-{sigma}': f'σ = {sigma}' for sigma in robustness.GAUSSIAN_SIGMAS},
                            'poisson-gaussian': 'Poisson–Gaussian', 'correlated': 'correlated'}
@@ -271,7 +278,7 @@ ROBUSTNESS_GOAL_NOISES = tuple(f'gaussian-{sigma}' for sigma in robustness.GAUSS
 def robustness_differences(results, set_name, method):
     """``{noise: (mean, standard error)}`` of ``method`` minus BM3D on the set's BM3D subset."""
     differences = {}
-    for noise in robustness.NOISES:
+    for noise in robustness.CLEAN_PATCH_NOISES:
         row, reference = (robustness.find_row(results, set_name, noise, key) for key in (method, 'bm3d'))
         if row is None or reference is None:
             raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method if row is None else 'bm3d'} row of "
@@ -308,6 +315,57 @@ def robustness_numbers(results):
             raise ReportError(f"{robustness.RESULTS_FILE} lacks the specialist-sigma10 row of {set_name}: run "
                               f"`make sigma10-specialist`")
         values[f'robustSpecialistTen{suffix}'] = versus(robustness.paired_difference(specialist, reference)[0])
+    return values
+
+
+# The course's degradation: the robustness evaluation's pixelation rows on both pixelated validation sets
+# (set, macro suffix, label), the methods of their table (key, macro name, label), and the shipped weights'
+# pixelation training (per mini-project: its macros' prefix and its training record).
+PIXELATION_SETS = (('data', '', 'first set'), ('data_val2', 'Two', 'second set'))
+PIXELATION_METHODS = (('noisy', 'Noisy', 'noisy'), ('blur', 'Blur', 'blur'),
+                      ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2', 'Ours', 'MP2'),
+                      ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'), ('mp1', 'Unet', 'MP1'))
+PIXELATION_TRAINING = (('pixOurs', MP2_RESULTS / 'pixelation' / 'mp2_mix.json'),
+                       ('pixUnet', MP1_RESULTS / 'pixelation' / 'mp1_mix.json'))
+BASELINE_MACROS = {'noisy': 'Noisy', 'blur': 'Blur', 'median': 'Median', 'nlm': 'Nlm', 'bm3d': 'Bm',
+                   'mp2': 'Ours', 'mp1': 'Unet'}
+
+
+def pixelation_rows(results):
+    """``{(set, noise, method): PSNR}`` of the table's sets, factors and methods, or a ReportError naming the
+    command of a missing row."""
+    rows = {}
+    for set_name, *_ in PIXELATION_SETS:
+        for noise in robustness.PIXELATION_NOISES:
+            for method, *_ in PIXELATION_METHODS:
+                row = robustness.find_row(results, set_name, noise, method)
+                if row is None:
+                    raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method} row of {set_name}, {noise}: "
+                                      f"run `make robustness`")
+                rows[set_name, noise, method] = row['psnr_db']
+    return rows
+
+
+def pixelation_numbers(results):
+    """Macros of the course's degradation: per set (suffix ``Two`` for the second) each model's least and
+    largest PSNR minus the tuned blur's over the downsampling factors (``pixOursBlurMin``, ...), the
+    baselines on the pixelated validation pairs (``pixPsnrBlur``, ...), and the pixelation training."""
+    rows, values = pixelation_rows(results), {}
+    for set_name, suffix, _ in PIXELATION_SETS:
+        for method, name, _ in PIXELATION_METHODS[2:]:
+            margins = [rows[set_name, noise, method] - rows[set_name, noise, 'blur']
+                       for noise in robustness.PIXELATION_NOISES]
+            values[f'pix{name}BlurMin{suffix}'] = f"{min(margins):+.2f}"
+            values[f'pix{name}BlurMax{suffix}'] = f"{max(margins):+.2f}"
+    for file, suffix in (('baselines.json', ''), ('baselines_val2.json', 'Two')):
+        for key, method in method_rows(read_json(MP2_RESULTS / file)).items():
+            values[f'pixPsnr{BASELINE_MACROS[key]}{suffix}'] = f"{method['psnr_db']:.2f}"
+    for prefix, path in PIXELATION_TRAINING:
+        history = read_json(path)
+        values[f'{prefix}Epochs'] = str(len(history['history']))
+        values[f'{prefix}BestEpoch'] = str(history['best_epoch'])
+        values[f'{prefix}Minutes'] = f"{history['total_seconds'] / 60:.0f}"
+        values[f'{prefix}BestValPsnr'] = f"{history['best_val_psnr']:.2f}"
     return values
 
 
@@ -355,8 +413,11 @@ def continued_measurement(results, key, arguments):
     return results[key]
 
 
-# The sets of the continued-training table (continued.py's interpolate): key, macro suffix, LaTeX label.
-CONTINUED_SETS = (('in-domain', 'In', r'in-domain, $\sigma$ 25'), ('sigma-65', 'SigmaSixtyFive', r'$\sigma$ 65'),
+# The sets of the continued-training table (continued.py's interpolate): key, macro suffix, LaTeX label. The
+# pixelation sets were measured on the shipped weights, the others on the blind Gaussian weights shipped before.
+CONTINUED_SETS = (('pixelation', 'Pixelation', 'in-domain, pixelated'),
+                  ('pixelation-cross-domain', 'PixelationCross', r'\code{data/}, pixelated'),
+                  ('in-domain', 'In', r'in-domain, $\sigma$ 25'), ('sigma-65', 'SigmaSixtyFive', r'$\sigma$ 65'),
                   ('poisson-gaussian', 'Pg', 'Poisson--Gaussian'), ('correlated', 'Correlated', 'correlated'),
                   ('cross-domain', 'Cross', 'cross-domain'))
 
@@ -518,7 +579,7 @@ def speed_table():
     return '\n'.join(lines)
 
 
-def robustness_table(models=ROBUSTNESS_MODELS):
+def robustness_table(models=ROBUSTNESS_TABLE_MODELS):
     """Per noise and set: BM3D's PSNR on its subset, and each of ``models``' paired difference to it."""
     results = read_json(robustness.RESULTS_FILE)
     columns = 1 + len(models)
@@ -530,11 +591,32 @@ def robustness_table(models=ROBUSTNESS_MODELS):
              r'\midrule']
     differences = {(set_name, method): robustness_differences(results, set_name, method)
                    for set_name, _ in ROBUSTNESS_SETS for method, *_ in models}
-    for noise in robustness.NOISES:
+    for noise in robustness.CLEAN_PATCH_NOISES:
         cells = [latex_escape(ROBUSTNESS_SHORT_LABELS[noise])]
         for set_name, _ in ROBUSTNESS_SETS:
             cells.append(f"{robustness.find_row(results, set_name, noise, 'bm3d')['psnr_db']:.2f}")
             cells += [f"{differences[set_name, method][noise][0]:+.2f}" for method, *_ in models]
+        lines.append(' & '.join(cells) + r' \\')
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
+
+
+def pixelation_table():
+    """Per downsampling factor and set: the noisy input's and the tuned blur's PSNR, and each model's PSNR minus
+    the blur's (the Gaussian-trained weights, G., beside the shipped ones)."""
+    rows = pixelation_rows(read_json(robustness.RESULTS_FILE))
+    columns = len(PIXELATION_METHODS)
+    lines = [r'\begin{tabular}{l' + 'r' * 2 * columns + '}', r'\toprule',
+             ' & ' + ' & '.join(rf'\multicolumn{{{columns}}}{{c}}{{{label}}}' for *_, label in PIXELATION_SETS)
+             + r' \\',
+             rf'\cmidrule(lr){{2-{1 + columns}}}\cmidrule(lr){{{2 + columns}-{1 + 2 * columns}}}',
+             'factor' + ''.join(f' & {label}' for *_, label in PIXELATION_METHODS) * 2 + r' \\', r'\midrule']
+    for noise in robustness.PIXELATION_NOISES:
+        cells = [noise.split('-')[1]]
+        for set_name, *_ in PIXELATION_SETS:
+            blur = rows[set_name, noise, 'blur']
+            cells += [f"{rows[set_name, noise, method]:.2f}" for method in ('noisy', 'blur')]
+            cells += [f"{rows[set_name, noise, method] - blur:+.2f}" for method, *_ in PIXELATION_METHODS[2:]]
         lines.append(' & '.join(cells) + r' \\')
     lines += [r'\bottomrule', r'\end{tabular}']
     return '\n'.join(lines)
@@ -558,7 +640,7 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
               'continued': continued_table(continued_results()), 'robustness': robustness_table(),
-              'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS)}
+              'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS), 'pixelation': pixelation_table()}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values
