@@ -10,7 +10,7 @@ DATA ?= data
 SMALL_DATA := data_small
 
 .PHONY: setup demo test data train train-unet report report-tools experiments capacity capacity-unet robustness \
-	blind-study sigma10-specialist shifted-sets pixelation-eval
+	blind-study sigma10-specialist shifted-sets pixelation-eval mix-study
 
 setup: $(VENV)/.installed
 
@@ -298,6 +298,29 @@ pixelation-eval: setup $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(GAUSSI
 	$(PY) -m $(PROJECT).Miniproject_2.others.baselines --data $(VAL2_DATA) --skip bm3d \
 		--json $(MP2_RESULTS)/baselines_val2.json | tee $(MP2_RESULTS)/baselines_val2.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.target_gap | tee $(MP2_RESULTS)/pixelation/target_gap.log
+
+# The last stage's mix, measured against another (issue 36): from the Gaussian-trained weights, 2 epochs on
+# 25,000 pixelated and 25,000 Gaussian pairs, for each mini-project, then their robustness rows at a few noises
+# (results/pixelation/mix_study/ of each mini-project); about 20 minutes here.
+MIX_STUDY_DATA := data_mix5050
+$(MIX_STUDY_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(MIX_STUDY_DATA) --take $(PIXTRAIN_DATA):25000 \
+		--take $(BLIND_DATA):25000 --val $(DATA)
+mix-study: setup $(MIX_STUDY_DATA)/train_data.pkl $(GAUSSIAN_DATA)/train_data.pkl
+	mkdir -p blind_runs
+	for number in 1 2; do \
+		study=$(PROJECT)/Miniproject_$$number/others/results/pixelation/mix_study; \
+		git show $(GAUSSIAN_TRAINED_COMMIT):$(PROJECT)/Miniproject_$$number/bestmodel.pth > blind_runs/mp$$number-5050.pth; \
+		rm -f $$study/mp$${number}_5050.json; \
+		$(PY) -m $(PROJECT).Miniproject_$$number.others.train --data $(MIX_STUDY_DATA) --epochs 2 --resume --seed 0 \
+			--threads 2 --out blind_runs/mp$$number-5050.pth --history $$study/mp$${number}_5050.json \
+			| tee $$study/train_mp$${number}_5050.log || exit 1; \
+		for sets in "--data $(GAUSSIAN_DATA) --noises gaussian-5 gaussian-10 gaussian-25 gaussian-50" \
+				"--data $(DATA) --photos bundled --noises pixelation-2 pixelation-8 pixelation-16"; do \
+			$(ROBUSTNESS) candidate mp$$number-mix5050 blind_runs/mp$$number-5050.pth $$sets --force \
+				--model-class $(PROJECT).Miniproject_$$number.model:Model --results $$study/results.json || exit 1; \
+		done; \
+	done
 
 # Bias-free convolutions against plain ones (others/blind.py), trained blind: 3 epochs each at width 48 from
 # scratch, then their PSNR under every noise on the first validation set.
