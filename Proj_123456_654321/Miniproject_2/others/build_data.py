@@ -399,11 +399,7 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     val_path = os.path.join(out_dir, VAL_FILE)
     clean_path = os.path.join(out_dir, TRAIN_CLEAN_FILE)
     outputs = (train_path, val_path) + ((clean_path,) if with_clean else ())
-    existing = [p for p in outputs if os.path.exists(p)]
-    if existing and not force:
-        raise FileExistsError(
-            f"{', '.join(existing)} already exist(s); refusing to overwrite "
-            "(it may be the real course data), use --force to replace")
+    refuse_to_overwrite(outputs, force)
     if same_photo_dirs and (image_dirs or train_image_dirs):
         raise ValueError("--same-photos cannot be combined with --images or --train-images")
     train_paths, val_paths = (same_photos(same_photo_dirs) if same_photo_dirs
@@ -440,8 +436,7 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
         raise ValueError("the number of val patches must be >= 1")
     check_out_folder(out_dir)
     val_path = os.path.join(out_dir, VAL_FILE)
-    if os.path.exists(val_path) and not force:
-        raise FileExistsError(f"{val_path} already exists; refusing to overwrite, use --force to replace")
+    refuse_to_overwrite((val_path,), force)
     _, val_paths = same_photos(folders)
     photos = load_photos(val_paths, "val")
     _, val_rng = split_generators(seed)
@@ -453,6 +448,15 @@ def build_validation(out_dir, folders, n_val=1000, seed=0, force=False, progress
         print(f"wrote {val_path} ({os.path.getsize(val_path) / 1e6:.1f} MB) "
               f"from {len(photos)} photos", file=sys.stderr)
     return val_path
+
+
+def refuse_to_overwrite(paths, force):
+    """FileExistsError naming those of ``paths`` that exist, unless ``force``: they may be the real course
+    data."""
+    existing = [path for path in paths if os.path.exists(path)]
+    if existing and not force:
+        raise FileExistsError(f"{', '.join(existing)} already exist(s); refusing to overwrite "
+                              "(it may be the real course data), use --force to replace")
 
 
 def check_out_folder(out_dir):

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import torch
 
-from .build_data import TRAIN_FILE, VAL_FILE, check_out_folder, save_atomically
+from .build_data import TRAIN_FILE, VAL_FILE, check_out_folder, refuse_to_overwrite, save_atomically
 from .data import load_train
 
 
@@ -37,9 +37,7 @@ def mix(out_dir, takes, val_dir, seed=0, force=False):
     holds fewer pairs than taken."""
     check_out_folder(out_dir)
     train_path, val_path = os.path.join(out_dir, TRAIN_FILE), os.path.join(out_dir, VAL_FILE)
-    existing = [path for path in (train_path, val_path) if os.path.exists(path)]
-    if existing and not force:
-        raise FileExistsError(f"{', '.join(existing)} already exist(s); use --force to replace")
+    refuse_to_overwrite((train_path, val_path), force)
     firsts, seconds = [], []
     for folder, count in takes:
         first, second = load_train(folder)

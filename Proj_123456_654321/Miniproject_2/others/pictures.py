@@ -141,7 +141,7 @@ def main(argv=None):
     parser.add_argument('--indices', type=int, nargs='+', help='these validation images instead of --count')
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT, help=f'PNG to write (default {DEFAULT_OUT})')
     parser.add_argument('--baselines-json', type=Path, default=baselines.RESULTS_FOLDER / 'baselines_gaussian.json',
-                        help='results of the baselines script, for the NLM h (default: its default output)')
+                        help='results of the baselines script, for the NLM h (default: the Gaussian set\'s, %(default)s)')
     parser.add_argument('--scale', type=int, default=4, help='pixel repetition of the 32×32 tiles (default 4)')
     arguments = parser.parse_args(argv)
     if arguments.scale < 1:

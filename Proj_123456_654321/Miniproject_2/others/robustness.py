@@ -382,9 +382,7 @@ def plot(results, path):
         if noises & set(PIXELATION_NOISES):
             _plot_pixelation(axis, results, set_name, methods)
         else:
-            _plot_clean_patch_noises(axis, results, set_name,
-                                     [method for method in methods_in(results) if method not in ('noisy', 'bm3d',
-                                                                                                 'blur')])
+            _plot_clean_patch_noises(axis, results, set_name, ['nlm', *methods])
         axis.set_ylabel('dB')
         axis.grid(alpha=0.3)
         if axis.get_legend_handles_labels()[0]:
