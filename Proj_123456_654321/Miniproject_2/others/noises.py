@@ -126,7 +126,7 @@ class Correlated:
 class Pixelation:
     """One random high-resolution pixel per output pixel; the integer factor drawn per pair uniformly in
     ``factors`` (LOW, HIGH), both ends included."""
-    factors: tuple = (6, 16)
+    factors: tuple
 
     def draw_factors(self, count, rng):
         """The factor of each of ``count`` pairs (no draw when the range is one value)."""
