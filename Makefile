@@ -10,7 +10,7 @@ DATA ?= data
 SMALL_DATA := data_small
 
 .PHONY: setup demo test data train train-unet report report-tools experiments capacity capacity-unet robustness \
-	blind-study sigma10-specialist shifted-sets pixelation-eval mix-study
+	blind-study sigma10-specialist shifted-sets pixelation-eval mix-study mp2-study
 
 setup: $(VENV)/.installed
 
@@ -93,6 +93,24 @@ $(PIXTRAIN_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 $(MIX_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(DATA)/train_data.pkl
 	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(MIX_DATA) --take $(PIXTRAIN_DATA):35000 \
 		--take $(BLIND_DATA):15000 --val $(DATA)
+# The last stages of issue 36: 25,000 pixelated pairs, 15,000 of data_blind and 10,000 more of low σ (data_mix2:
+# σ 5 to 20; data_mix3: σ 1 to 15, other patches), for the Gaussian rows of low σ.
+LOWSIGMA_DATA := data_lowsigma
+LOWSIGMA2_DATA := data_lowsigma2
+MIX2_DATA := data_mix2
+MIX3_DATA := data_mix3
+$(LOWSIGMA_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(LOWSIGMA_DATA) --train-images $(PHOTOS) $(MORE_PHOTOS) \
+		--sigma 5:20 --train 10000 --seed 1
+$(LOWSIGMA2_DATA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(LOWSIGMA2_DATA) --train-images $(PHOTOS) \
+		$(MORE_PHOTOS) --sigma 1:15 --train 10000 --seed 2
+$(MIX2_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(LOWSIGMA_DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(MIX2_DATA) --take $(PIXTRAIN_DATA):25000 \
+		--take $(BLIND_DATA):15000 --take $(LOWSIGMA_DATA):10000 --val $(DATA)
+$(MIX3_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(LOWSIGMA2_DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(MIX3_DATA) --take $(PIXTRAIN_DATA):25000 \
+		--take $(BLIND_DATA):15000 --take $(LOWSIGMA2_DATA):10000 --val $(DATA)
 
 # Retrain the shipped model from scratch with Model()'s defaults, as it was trained: pieces of MP2_PIECES
 # epochs on data_more (σ 25; 136.7 min here at one thread, beside other runs; see the README), then pieces of
@@ -114,24 +132,37 @@ train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA
 	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MIX_DATA) --epochs $(MP2_MIX_EPOCHS) --seed 0 --resume \
 		$(if $(MIX_HISTORY),--history $(MIX_HISTORY))
 
-# The same for Mini-project 1's shipped U-Net: pieces of UNET_PIECES epochs on data_more (σ 25; about 5.5
-# minutes an epoch on two threads in float32, before bfloat16 autocast), then pieces of UNET_BLIND_PIECES
-# epochs on data_blind (σ drawn per pair; docs/capacity.md), then UNET_MIX_EPOCHS on data_mix as above.
-# BLIND_HISTORY=FILE records the blind pieces, MIX_HISTORY=FILE the last.
+# The same for Mini-project 1's U-Net as it was shipped before issue 36 (the 'tapered' shape): pieces of
+# UNET_PIECES epochs on data_more (σ 25; about 5.5 minutes an epoch on two threads in float32, before bfloat16
+# autocast), then pieces of UNET_BLIND_PIECES epochs on data_blind (σ drawn per pair; docs/capacity.md), then
+# UNET_MIX_EPOCHS on data_mix as above. Then the shipped U-Net: those weights pruned to the 'light' shape
+# (others/prune.py; its float32 epoch fits the course's budget) and trained UNET_LIGHT_EPOCHS on data_mix2, then
+# UNET_LIGHT_MORE_EPOCHS on data_mix3 (the same pixelated and blind pairs, the low-σ ones at σ 1 to 15).
+# BLIND_HISTORY=FILE records the blind pieces, MIX_HISTORY=FILE the data_mix stage, LIGHT_HISTORY=FILE the
+# light stages.
 UNET_PIECES := 15 6
 UNET_BLIND_PIECES := 6 5
 UNET_MIX_EPOCHS := 3
-UNET_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY))
-UNET_BLIND_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --data $(BLIND_DATA) \
-	$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY))
-train-unet: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl
-	$(call train_in_pieces,$(UNET_TRAIN),$(UNET_PIECES))
+UNET_LIGHT_EPOCHS := 8
+UNET_LIGHT_MORE_EPOCHS := 6
+UNET_TAPERED := runs/unet-tapered.pth
+UNET_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --shape tapered --out $(UNET_TAPERED)
+train-unet: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl \
+		$(MIX2_DATA)/train_data.pkl $(MIX3_DATA)/train_data.pkl
+	mkdir -p runs
+	$(call train_in_pieces,$(UNET_TRAIN) --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY)),$(UNET_PIECES))
 	seed=0; for epochs in $(UNET_BLIND_PIECES); do \
-		$(UNET_BLIND_TRAIN) --epochs $$epochs --seed $$seed --resume || exit 1; \
+		$(UNET_TRAIN) --data $(BLIND_DATA) --epochs $$epochs --seed $$seed --resume \
+			$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY)) || exit 1; \
 		seed=$$((seed + 1)); \
 	done
-	$(PY) -m $(PROJECT).Miniproject_1.others.train --data $(MIX_DATA) --epochs $(UNET_MIX_EPOCHS) --seed 0 --resume \
-		$(if $(MIX_HISTORY),--history $(MIX_HISTORY))
+	$(UNET_TRAIN) --data $(MIX_DATA) --epochs $(UNET_MIX_EPOCHS) --seed 0 --resume $(if $(MIX_HISTORY),--history $(MIX_HISTORY))
+	$(PY) -m $(PROJECT).Miniproject_1.others.prune --weights $(UNET_TAPERED) --shape light \
+		--out $(PROJECT)/Miniproject_1/bestmodel.pth
+	$(PY) -m $(PROJECT).Miniproject_1.others.train --data $(MIX2_DATA) --epochs $(UNET_LIGHT_EPOCHS) --seed 0 \
+		--threads 2 --resume $(if $(LIGHT_HISTORY),--history $(LIGHT_HISTORY))
+	$(PY) -m $(PROJECT).Miniproject_1.others.train --data $(MIX3_DATA) --epochs $(UNET_LIGHT_MORE_EPOCHS) --seed 1 \
+		--threads 2 --resume $(if $(LIGHT_HISTORY),--history $(LIGHT_HISTORY))
 
 # The reports (report/*.tex -> Miniproject_1/Report_1.pdf, Miniproject_2/Report_2.pdf): run the analysis
 # notebooks, generate every number and table from the committed results files, typeset. About half a minute.
@@ -157,7 +188,7 @@ experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DA
 		| tee $(MP2_RESULTS)/bestmodel_train_cpu.log
 	$(MAKE) --no-print-directory train-unet HISTORY=$(MP1_RESULTS)/bestmodel_history.json \
 		BLIND_HISTORY=$(MP1_RESULTS)/blind/mp1_blind_history.json MIX_HISTORY=$(MP1_RESULTS)/pixelation/mp1_mix.json \
-		| tee $(MP1_RESULTS)/bestmodel_train.log
+		LIGHT_HISTORY=$(MP1_RESULTS)/pixelation/mp1_light.json | tee $(MP1_RESULTS)/bestmodel_train.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.study run --data $(TRAIN_DATA) --force
 	$(PY) -m $(PROJECT).Miniproject_2.others.study summary
 	$(MAKE) pixelation-eval
@@ -259,11 +290,13 @@ CLEAN_PATCH_NOISES := gaussian-5 gaussian-10 gaussian-15 gaussian-20 gaussian-25
 	gaussian-40 gaussian-50 poisson-gaussian correlated
 PIXELATION_SETS := --data $(DATA) --photos bundled --data $(VAL2_DATA) --photos photos_indomain
 GAUSSIAN_SETS := --data $(GAUSSIAN_DATA) --data $(VAL2_GAUSSIAN)
-# The weights shipped before, in git's history: the U-Net trained at σ 25 only (before the blind one), and
-# both models trained on Gaussian noise blind to σ (before the pixelation stage), rows mp2-gaussian and
-# mp1-gaussian.
+# The weights shipped before, in git's history: the U-Net trained at σ 25 only (before the blind one), both
+# models trained on Gaussian noise blind to σ (before the pixelation stage), rows mp2-gaussian and
+# mp1-gaussian, and both models of the first pixelation stage (70 % pixelated pairs, before issue 36's
+# retraining and light U-Net), rows mp1-tapered and mp2-mix70.
 UNET_SIGMA25_COMMIT := 31d6f59
 GAUSSIAN_TRAINED_COMMIT := f52f00d
+PIXELATION_TRAINED_COMMIT := 379a692
 robustness: setup $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(GAUSSIAN_DATA)/train_data.pkl \
 		$(VAL2_GAUSSIAN)/val_data.pkl
 	$(ROBUSTNESS) run $(PIXELATION_SETS) --noises $(PIXELATION_NOISES) --workers 2
@@ -274,6 +307,15 @@ robustness: setup $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(GAUSSIAN_DA
 			> blind_runs/mp$$number-gaussian.pth || exit 1; \
 		for sets in "$(PIXELATION_SETS) --noises $(PIXELATION_NOISES)" "$(GAUSSIAN_SETS) --noises $(CLEAN_PATCH_NOISES)"; do \
 			$(ROBUSTNESS) candidate mp$$number-gaussian blind_runs/mp$$number-gaussian.pth $$sets \
+				--model-class $(PROJECT).Miniproject_$$number.model:Model || exit 1; \
+		done; \
+	done
+	for pair in 1:mp1-tapered 2:mp2-mix70; do \
+		number=$${pair%%:*}; name=$${pair##*:}; \
+		git show $(PIXELATION_TRAINED_COMMIT):$(PROJECT)/Miniproject_$$number/bestmodel.pth > blind_runs/$$name.pth \
+			|| exit 1; \
+		for sets in "$(PIXELATION_SETS) --noises $(PIXELATION_NOISES)" "$(GAUSSIAN_SETS) --noises $(CLEAN_PATCH_NOISES)"; do \
+			$(ROBUSTNESS) candidate $$name blind_runs/$$name.pth $$sets \
 				--model-class $(PROJECT).Miniproject_$$number.model:Model || exit 1; \
 		done; \
 	done
@@ -313,12 +355,41 @@ mix-study: setup $(MIX_STUDY_DATA)/train_data.pkl $(GAUSSIAN_DATA)/train_data.pk
 		git show $(GAUSSIAN_TRAINED_COMMIT):$(PROJECT)/Miniproject_$$number/bestmodel.pth > blind_runs/mp$$number-5050.pth; \
 		rm -f $$study/mp$${number}_5050.json; \
 		$(PY) -m $(PROJECT).Miniproject_$$number.others.train --data $(MIX_STUDY_DATA) --epochs 2 --resume --seed 0 \
-			--threads 2 --out blind_runs/mp$$number-5050.pth --history $$study/mp$${number}_5050.json \
+			$$([ $$number = 1 ] && echo --shape tapered) --threads 2 --out blind_runs/mp$$number-5050.pth --history $$study/mp$${number}_5050.json \
 			| tee $$study/train_mp$${number}_5050.log || exit 1; \
 		for sets in "--data $(GAUSSIAN_DATA) --noises gaussian-5 gaussian-10 gaussian-25 gaussian-50" \
 				"--data $(DATA) --photos bundled --noises pixelation-2 pixelation-8 pixelation-16"; do \
 			$(ROBUSTNESS) candidate mp$$number-mix5050 blind_runs/mp$$number-5050.pth $$sets --force \
 				--model-class $(PROJECT).Miniproject_$$number.model:Model --results $$study/results.json || exit 1; \
+		done; \
+	done
+
+# Mini-project 2's network trained three ways on data_mix3 for 2 epochs each, from the weights shipped before
+# issue 36's light U-Net (PIXELATION_TRAINED_COMMIT): MSE and L1 on the noisy targets, and MSE on the shipped
+# U-Net's denoising of the second noisy copy (others/distill_data.py, data_distill); each then scored under
+# Gaussian noise of σ 5 to 50 and pixelation at factors 2 to 16, on the first validation set's photos.
+DISTILL_DATA := data_distill
+$(DISTILL_DATA)/train_data.pkl: $(MIX3_DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_1.others.distill_data --data $(MIX3_DATA) --out $(DISTILL_DATA)
+MP2_STUDY := $(MP2_RESULTS)/pixelation/mp2_study
+MP2_STUDY_RUNS := mse:$(MIX3_DATA):mse l1:$(MIX3_DATA):l1 distilled:$(DISTILL_DATA):mse
+mp2-study: setup $(MIX3_DATA)/train_data.pkl $(DISTILL_DATA)/train_data.pkl $(GAUSSIAN_DATA)/train_data.pkl
+	mkdir -p blind_runs $(MP2_STUDY)
+	for run in $(MP2_STUDY_RUNS); do \
+		IFS=: read name data loss <<< "$$run"; \
+		git show $(PIXELATION_TRAINED_COMMIT):$(PROJECT)/Miniproject_2/bestmodel.pth > blind_runs/mp2-$$name.pth \
+			|| exit 1; \
+		rm -f $(MP2_STUDY)/$$name.json; \
+		$(PY) -m $(PROJECT).Miniproject_2.others.train --data $$data --loss $$loss --epochs 2 --resume --seed 0 \
+			--threads 2 --out blind_runs/mp2-$$name.pth --history $(MP2_STUDY)/$$name.json \
+			| tee $(MP2_STUDY)/$$name.log || exit 1; \
+		if grep -q '"best_epoch": 0,' $(MP2_STUDY)/$$name.json; then \
+			echo "$$name: no epoch beat the starting weights, which its file still holds: no rows"; continue; \
+		fi; \
+		for sets in "--data $(GAUSSIAN_DATA) --noises gaussian-5 gaussian-10 gaussian-25 gaussian-50" \
+				"--data $(DATA) --photos bundled --noises pixelation-2 pixelation-8 pixelation-16"; do \
+			$(ROBUSTNESS) candidate mp2-$$name blind_runs/mp2-$$name.pth $$sets --force \
+				--results $(MP2_STUDY)/results.json || exit 1; \
 		done; \
 	done
 

@@ -63,10 +63,10 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['capGainTwo'] == f"{capacity['vs_shipped'][shipped]['data_val2_gaussian']['mean']:.2f}"
     assert values['capEpochRatio'] == f"{capacity['time'][shipped]['ratio']:.2f}"
     unet_study = report.unet_capacity.STUDY
-    unet_capacity, unet_shipped = json.loads(unet_study.results_file.read_text()), unet_study.now_shipped()
-    assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_shipped]['data_val2_gaussian']['mean']:.2f}"
-    assert values['unetCapEpochRatio'] == f"{unet_capacity['time'][unet_shipped]['ratio']:.2f}"
-    assert values['unetWidth'] == str(unet_study.candidates[unet_shipped]['width'])
+    unet_capacity, unet_winner = json.loads(unet_study.results_file.read_text()), report.UNET_CAPACITY_WINNER
+    assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_winner]['data_val2_gaussian']['mean']:.2f}"
+    assert values['unetCapEpochRatio'] == f"{unet_capacity['time'][unet_winner]['ratio']:.2f}"
+    assert values['unetWidth'] == str(unet_study.candidates[unet_winner]['width'])
     assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
     robustness = json.loads(report.robustness.RESULTS_FILE.read_text())
     for method, name in (('mp2-gaussian', 'Ours'), ('mp2', 'Shipped')):
@@ -83,8 +83,11 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
                for noise in report.robustness.PIXELATION_NOISES]
     assert values['pixUnetBlurMinTwo'] == f"{min(margins):+.2f}"
     assert values['pixUnetBlurMaxTwo'] == f"{max(margins):+.2f}"
-    mix = json.loads((report.MP1_RESULTS / 'pixelation' / 'mp1_mix.json').read_text())
-    assert values['pixUnetBestEpoch'] == str(mix['best_epoch'])
+    light = json.loads((report.MP1_RESULTS / 'pixelation' / 'mp1_light.json').read_text())
+    assert values['pixUnetBestEpoch'] == str(light['best_epoch'])
+    assert values['pixUnetPieceEpochs'] == report.in_words([str(run['epochs']) for run in light['runs']])
+    budget = json.loads((report.MP1_RESULTS / 'speed.json').read_text())['budget']['seconds_per_50000_pairs']
+    assert values['unetBudgetLightFloatLast'] == f"{budget['light / float32, channels-last'] / 60:.1f}"
     for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1

@@ -184,10 +184,12 @@ class UNet(nn.Module):
     Channels per level, from full resolution down (``encoder``: levels 1 to 4; ``decoder``: levels 3 to 1):
     ``'flat'`` has ``width`` at every encoder level and 2 ``width`` in the decoder but its last level, as the
     Noise2Noise paper's U-Net; ``'tapered'`` grows the encoder as (1, 2, 3, 4) ``width`` and the decoder as
-    (4, 3, 1) ``width``, so that most of the work is done at low resolution, where it is cheap. With
+    (4, 3, 1) ``width``, so that most of the work is done at low resolution, where it is cheap; ``'light'``
+    narrows that decoder to (3, 2, 1) ``width``, for a float32 epoch within the course's budget. With
     ``residual`` the network predicts the correction to its input (the negated noise) rather than the image.
     """
-    SHAPES = {'flat': ((1, 1, 1, 1), (2, 2, 1)), 'tapered': ((1, 2, 3, 4), (4, 3, 1))}
+    SHAPES = {'flat': ((1, 1, 1, 1), (2, 2, 1)), 'tapered': ((1, 2, 3, 4), (4, 3, 1)),
+              'light': ((1, 2, 3, 4), (3, 2, 1))}
 
     def __init__(self, width=32, shape='tapered', residual=True):
         super().__init__()
@@ -348,7 +350,7 @@ class Config:
     saved with the weights, and how it trains (not saved). Mini-project 2's ``others/train.py`` makes its
     command-line options from these fields."""
     width: int = field(default=32, metadata={'help': 'channels of the first level (the shape gives the others)'})
-    shape: str = field(default='tapered', metadata={'help': 'channels per level: flat or tapered (see UNet)'})
+    shape: str = field(default='light', metadata={'help': 'channels per level: flat, tapered or light (see UNet)'})
     residual: bool = field(default=True, metadata={'help': 'predict the correction to the input'})
     lr: float = field(default=1e-3, metadata={'help': 'learning rate'})
     batch_size: int = 32

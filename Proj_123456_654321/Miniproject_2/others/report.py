@@ -32,6 +32,7 @@ from pathlib import Path
 from . import capacity, continued, robustness, study
 from .both_projects import PROJECT_FOLDER, results_folder
 from ...Miniproject_1.others import capacity as unet_capacity
+from ...Miniproject_1.others import speed as unet_speed_module
 
 ROOT = PROJECT_FOLDER.parent
 REPORT_FOLDER = ROOT / 'report'
@@ -191,6 +192,12 @@ def numbers():
     unet_speed = read_json(MP1_RESULTS / 'speed.json')
     values['unetSpeedRatio'] = f"{unet_speed['time']['ratio']:.2f}"
     values['unetSpeedMinutes'] = f"{unet_speed['time']['shipped_seconds_per_50000_pairs'] / 60:.1f}"
+    budget = unet_speed['budget']
+    for shape, shape_name in (('tapered', 'Tapered'), ('light', 'Light')):
+        for setting, setting_name in zip(unet_speed_module.BUDGET_SETTINGS, ('FloatLast', 'FloatContiguous', 'Bf')):
+            minutes = budget['seconds_per_50000_pairs'][f'{shape} / {setting}'] / 60
+            values[f'unetBudget{shape_name}{setting_name}'] = f"{minutes:.1f}"
+    values['unetBudgetPairs'] = thousands(budget['pairs'])
     values['unetCpuEpochSeconds'] = f"{harness_epoch_seconds(1):.0f}"
     values['oursHarnessEpochSeconds'] = f"{harness_epoch_seconds(2):.1f}"
 
@@ -245,14 +252,19 @@ def numbers():
     values.update(exactness_numbers())
     values.update(continued_numbers(continued_results()))
     values.update(capacity_numbers())
-    unet_values, unet_shipped, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap')
+    unet_values, unet_winner, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap',
+                                                                 UNET_CAPACITY_WINNER)
     values.update(unet_values)
     # The third piece, kept apart: how much worse its kept epoch is than the shipped weights on the second set.
     branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2_gaussian']
-    values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_shipped]['data_val2_gaussian'] - branch:.2f}"
+    values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_winner]['data_val2_gaussian'] - branch:.2f}"
     values.update(robustness_numbers(read_json(robustness.RESULTS_FILE)))
     values.update(pixelation_numbers(read_json(robustness.RESULTS_FILE)))
     return values, counts
+
+
+# The U-Net capacity study's winner, which issue 36 pruned into the shipped 'light' U-Net.
+UNET_CAPACITY_WINNER = 'w32-tapered-residual'
 
 
 # The robustness evaluation's sets and models, and the noises its goal covers (Gaussian σ 10 to 50 and the
@@ -325,8 +337,10 @@ PIXELATION_SETS = (('data', '', 'first set'), ('data_val2', 'Two', 'second set')
 PIXELATION_METHODS = (('noisy', 'Noisy', 'noisy'), ('blur', 'Blur', 'blur'),
                       ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2', 'Ours', 'MP2'),
                       ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'), ('mp1', 'Unet', 'MP1'))
-PIXELATION_TRAINING = (('pixOurs', MP2_RESULTS / 'pixelation' / 'mp2_mix.json'),
-                       ('pixUnet', MP1_RESULTS / 'pixelation' / 'mp1_mix.json'))
+PIXELATION_TRAINING = (('pixOursMix', MP2_RESULTS / 'pixelation' / 'mp2_mix.json'),
+                       ('pixOurs', MP2_RESULTS / 'pixelation' / 'mp2_mix3.json'),
+                       ('pixUnetMix', MP1_RESULTS / 'pixelation' / 'mp1_mix.json'),
+                       ('pixUnet', MP1_RESULTS / 'pixelation' / 'mp1_light.json'))
 BASELINE_MACROS = {'noisy': 'Noisy', 'blur': 'Blur', 'median': 'Median', 'nlm': 'Nlm', 'bm3d': 'Bm',
                    'mp2': 'Ours', 'mp1': 'Unet'}
 
@@ -366,14 +380,17 @@ def pixelation_numbers(results):
         values[f'{prefix}BestEpoch'] = str(history['best_epoch'])
         values[f'{prefix}Minutes'] = f"{history['total_seconds'] / 60:.0f}"
         values[f'{prefix}BestValPsnr'] = f"{history['best_val_psnr']:.2f}"
+        runs = history.get('runs', [{'epochs': len(history['history'])}])
+        values[f'{prefix}PieceEpochs'] = in_words([str(run['epochs']) for run in runs])
     return values
 
 
-def study_gain_numbers(study_of_capacity, prefix):
-    """Macros (named ``prefix`` + ...) of a capacity study: the shipped configuration against the one shipped
-    before it, on both Gaussian validation sets (no suffix: ``data_gaussian``; ``Two``: ``data_val2_gaussian``), their epoch-time ratio
-    and the issue's bound on it; and the name of the shipped candidate."""
-    name = study_of_capacity.now_shipped()
+def study_gain_numbers(study_of_capacity, prefix, name=None):
+    """Macros (named ``prefix`` + ...) of a capacity study: the candidate ``name`` (default: the shipped
+    configuration) against the one shipped before the study, on both Gaussian validation sets (no suffix:
+    ``data_gaussian``; ``Two``: ``data_val2_gaussian``), their epoch-time ratio and the issue's bound on it; and
+    the candidate's name."""
+    name = study_of_capacity.now_shipped() if name is None else name
     if name is None:
         raise ReportError(f"Model()'s defaults are none of the candidates of {study_of_capacity.title!r}")
     results = read_json(study_of_capacity.results_file)
