@@ -115,15 +115,19 @@ $(MIX3_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train
 # Retrain the shipped model from scratch with Model()'s defaults, as it was trained: pieces of MP2_PIECES
 # epochs on data_more (σ 25; 136.7 min here at one thread, beside other runs; see the README), then pieces of
 # MP2_BLIND_PIECES epochs on data_blind (σ drawn per pair), each resumed from the best weights so far by the
-# validation PSNR of its own data set, then MP2_MIX_EPOCHS epochs (one cycle) on data_mix, kept by data/.
-# HISTORY=FILE records the first pieces, BLIND_HISTORY=FILE the blind ones, MIX_HISTORY=FILE the last.
+# validation PSNR of its own data set, then MP2_MIX_EPOCHS epochs (one cycle) on data_mix, kept by data/, then
+# pieces of MP2_MIX3_PIECES epochs on data_mix3 (issue 36: half pixelated pairs, more of low σ; below).
+# HISTORY=FILE records the first pieces, BLIND_HISTORY=FILE the blind ones, MIX_HISTORY=FILE the data_mix
+# stage, MIX3_HISTORY=FILE the last.
 MP2_PIECES := 10 8 8
 MP2_BLIND_PIECES := 6 8
 MP2_MIX_EPOCHS := 4
+MP2_MIX3_PIECES := 2 4
 MP2_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY))
 MP2_BLIND_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(BLIND_DATA) \
 	$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY))
-train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl
+train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl \
+		$(MIX3_DATA)/train_data.pkl
 	$(call train_in_pieces,$(MP2_TRAIN),$(MP2_PIECES))
 	seed=0; for epochs in $(MP2_BLIND_PIECES); do \
 		$(MP2_BLIND_TRAIN) --epochs $$epochs --seed $$seed --resume || exit 1; \
@@ -131,6 +135,11 @@ train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA
 	done
 	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MIX_DATA) --epochs $(MP2_MIX_EPOCHS) --seed 0 --resume \
 		$(if $(MIX_HISTORY),--history $(MIX_HISTORY))
+	seed=0; for epochs in $(MP2_MIX3_PIECES); do \
+		$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MIX3_DATA) --epochs $$epochs --seed $$seed --resume \
+			--threads 2 $(if $(MIX3_HISTORY),--history $(MIX3_HISTORY)) || exit 1; \
+		seed=$$((seed + 1)); \
+	done
 
 # The same for Mini-project 1's U-Net as it was shipped before issue 36 (the 'tapered' shape): pieces of
 # UNET_PIECES epochs on data_more (σ 25; about 5.5 minutes an epoch on two threads in float32, before bfloat16
@@ -185,7 +194,7 @@ experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DA
 		$(GAUSSIAN_DATA)/train_data.pkl $(VAL2_GAUSSIAN)/val_data.pkl
 	$(MAKE) --no-print-directory train HISTORY=$(MP2_RESULTS)/bestmodel_history.json \
 		BLIND_HISTORY=$(MP2_RESULTS)/blind/mp2_blind_history.json MIX_HISTORY=$(MP2_RESULTS)/pixelation/mp2_mix.json \
-		| tee $(MP2_RESULTS)/bestmodel_train_cpu.log
+		MIX3_HISTORY=$(MP2_RESULTS)/pixelation/mp2_mix3.json | tee $(MP2_RESULTS)/bestmodel_train_cpu.log
 	$(MAKE) --no-print-directory train-unet HISTORY=$(MP1_RESULTS)/bestmodel_history.json \
 		BLIND_HISTORY=$(MP1_RESULTS)/blind/mp1_blind_history.json MIX_HISTORY=$(MP1_RESULTS)/pixelation/mp1_mix.json \
 		LIGHT_HISTORY=$(MP1_RESULTS)/pixelation/mp1_light.json | tee $(MP1_RESULTS)/bestmodel_train.log

@@ -1,13 +1,14 @@
 """A smaller U-Net started from a larger one's trained weights: the channels that matter most, kept::
 
-    python -m Proj_123456_654321.Miniproject_1.others.prune --weights Miniproject_1/bestmodel.pth \\
-        --shape light --out runs/light.pth
+    python -m Proj_123456_654321.Miniproject_1.others.prune --weights runs/unet-tapered.pth \\
+        [--from-width 32 --from-shape tapered] --shape light --out Miniproject_1/bestmodel.pth
 
 Each convolution of the smaller network (``--width`` and ``--shape``, see ``UNet``) takes its weights from the
-same convolution of the larger one (the file's ``--weights``). Where a feature map has fewer channels, it keeps
-those whose weights carry the most: the norm of the channel's filter times the norm of the weights that the
-convolutions reading it give it. The pruned network denoises worse than the one it comes from, and a few
-epochs of training (``others/train.py --resume``) recover it: far sooner than training from scratch.
+same convolution of the larger one (``--weights``, a file of ``--from-width`` and ``--from-shape``). Where a
+feature map has fewer channels, it keeps those whose weights carry the most: the norm of the channel's filter
+times, for each convolution reading the map, the norm of the weights it gives the channel. The pruned
+network denoises worse than the one it comes from, and training it on (``others/train.py --resume``)
+recovers far sooner than training from scratch (docs/degradation.md).
 """
 import argparse
 import sys
@@ -37,7 +38,8 @@ LAYERS = (
 
 def channels_to_keep(large, small):
     """For each feature map, the indices of the large network's channels that the small one keeps (sorted):
-    all where the counts agree, else the ``count`` of highest importance (filter norm × norm of its reads)."""
+    all where the counts agree, else the ``count`` of highest importance (see the module's docstring); and
+    each feature map's channel count in the large network."""
     convolutions = dict(large.named_modules())
     counts = {'image': 3}
     for module, made, _ in LAYERS:
@@ -81,7 +83,7 @@ def prune(large, small):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--weights', type=Path, default=Model.default_path(), help='default: %(default)s')
+    parser.add_argument('--weights', type=Path, required=True, help='the larger network, as save_model writes it')
     parser.add_argument('--from-width', type=int, default=32, help="the file's width (default: %(default)s)")
     parser.add_argument('--from-shape', default='tapered', choices=Model.Config.CHOICES['shape'],
                         help="the file's shape (default: %(default)s)")
