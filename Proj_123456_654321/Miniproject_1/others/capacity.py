@@ -6,8 +6,8 @@
     python -m Proj_123456_654321.Miniproject_1.others.capacity summary
 
 'shipped' is the U-Net shipped before (width 48 at every level, 40 epochs on data_diverse); a candidate must
-train no slower. 'w32-tapered-residual' won, and was shipped until issue 36 made it lighter. Files and results go to ``results/capacity/`` beside
-this file.
+train no slower. 'w32-tapered-residual' won, and was shipped until issue 36 made it lighter. Files and
+results go to ``results/capacity/`` beside this file.
 """
 import sys
 from pathlib import Path

@@ -124,8 +124,7 @@ def profile(arguments):
                 samples[name]['step', 'optimizer'].append(end - backward_end)
                 samples[name]['step', 'all'].append(end - start)
     result = {'shape': Model.Config.shape, 'threads': torch.get_num_threads(), 'batch_size': batch,
-              'batches': arguments.batches,
-              'bfloat16_native': sides['shipped'][0].train_in_bfloat16,
+              'batches': arguments.batches, 'bfloat16_native': sides['shipped'][0].train_in_bfloat16,
               'milliseconds': {name: {f'{block} {direction}': 1000 * statistics.median(values)
                                       for (block, direction), values in per_block.items()}
                                for name, per_block in samples.items()}}

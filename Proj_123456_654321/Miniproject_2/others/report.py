@@ -197,7 +197,6 @@ def numbers():
         for setting, setting_name in zip(unet_speed_module.BUDGET_SETTINGS, ('FloatLast', 'FloatContiguous', 'Bf')):
             minutes = budget['seconds_per_50000_pairs'][f'{shape} / {setting}'] / 60
             values[f'unetBudget{shape_name}{setting_name}'] = f"{minutes:.1f}"
-    values['unetBudgetPairs'] = thousands(budget['pairs'])
     values['unetCpuEpochSeconds'] = f"{harness_epoch_seconds(1):.0f}"
     values['oursHarnessEpochSeconds'] = f"{harness_epoch_seconds(2):.1f}"
 
