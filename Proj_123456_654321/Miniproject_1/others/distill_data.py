@@ -10,17 +10,14 @@ smaller, so a small network's gradient is far less noisy. Training on it is the 
 (``Miniproject_2/others/train.py --data DIR``).
 """
 import argparse
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-from ...Miniproject_2.others.build_data import TRAIN_FILE, VAL_FILE, check_out_folder, refuse_to_overwrite, \
-    save_atomically
 from ...Miniproject_2.others.data import load_train
+from ...Miniproject_2.others.mix_data import write_training_set
 from ..model import Model
 
 CHUNK = 2048
@@ -46,17 +43,15 @@ def main(argv=None):
                         help="average the U-Net's 8 flips and transpositions (8 times slower)")
     parser.add_argument('--force', action='store_true', help='overwrite existing files')
     arguments = parser.parse_args(argv)
-    check_out_folder(arguments.out)
-    train_path, val_path = (os.path.join(arguments.out, name) for name in (TRAIN_FILE, VAL_FILE))
-    refuse_to_overwrite((train_path, val_path), arguments.force)
-    model = Model(self_ensemble=arguments.self_ensemble)
-    model.load_pretrained_model(arguments.weights)
-    noisy_1, noisy_2 = load_train(arguments.data)
-    targets = distill(model, noisy_2, progress=lambda line: print(line, flush=True))
-    os.makedirs(arguments.out, exist_ok=True)
-    save_atomically((noisy_1, targets), train_path)
-    shutil.copyfile(os.path.join(arguments.data, VAL_FILE), val_path)
-    print(f"wrote {len(targets)} pairs to {arguments.out}")
+
+    def distilled_pairs():
+        model = Model(self_ensemble=arguments.self_ensemble)
+        model.load_pretrained_model(arguments.weights)
+        noisy_1, noisy_2 = load_train(arguments.data)
+        return noisy_1, distill(model, noisy_2, progress=lambda line: print(line, flush=True))
+
+    inputs, _ = write_training_set(arguments.out, distilled_pairs, arguments.data, arguments.force)
+    print(f"wrote {len(inputs)} pairs to {arguments.out}")
     return 0
 
 

@@ -141,29 +141,10 @@ def profile_table(result):
     return lines
 
 
-def time_epochs(arguments):
+def epoch_seconds(options, arguments):
+    """``{name: [seconds, ...]}`` of one epoch of ``Model(**options[name]).train`` from scratch on the first
+    ``--pairs`` pairs of ``--data``, the names alternating round by round; and the number of pairs."""
     train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.data))
-
-    def train_one_epoch(name):
-        torch.manual_seed(SEED)
-        Model(**SETTINGS[name]).train(train_input, train_target, num_epochs=1, seed=SEED, verbose=False)
-
-    seconds = time_rounds(list(SETTINGS), train_one_epoch, arguments.rounds,
-                          report=lambda line: print(line, flush=True))
-    medians = {name: statistics.median(values) for name, values in seconds.items()}
-    result = {'shape': Model.Config.shape, 'pairs': len(train_input), 'threads': torch.get_num_threads(),
-              'seconds': seconds, 'median': medians, 'ratio': medians['shipped'] / medians['float32'],
-              'shipped_seconds_per_50000_pairs': medians['shipped'] * 50000 / len(train_input)}
-    print(f"median epoch: float32 {medians['float32']:.1f} s, shipped {medians['shipped']:.1f} s for "
-          f"{len(train_input)} pairs: {result['ratio']:.2f} x (shipped: "
-          f"{result['shipped_seconds_per_50000_pairs'] / 60:.1f} min per 50,000 pairs)")
-    save('time', result)
-
-
-def time_budget(arguments):
-    train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.data))
-    options = {f'{shape} / {setting}': {'shape': shape, **BUDGET_SETTINGS[setting]}
-               for shape in BUDGET_SHAPES for setting in BUDGET_SETTINGS}
 
     def train_one_epoch(name):
         torch.manual_seed(SEED)
@@ -171,8 +152,27 @@ def time_budget(arguments):
 
     seconds = time_rounds(list(options), train_one_epoch, arguments.rounds,
                           report=lambda line: print(line, flush=True))
-    per_50000 = {name: statistics.median(values) * 50000 / len(train_input) for name, values in seconds.items()}
-    result = {'pairs': len(train_input), 'threads': torch.get_num_threads(), 'rounds': arguments.rounds,
+    return seconds, len(train_input)
+
+
+def time_epochs(arguments):
+    seconds, pairs = epoch_seconds(SETTINGS, arguments)
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    result = {'shape': Model.Config.shape, 'pairs': pairs, 'threads': torch.get_num_threads(),
+              'seconds': seconds, 'median': medians, 'ratio': medians['shipped'] / medians['float32'],
+              'shipped_seconds_per_50000_pairs': medians['shipped'] * 50000 / pairs}
+    print(f"median epoch: float32 {medians['float32']:.1f} s, shipped {medians['shipped']:.1f} s for "
+          f"{pairs} pairs: {result['ratio']:.2f} x (shipped: "
+          f"{result['shipped_seconds_per_50000_pairs'] / 60:.1f} min per 50,000 pairs)")
+    save('time', result)
+
+
+def time_budget(arguments):
+    options = {f'{shape} / {setting}': {'shape': shape, **BUDGET_SETTINGS[setting]}
+               for shape in BUDGET_SHAPES for setting in BUDGET_SETTINGS}
+    seconds, pairs = epoch_seconds(options, arguments)
+    per_50000 = {name: statistics.median(values) * 50000 / pairs for name, values in seconds.items()}
+    result = {'pairs': pairs, 'threads': torch.get_num_threads(), 'rounds': arguments.rounds,
               'bfloat16_native': Model().train_in_bfloat16, 'seconds': seconds, 'seconds_per_50000_pairs': per_50000}
     for line in budget_table(result):
         print(line)
