@@ -190,6 +190,58 @@ def test_other_configuration_says_what_differs(tmp_path):
         m.Model(width=12).load_pretrained_model(path)
 
 
+def test_a_file_of_the_former_network_loads_as_nearest_upsampling(tmp_path):
+    """Files written before the ``upsampling`` field (the shipped ones among them) hold no such key: they are
+    networks of nearest upsampling + convolution and load, and predict, as before."""
+    torch.manual_seed(0)
+    former = m.Model(width=8, upsampling='nearest')
+    path = former.save_model(tmp_path / 'former.pth')
+    payload = pickle.loads(path.read_bytes())
+    del payload['config']['upsampling']
+    path.write_bytes(pickle.dumps(payload, protocol=4))
+    loaded = m.Model(width=8, upsampling='nearest')
+    loaded.load_pretrained_model(path)
+    assert torch.equal(loaded.predict(images(2)), former.predict(images(2)))
+    with pytest.raises(m.BestModelError, match=r"upsampling: file nearest, model transposed.*upsampling='nearest'"):
+        m.Model(width=8, upsampling='transposed').load_pretrained_model(path)
+
+
+@pytest.mark.parametrize('upsampling', ['nearest', 'transposed'])
+def test_a_saved_upsampling_loads_only_into_its_own(tmp_path, upsampling):
+    other = {'nearest': 'transposed', 'transposed': 'nearest'}[upsampling]
+    up_kernel_size = 3  # odd: valid for both
+    path = m.Model(width=8, up_kernel_size=up_kernel_size, upsampling=upsampling).save_model(tmp_path / 'b.pth')
+    m.Model(width=8, up_kernel_size=up_kernel_size, upsampling=upsampling).load_pretrained_model(path)
+    with pytest.raises(m.BestModelError, match=f'upsampling: file {upsampling}, model {other}'):
+        m.Model(width=8, up_kernel_size=up_kernel_size, upsampling=other).load_pretrained_model(path)
+    payload = pickle.loads(path.read_bytes())
+    payload['config']['upsampling'] = 'x' * 1000  # too long to be a choice: refused before it is printed
+    path.write_bytes(pickle.dumps(payload, protocol=4))
+    with pytest.raises(m.BestModelError, match='no valid network configuration'):
+        m.Model(width=8, upsampling=upsampling).load_pretrained_model(path)
+
+
+def test_swapping_exchanges_each_pair_with_probability_one_half():
+    generator = m.random.Random(0)
+    input, target = torch.arange(400.).view(400, 1, 1, 1), -torch.arange(400.).view(400, 1, 1, 1)
+    swapped_input, swapped_target = m._random_swap(input, target, generator)
+    exchanged = swapped_input < 0
+    assert torch.equal(swapped_input.abs(), input) and torch.equal(swapped_target, -swapped_input)
+    assert 150 < exchanged.sum().item() < 250
+
+
+def test_training_with_swapping_is_reproducible_and_differs_from_without():
+    noisy_1, noisy_2, _ = noisy_pairs(64)
+    runs = []
+    for swap in (True, True, False):
+        torch.manual_seed(0)
+        model = m.Model(width=8, swap=swap)
+        model.train(noisy_1, noisy_2, 1, batch_size=8, seed=3, verbose=False)
+        runs.append(parameters(model))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1]))
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0], runs[2]))
+
+
 class Exploit:
     def __reduce__(self):
         return (Path('/tmp/should_not_exist_exploit').touch, ())
@@ -337,7 +389,9 @@ def test_gpu_path_matches_cpu():
 
 
 @pytest.mark.parametrize('first, channels', [(lambda: m.Conv2d(3, 4, 3, stride=2, padding=1), 4),
-                                             (lambda: m.Upsampling(3, 4, 3, padding=1), 4), (m.ReLU, 3)])
+                                             (lambda: m.Upsampling(3, 4, 3, padding=1), 4),
+                                             (lambda: m.TransposeConv2d(3, 4, 4, stride=2, padding=1), 4),
+                                             (m.ReLU, 3)])
 def test_backward_parameters_accumulates_what_backward_does(first, channels):
     torch.manual_seed(0)
     network = m.Sequential(first(), m.ReLU(), m.Conv2d(channels, 2, 3, padding=1))

@@ -19,11 +19,17 @@ def fresh_model(seed=0, model_class=m.Model, **options):
     return model_class(width=8, **options)
 
 
-@pytest.mark.parametrize('kernel_size, up_kernel_size', [(3, 3), (4, 3), (5, 5), (6, 3), (2, 1)])
+@pytest.mark.parametrize('upsampling, kernel_size, up_kernel_size', [
+    ('nearest', 3, 3), ('nearest', 4, 3), ('nearest', 5, 5), ('nearest', 6, 3), ('nearest', 2, 1),
+    ('transposed', 3, 2), ('transposed', 3, 3), ('transposed', 3, 4), ('transposed', 4, 5), ('transposed', 2, 1)])
 @pytest.mark.parametrize('size', [(32, 32), (12, 20)])
-def test_any_kernel_size_keeps_the_image_size_and_matches_the_torch_network(kernel_size, up_kernel_size, size):
-    model = fresh_model(kernel_size=kernel_size, up_kernel_size=up_kernel_size)
-    assert model.config.architecture() == {'width': 8, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size}
+def test_any_kernel_size_keeps_the_image_size_and_matches_the_torch_network(upsampling, kernel_size, up_kernel_size,
+                                                                            size):
+    model = fresh_model(kernel_size=kernel_size, up_kernel_size=up_kernel_size, upsampling=upsampling)
+    assert model.config.architecture() == {'width': 8, 'kernel_size': kernel_size, 'up_kernel_size': up_kernel_size,
+                                           'upsampling': upsampling}
+    upsampling_block = m.TransposeConv2d if upsampling == 'transposed' else m.Upsampling
+    assert [type(model.network[index]) for index in (4, 6)] == [upsampling_block] * 2
     images = torch.rand(2, 3, *size)
     output = model.network.forward(images)
     assert output.shape == images.shape
@@ -47,7 +53,7 @@ def test_the_torch_twin_is_built_block_by_block_for_every_kind_of_block():
 
 
 @pytest.mark.parametrize('options, message', [
-    ({'up_kernel_size': 4}, 'odd'), ({'optimizer': 'rmsprop'}, 'optimizer'), ({'loss': 'l2'}, 'loss'),
+    ({'up_kernel_size': 4}, 'odd'), ({'upsampling': 'bilinear'}, 'upsampling'), ({'optimizer': 'rmsprop'}, 'optimizer'), ({'loss': 'l2'}, 'loss'),
     ({'schedule': 'step'}, 'schedule'), ({'init': 'xavier'}, 'init')])
 def test_bad_options_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
@@ -208,9 +214,9 @@ def test_training_command_writes_the_configuration_and_history(data_folder, tmp_
     assert result['config']['width'] == 8 and len(result['history']) == 2
     assert result['best_val_psnr'] == max(record['val_psnr'] for record in result['history'])
     if '--loss' in extra:
-        assert result['config'] == {'width': 8, 'kernel_size': 4, 'up_kernel_size': 5}
+        assert result['config'] == {'width': 8, 'kernel_size': 4, 'up_kernel_size': 5, 'upsampling': 'nearest'}
         assert result['training'] == {'lr': 0.01, 'batch_size': 16, 'optimizer': 'sgd', 'momentum': 0.9,
-                                      'loss': 'l1', 'schedule': 'cosine', 'augment': True, 'init': 'he'}
+                                      'loss': 'l1', 'schedule': 'cosine', 'augment': True, 'swap': False, 'init': 'he'}
     assert out.is_file()
 
 

@@ -51,6 +51,7 @@ torch.set_grad_enabled(False)
 
 _Tensor = type(empty(0))
 _UINT8 = empty(0).byte().dtype
+_BOOL = empty(0).bool().dtype
 
 
 def _pair(value, name, minimum):
@@ -224,6 +225,18 @@ class _ConvNd(Module):
         if input.numel() == 0:
             raise ValueError(f"{type(self).__name__} got an empty input of shape {tuple(input.shape)}")
 
+    # torch's CPU convolution, transposed or not (ATen's ConvParams::use_mkldnn), hands a float32 input to oneDNN
+    # when it holds more than one image or more than this many values, or when both kernel sides exceed 3.
+    TORCH_IM2COL_MAX_VALUES = 20480
+
+    def _uses_torch_im2col(self, input, image_size):
+        """Whether torch's CPU convolution (transposed or not) computes by im2col and one matrix product an image
+        of ``image_size`` (H, W) with ``input``'s batch size, channels and device."""
+        n, channels = input.shape[:2]
+        height, width = image_size
+        return (input.device.type == 'cpu' and n == 1 and channels * height * width <= self.TORCH_IM2COL_MAX_VALUES
+                and min(self.kernel_size) <= 3)
+
     def __repr__(self):
         # bias shows as the constructor takes it, a bool
         arguments = ''.join(f", {name}={self.bias is not None if name == 'bias' else getattr(self, name)}"
@@ -286,10 +299,6 @@ class Conv2d(_ConvNd):
     for bit where torch uses im2col (tests/test_torch_exact.py, test.py).
     """
 
-    # torch's CPU convolution (ATen's ConvParams::use_mkldnn) hands a float32 input to oneDNN when it holds
-    # more than one image or more than this many values, or when both kernel sides exceed 3.
-    TORCH_IM2COL_MAX_VALUES = 20480
-
     _fast = _columns = _image_shape = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
@@ -335,14 +344,6 @@ class Conv2d(_ConvNd):
         if self.bias is not None:
             self.bias_grad += grad_output.sum((0, 2, 3))
         return grad_matrix
-
-    def _uses_torch_im2col(self, input, image_size):
-        """Whether torch's CPU convolution computes by im2col and one matrix product an image of
-        ``image_size`` (H, W) with ``input``'s batch size, channels and device."""
-        n, channels = input.shape[:2]
-        height, width = image_size
-        return (input.device.type == 'cpu' and n == 1 and channels * height * width <= self.TORCH_IM2COL_MAX_VALUES
-                and min(self.kernel_size) <= 3)
 
     def _output_size(self, height, width):
         out_height, out_width = (
@@ -463,15 +464,21 @@ class TransposeConv2d(_ConvNd):
     input viewed as ``[C_in, H·W]``, forward is ``Y = fold(Wᵀ X) + b``.
     Backward, with ``G = unfold(dY)`` of shape ``[N, C_out·kh·kw, H·W]``:
     ``d input = W G``,  ``dW = Σ_n X_n G_nᵀ``,  ``db = Σ dY``.
+
+    ``forward`` and ``backward`` compute exactly that (``fold`` and ``unfold``) where torch computes a transposed
+    convolution by im2col as well (one small image on the CPU, see ``Conv2d``): there they equal
+    ``F.conv_transpose2d`` and autograd to the last bit. Elsewhere, ``_TransposedPatches``: the same equations
+    channels-last, the input gradient and ``dW`` through the patch matrix of ``dY`` (``_PaddedPatches``).
     """
 
     _repr_arguments = ('kernel_size', 'stride', 'padding', 'output_padding', 'dilation', 'bias')
-    _input = _output_size = _SetByForward()
+    _fast = _input = _output_size = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
                  dilation=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, transposed=True,
                          output_padding=output_padding, bias=bias)
+        self._patches = _TransposedPatches(self)
 
     def forward(self, input):
         self._check_input(input)
@@ -484,6 +491,10 @@ class TransposeConv2d(_ConvNd):
             raise ValueError(f"{self!r} would give an empty output for a {height}x{width} input")
         self._input = input
         self._output_size = (out_height, out_width)
+        self._fast = (not self._uses_torch_im2col(input, (height, width))
+                      and all(op < s for op, s in zip(self.output_padding, self.stride)))
+        if self._fast:
+            return self._patches.forward(input, self._output_size)
         columns = self.weight.view(self.in_channels, -1).t().matmul(input.reshape(n, self.in_channels, -1))
         # fold counts its sliding blocks from the output size; when output_padding >= stride (allowed when
         # it is below dilation) that count exceeds the input's, and the extra blocks carry nothing.
@@ -506,6 +517,8 @@ class TransposeConv2d(_ConvNd):
                                                  self.kernel_size, self.stride))
 
     def backward(self, grad_output):
+        if self._fast:
+            return self._patches.backward(grad_output)
         input = self._input
         n, _, height, width = input.shape
         grad_columns = unfold(grad_output, **self._sliding())
@@ -517,6 +530,87 @@ class TransposeConv2d(_ConvNd):
         if self.bias is not None:
             self.bias_grad += grad_output.sum((0, 2, 3))
         return self.weight.view(self.in_channels, -1).matmul(grad_columns).view(n, self.in_channels, height, width)
+
+
+class _TransposedPatches:
+    """``TransposeConv2d``'s equations channels-last, for a whole batch (``output_padding < stride``).
+
+    Forward: the input as a matrix ``X`` ``[N·H·W, C_in]``, one row per pixel, times the weight as a
+    ``[C_in, kh·kw·C_out]`` matrix gives every tap's contribution at once, ``Z = X W`` ``[N, H, W, kh, kw,
+    C_out]``; tap ``(u, v)`` of input pixel ``(i, j)`` lands on output pixel ``(s·i - p + d·u, s·j - p + d·v)``,
+    so the output is ``kh·kw`` strided adds of ``Z`` into a zero-bordered buffer (*tap sums*, the ``fold``),
+    then ``+ b``. Backward: the output gradient's patch matrix ``G`` ``[N·H·W, kh·kw·C_out]`` (patch ``(i, j)``
+    the ``dY`` pixels that input pixel ``(i, j)`` wrote) is the one of the convolution of ``dY`` with the same
+    weight, stride, padding and dilation: ``_PaddedPatches`` of ``_AdjointConvolution`` computes
+    ``d input = G Wᵀ`` and ``dW = Xᵀ G``; ``db = Σ dY``.
+    """
+
+    def __init__(self, transposed):
+        self.transposed = transposed
+        self.adjoint = _PaddedPatches(_AdjointConvolution(transposed))
+
+    def forward(self, input, output_size):
+        conv = self.transposed
+        n, _, height, width = input.shape
+        (kernel_height, kernel_width), (row_step, column_step) = conv.kernel_size, conv.stride
+        (pad_height, pad_width), (row_dilation, column_dilation) = conv.padding, conv.dilation
+        weight_matrix = conv.weight.permute(0, 2, 3, 1).reshape(conv.in_channels, -1)  # W [C_in, kh·kw·C_out]
+        taps = input.permute(0, 2, 3, 1).reshape(-1, conv.in_channels).matmul(weight_matrix).view(
+            n, height, width, kernel_height, kernel_width, conv.out_channels)  # Z [N, H, W, kh, kw, C_out]
+        # The uncropped output: every tap's pixel, padding rows included.
+        full_height = (height - 1) * row_step + row_dilation * (kernel_height - 1) + 1
+        full_width = (width - 1) * column_step + column_dilation * (kernel_width - 1) + 1
+        out_height, out_width = output_size
+        full = input.new_zeros(n, max(full_height, pad_height + out_height), max(full_width, pad_width + out_width),
+                               conv.out_channels)  # [N, H_full, W_full, C_out]
+        for u in range(kernel_height):
+            rows = slice(row_dilation * u, row_dilation * u + row_step * (height - 1) + 1, row_step)
+            for v in range(kernel_width):
+                columns = slice(column_dilation * v, column_dilation * v + column_step * (width - 1) + 1, column_step)
+                full[:, rows, columns] += taps[:, :, :, u, v]
+        output = full[:, pad_height:pad_height + out_height, pad_width:pad_width + out_width].permute(0, 3, 1, 2)
+        if conv.bias is not None:
+            output += conv.bias.view(1, -1, 1, 1)
+        return output
+
+    def backward(self, grad_output):
+        conv = self.transposed
+        grad_input = self.adjoint.forward(grad_output)  # G Wᵀ, [N, C_in, H, W]
+        self.adjoint.accumulate_parameter_grads(conv._input)  # dW += Xᵀ G
+        if conv.bias is not None:
+            conv.bias_grad += grad_output.sum((0, 2, 3))
+        return grad_input
+
+
+class _AdjointConvolution:
+    """The convolution whose input gradient a ``TransposeConv2d`` computes forward, as ``_PaddedPatches`` reads
+    a ``Conv2d``: from ``C_out`` to ``C_in`` channels, with the transposed convolution's weight ``[C_in, C_out,
+    kh, kw]`` (a convolution's ``[out, in, kh, kw]``) and its weight gradient, read when used (``to`` and
+    ``load`` replace them), its kernel, stride, padding and dilation, and no bias."""
+
+    bias = None
+    _output_size = Conv2d._output_size
+
+    def __init__(self, transposed):
+        self.transposed = transposed
+        self.in_channels, self.out_channels = transposed.out_channels, transposed.in_channels
+        self.kernel_size, self.stride = transposed.kernel_size, transposed.stride
+        self.padding, self.dilation = transposed.padding, transposed.dilation
+
+    @property
+    def weight(self):
+        return self.transposed.weight
+
+    @property
+    def weight_grad(self):
+        return self.transposed.weight_grad
+
+    @weight_grad.setter
+    def weight_grad(self, value):  # ``+=`` on a gradient that is the transposed convolution's, updated in place
+        self.transposed.weight_grad = value
+
+    def __repr__(self):
+        return f"the adjoint convolution of {self.transposed!r}"
 
 
 class NearestUpsampling(Module):
@@ -1426,9 +1520,23 @@ def _read_payload(path, max_bytes):
         raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
 
 
-def _check_payload(payload, path, architecture, shapes):
+def _saved_architecture(saved_config, architecture, former):
+    """The architecture a file's ``config`` describes, ``former``'s values filled in for the fields it predates;
+    None unless it has exactly the fields of ``architecture``, each an int or a short string as there."""
+    if type(saved_config) is not dict:
+        return None
+    config = {**former, **saved_config}
+    if set(config) != set(architecture):
+        return None
+    valid = all(_is_small_int(config[name]) if type(value) is int
+                else type(config[name]) is str and len(config[name]) <= 20 for name, value in architecture.items())
+    return {name: config[name] for name in architecture} if valid else None
+
+
+def _check_payload(payload, path, architecture, shapes, former):
     """BestModelError unless ``payload`` has the structure ``save_model`` writes for a network of
-    ``architecture`` (a dict of ints) whose parameters have the ``shapes``.
+    ``architecture`` (a dict of ints and strings; ``former``, the values of fields older files lack) whose
+    parameters have the ``shapes``.
 
     Each value is checked for its exact type (and size) before anything is formatted from it."""
     if type(payload) is not dict or payload.get('format') != FILE_FORMAT:
@@ -1437,14 +1545,13 @@ def _check_payload(payload, path, architecture, shapes):
     if type(version) is not int or version != FILE_VERSION:
         found = f"format version {version}" if _is_small_int(version) else "no valid format version"
         raise BestModelError(f"{path} has {found}, this code reads version {FILE_VERSION}")
-    saved_config = payload.get('config')
-    if (type(saved_config) is not dict or len(saved_config) != len(architecture)
-            or set(saved_config) != set(architecture) or not all(map(_is_small_int, saved_config.values()))):
-        raise BestModelError(f"{path} has no valid network configuration (the ints {', '.join(architecture)})")
+    saved_config = _saved_architecture(payload.get('config'), architecture, former)
+    if saved_config is None:
+        raise BestModelError(f"{path} has no valid network configuration (the fields {', '.join(architecture)})")
     if saved_config != architecture:
         differences = ', '.join(f"{key}: file {saved_config[key]}, model {architecture[key]}"
-                                for key in sorted(architecture) if saved_config[key] != architecture[key])
-        arguments = ', '.join(f'{key}={value}' for key, value in saved_config.items())
+                                for key in architecture if saved_config[key] != architecture[key])
+        arguments = ', '.join(f'{key}={value!r}' for key, value in saved_config.items())
         raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
                              f"load it into Model({arguments})")
     saved_parameters = payload.get('parameters')
@@ -1592,13 +1699,22 @@ def _random_symmetry(input, target, generator):
     return input, target
 
 
+def _random_swap(input, target, generator):
+    """Each pair's two noisy copies exchanged with probability 1/2: in Noise2Noise either one is the other's
+    target, so the exchange is a second training pair for free."""
+    swapped = input.new_tensor([generator.random() < 0.5 for _ in range(len(input))], dtype=_BOOL)
+    swapped = swapped.view(-1, 1, 1, 1)
+    return target.where(swapped, input), input.where(swapped, target)
+
+
 def _receptive_radius(network, period):
     """How far, in pixels, an output pixel of ``network`` (a ``Sequential`` of ``_build_network``'s blocks)
     sees beyond its own position in the input, on the farther side: ``predict``'s tiles carry that much
     context, so that tiling changes no output pixel.
 
     Each block maps the interval of rows an output row reads back to its input's rows (a convolution:
-    ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling: ``[a, b] -> [a // f, b // f]``),
+    ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling: ``[a, b] -> [a // f, b // f]``; a
+    transposed convolution: ``[a, b] -> [⌈(a + p - d·(k - 1)) / s⌉, ⌊(b + p) / s⌋]``),
     for output positions that are each residue modulo the network's total stride ``period``, and along both
     axes.
     """
@@ -1613,6 +1729,10 @@ def _receptive_radius(network, period):
                     low, high = step * low - pad, step * high - pad + span
                 if isinstance(block, Upsampling):
                     low, high = low // block.scale_factor, high // block.scale_factor
+                if isinstance(block, TransposeConv2d):  # output row o reads input rows (o + p - d·u) / s
+                    step, pad = block.stride[axis], block.padding[axis]
+                    span = block.dilation[axis] * (block.kernel_size[axis] - 1)
+                    low, high = -(-(low + pad - span) // step), (high + pad) // step
             radius = max(radius, position - low, high - position)
     return radius
 
@@ -1644,7 +1764,12 @@ class Config:
     """
     width: int = field(default=112, metadata={'help': 'hidden channels'})
     kernel_size: int = field(default=3, metadata={'help': 'kernel size of the strided convolutions'})
-    up_kernel_size: int = field(default=5, metadata={'help': 'kernel size of the upsampling convolutions (odd)'})
+    up_kernel_size: int = field(default=5, metadata={
+        'help': "kernel size of the upsampling stages: their convolutions after nearest upsampling (odd), or "
+                "their transposed convolutions"})
+    upsampling: str = field(default='nearest', metadata={
+        'help': "the upsampling stages: 'nearest' (nearest upsampling + convolution, an Upsampling block) or "
+                "'transposed' (a stride-2 TransposeConv2d)"})
     lr: float = field(default=1.5e-3, metadata={'help': 'learning rate'})
     batch_size: int = 16
     optimizer: str = 'adam'
@@ -1653,13 +1778,17 @@ class Config:
     schedule: str = field(default='cosine', metadata={
         'help': "learning-rate schedule; 'cosine' decays from lr to 0 over each train call, step by step"})
     augment: bool = field(default=True, metadata={'help': 'random flips and transpositions of each batch'})
+    swap: bool = field(default=False, metadata={
+        'help': "exchange each pair's input and target with probability 1/2, drawn anew each epoch"})
     init: str = field(default='he', metadata={
         'help': "weight initialisation: 'torch' (torch's default) or 'he' (normal, std sqrt(2 / fan_in), "
                 "biases 0)"})
 
-    ARCHITECTURE = ('width', 'kernel_size', 'up_kernel_size')
+    ARCHITECTURE = ('width', 'kernel_size', 'up_kernel_size', 'upsampling')
+    # What files written before a field existed hold: its value then.
+    FORMER_ARCHITECTURE = {'upsampling': 'nearest'}
     CHOICES = {'optimizer': ('adam', 'sgd'), 'loss': tuple(LOSSES), 'schedule': ('constant', 'cosine'),
-               'init': ('torch', 'he')}
+               'init': ('torch', 'he'), 'upsampling': ('nearest', 'transposed')}
 
     def __post_init__(self):
         for name, choices in self.CHOICES.items():
@@ -1670,9 +1799,9 @@ class Config:
             _positive_int(getattr(self, name), name)
         _positive_number(self.lr, 'lr')
         _finite_number(self.momentum, 'momentum')
-        if self.up_kernel_size % 2 == 0:
-            raise ValueError(f"up_kernel_size must be odd (the upsampling convolutions keep the size), "
-                             f"got {self.up_kernel_size}")
+        if self.upsampling == 'nearest' and self.up_kernel_size % 2 == 0:
+            raise ValueError(f"up_kernel_size must be odd with upsampling='nearest' (the convolutions after "
+                             f"the upsampling keep the size), got {self.up_kernel_size}")
 
     def architecture(self):
         """The fields saved with the weights, as a dict."""
@@ -1733,14 +1862,20 @@ class Model:
         self.history = []
 
     @staticmethod
-    def _build_network(width, kernel_size, up_kernel_size):
+    def _build_network(width, kernel_size, up_kernel_size, upsampling='nearest'):
         # (k - 1) // 2 halves any size that is a multiple of 2, for odd and even k alike.
-        down_padding, up_padding = (kernel_size - 1) // 2, up_kernel_size // 2
+        down_padding = (kernel_size - 1) // 2
+
+        def upsampling_stage(in_channels, out_channels):
+            if upsampling == 'transposed':  # (k - 1) // 2 and k % 2 double any size, for odd and even k alike
+                return TransposeConv2d(in_channels, out_channels, up_kernel_size, stride=2,
+                                       padding=(up_kernel_size - 1) // 2, output_padding=up_kernel_size % 2)
+            return Upsampling(in_channels, out_channels, up_kernel_size, scale_factor=2, padding=up_kernel_size // 2)
         return Sequential(
             Conv2d(3, width, kernel_size, stride=2, padding=down_padding), ReLU(),
             Conv2d(width, width, kernel_size, stride=2, padding=down_padding), ReLU(),
-            Upsampling(width, width, up_kernel_size, scale_factor=2, padding=up_padding), ReLU(),
-            Upsampling(width, 3, up_kernel_size, scale_factor=2, padding=up_padding), Sigmoid())
+            upsampling_stage(width, width), ReLU(),
+            upsampling_stage(width, 3), Sigmoid())
 
     def _make_optimizer(self):
         if self.config.optimizer == 'sgd':
@@ -1775,7 +1910,8 @@ class Model:
                 f"`python -m Proj_123456_654321.Miniproject_2.others.train --data DATA_FOLDER`")
         payload = self._read_payload(path)
         parameters = [parameter for parameter, _ in self.network.param()]
-        _check_payload(payload, path, self.config.architecture(), [parameter.shape for parameter in parameters])
+        _check_payload(payload, path, self.config.architecture(), [parameter.shape for parameter in parameters],
+                       self.config.FORMER_ARCHITECTURE)
         values = _decode_parameters(payload['parameters'], parameters, path)
         for (parameter, _), value in zip(self.network.param(), values):
             parameter.copy_(value)
@@ -1825,6 +1961,7 @@ class Model:
         # Generators of their own, so that switching augmentation or held-out pairs on leaves the shuffling
         # of the rest unchanged.
         augmenter = random.Random(None if seed is None else seed + 1)
+        swapper = random.Random(None if seed is None else seed + 2)
         order, heldout = _split_heldout(len(train_input), self.continuation.holdout if continuing else 0.0, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         steps_per_epoch = -(-len(order) // batch_size)
@@ -1838,7 +1975,8 @@ class Model:
             epoch_order = list(order)
             shuffler.shuffle(epoch_order)
             progress = Progress(len(order), f"epoch {epoch}/{num_epochs}") if verbose else None
-            mean_loss = self._train_epoch(inputs, targets, epoch_order, batch_size, rates, augmenter, progress)
+            mean_loss = self._train_epoch(inputs, targets, epoch_order, batch_size, rates, (augmenter, swapper),
+                                          progress)
             # The loss of each step is computed before its update: only the weights show what the last step did.
             if not math.isfinite(mean_loss) or not self._weights_are_finite():
                 self._restore(snapshot)
@@ -1865,15 +2003,19 @@ class Model:
                 after_epoch(record)
         return self.history
 
-    def _train_epoch(self, inputs, targets, order, batch_size, rates, augmenter, progress):
+    def _train_epoch(self, inputs, targets, order, batch_size, rates, generators, progress):
         """One pass over the pairs ``order`` indexes, in that order, batch by batch, batch ``i`` at the rate
-        ``rates[i]``; returns the mean training loss."""
+        ``rates[i]``, augmented and swapped as the configuration says by ``generators`` (one for each); returns
+        the mean training loss."""
+        augmenter, swapper = generators
         order = arange(1, device=self.device).new_tensor(order)
         loss_sum = 0
         for step, first in enumerate(range(0, len(order), batch_size)):
             self.optimizer.lr = rates[step]
             batch = order[first:first + batch_size]
             input, target = self._to_unit(inputs[batch]), self._to_unit(targets[batch])
+            if self.config.swap:
+                input, target = _random_swap(input, target, swapper)
             if self.config.augment:
                 input, target = _random_symmetry(input, target, augmenter)
             loss_sum += self._training_step(input, target) * len(batch)

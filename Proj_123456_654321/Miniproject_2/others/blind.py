@@ -36,8 +36,8 @@ class BiasFreeModel(Model):
     BIASED_BLOCKS = ()
 
     @classmethod
-    def _build_network(cls, width, kernel_size, up_kernel_size):
-        blocks = Model._build_network(width, kernel_size, up_kernel_size).modules
+    def _build_network(cls, **architecture):
+        blocks = Model._build_network(**architecture).modules
         return Sequential(*(block if index in cls.BIASED_BLOCKS else without_bias(block)
                             for index, block in enumerate(blocks)))
 
