@@ -10,7 +10,7 @@ DATA ?= data
 SMALL_DATA := data_small
 
 .PHONY: setup demo test data train train-unet report report-tools experiments capacity capacity-unet robustness \
-	blind-study sigma10-specialist shifted-sets pixelation-eval mix-study mp2-study
+	blind-study sigma10-specialist shifted-sets pixelation-eval mix-study mp2-study upsampling-study
 
 setup: $(VENV)/.installed
 
@@ -20,9 +20,18 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 # The full stand-in data set (50,000 training pairs, 1,000 validation pairs) with the course's degradation
-# (pixelation, downsampling factors 6 to 16), about 7 minutes; never overwrites existing files.
+# (pixelation, downsampling factors 6 to 16), about 7 minutes; never overwrites existing files. Its validation
+# pairs come from the photos of $(VAL_PHOTOS), fetched first (needs apt-get), which no training set uses.
 $(DATA)/train_data.pkl: | setup
-	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(DATA)
+	$(MAKE) --no-print-directory $(VAL_PHOTOS)/.fetched
+	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(DATA) --val-images $(VAL_PHOTOS)
+
+# The first validation set's photos (issue 40): photographs of Debian packages that no training set uses, one
+# per scene (others/fetch_photos.py).
+VAL_PHOTOS := photos_val
+$(VAL_PHOTOS)/.fetched: | setup
+	$(PY) -m $(PROJECT).Miniproject_2.others.fetch_photos --collection validation --out $(VAL_PHOTOS)
+	touch $@
 
 data: $(DATA)/train_data.pkl
 
@@ -111,6 +120,49 @@ $(MIX2_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train
 $(MIX3_DATA)/train_data.pkl: $(PIXTRAIN_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(LOWSIGMA2_DATA)/train_data.pkl
 	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(MIX3_DATA) --take $(PIXTRAIN_DATA):25000 \
 		--take $(BLIND_DATA):15000 --take $(LOWSIGMA2_DATA):10000 --val $(DATA)
+
+# The training data of the shipped model (issue 40): one mix of the course's degradation and the Gaussian
+# family, from the training photos (bundled, $(PHOTOS), $(MORE_PHOTOS)), validated on $(DATA): 30,000 pairs
+# pixelated at factors 2 to 16 (drawn per pair), 15,000 of Gaussian noise (σ drawn per pair in 1..55) and 5,000
+# of the Poisson-Gaussian noise (others/noises.py). $(STUDY_MIX): the first 20,000 of them in the same
+# proportions, for the study.
+TRAIN_MIX := data_train
+STUDY_MIX := data_study
+MIX_PIXELATED := data_train_pixelated
+MIX_GAUSSIAN := data_train_gaussian
+MIX_POISSON_GAUSSIAN := data_train_pg
+MIX_BUILD := $(PY) -m $(PROJECT).Miniproject_2.others.build_data --train-images $(PHOTOS) $(MORE_PHOTOS) --val 200
+$(MIX_PIXELATED)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(MIX_BUILD) --out $(MIX_PIXELATED) --factor 2:16 --train 30000 --seed 3
+$(MIX_GAUSSIAN)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(MIX_BUILD) --out $(MIX_GAUSSIAN) --sigma 1:55 --train 15000 --seed 4
+$(MIX_POISSON_GAUSSIAN)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(MIX_BUILD) --out $(MIX_POISSON_GAUSSIAN) --noise poisson-gaussian --train 5000 --seed 5
+MIX_PARTS := $(MIX_PIXELATED)/train_data.pkl $(MIX_GAUSSIAN)/train_data.pkl $(MIX_POISSON_GAUSSIAN)/train_data.pkl
+$(TRAIN_MIX)/train_data.pkl: $(MIX_PARTS) $(DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(TRAIN_MIX) --take $(MIX_PIXELATED):30000 \
+		--take $(MIX_GAUSSIAN):15000 --take $(MIX_POISSON_GAUSSIAN):5000 --val $(DATA)
+$(STUDY_MIX)/train_data.pkl: $(MIX_PARTS) $(DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(STUDY_MIX) --take $(MIX_PIXELATED):12000 \
+		--take $(MIX_GAUSSIAN):6000 --take $(MIX_POISSON_GAUSSIAN):2000 --val $(DATA)
+
+# The study of the upsampling stages (issue 40, others/upsampling_study.py): every candidate from random weights,
+# 4 epochs on $(STUDY_MIX), each epoch kept by $(DATA)'s validation PSNR; then their epoch times side by side,
+# their PSNR on both validation sets against the network shipped before (SHIPPED_BEFORE_COMMIT's), and the table.
+UPSAMPLING_STUDY := $(PY) -m $(PROJECT).Miniproject_2.others.upsampling_study
+UPSAMPLING_CANDIDATES := t4-w112 nearest-w112 t2-w112 t4-w160 t4-w112-swap t3-w112 t4-w112-k4
+SHIPPED_BEFORE_COMMIT := 9b88fe1
+upsampling-study: setup $(STUDY_MIX)/train_data.pkl $(VAL2_DATA)/val_data.pkl
+	mkdir -p $(MP2_RESULTS)/upsampling
+	git show $(SHIPPED_BEFORE_COMMIT):$(PROJECT)/Miniproject_2/bestmodel.pth > $(MP2_RESULTS)/upsampling/shipped.pth
+	for name in $(UPSAMPLING_CANDIDATES); do \
+		$(UPSAMPLING_STUDY) train $$name --data $(STUDY_MIX) --epochs 4 --threads 2 --restart \
+			| tee $(MP2_RESULTS)/upsampling/$$name.log || exit 1; \
+	done
+	$(UPSAMPLING_STUDY) time shipped t2-w112 t3-w112 t4-w112 t4-w112-k4 t4-w160 --data $(STUDY_MIX) \
+		--pairs 5000 | tee $(MP2_RESULTS)/upsampling/time.log
+	$(UPSAMPLING_STUDY) evaluate --data $(DATA) --data $(VAL2_DATA) | tee $(MP2_RESULTS)/upsampling/evaluate.log
+	$(UPSAMPLING_STUDY) summary
 
 # Retrain the shipped model from scratch with Model()'s defaults, as it was trained: pieces of MP2_PIECES
 # epochs on data_more (σ 25; 136.7 min here at one thread, beside other runs; see the README), then pieces of

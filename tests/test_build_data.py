@@ -327,6 +327,23 @@ def test_train_images_all_go_to_training_and_leave_validation_unchanged(image_fo
     assert Path(first[0]).read_bytes() != Path(plain[0]).read_bytes()
 
 
+def test_val_images_all_go_to_validation_and_stay_out_of_training(image_folder, tmp_path):
+    default_train, default_val = build_data.source_photos()
+    train, val = build_data.source_photos(val_image_dirs=[str(image_folder)])
+    assert train == default_train and len(val) == 23 and not set(val) & set(default_val)
+    # A training folder holding a copy of a validation photo: the copy stays out of training.
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    shutil.copyfile(image_folder / "p4.png", copies / "copy_of_p4.png")
+    save_random_png(copies / "other.png", (50, 44), seed=123)
+    train, val = build_data.source_photos(train_image_dirs=[str(copies)], val_image_dirs=[str(image_folder)])
+    assert [Path(path).name for path in train[len(default_train):]] == ["other.png"]
+    first = build_small(tmp_path / "out", val_image_dirs=[str(image_folder)])
+    plain = build_small(tmp_path / "plain")
+    assert Path(first[0]).read_bytes() == Path(plain[0]).read_bytes()
+    assert Path(first[1]).read_bytes() != Path(plain[1]).read_bytes()
+
+
 def test_with_clean_writes_the_clean_patches_behind_the_training_pairs(tmp_path):
     train_path, val_path = build_small(tmp_path / "clean", with_clean=True, noise=(25.0, 25.0))
     plain = build_small(tmp_path / "plain", noise=(25.0, 25.0))
@@ -363,7 +380,7 @@ def test_main_builds_and_reports_progress(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "train: 20/20 patches" in err and "val: 10/10 patches" in err
     assert "train_data.pkl" in err and "MB" in err
-    assert "| kurtosis | 13.5 |" in err and "built in" in err and "peak memory" in err
+    assert "| kurtosis | 11.4 |" in err and "built in" in err and "peak memory" in err
     noisy_1, noisy_2 = torch.load(tmp_path / "train_data.pkl", weights_only=True)
     assert noisy_1.shape == noisy_2.shape == (20, *SHAPE)
 

@@ -118,3 +118,24 @@ def test_no_training_collection_fetches_the_reserved_packages():
     assert set(fetch_photos.WHEELS) <= set(fetch_photos.LISTED_PHOTOS)
     assert all(package in fetch_photos.MORE_PACKAGES
                for package in fetch_photos.LISTED_PHOTOS if package not in fetch_photos.WHEELS)
+
+
+def test_the_validation_collection_shares_no_package_with_any_other():
+    validation = set(fetch_photos.VALIDATION_PHOTOS)
+    others = (set(fetch_photos.PACKAGES) | set(fetch_photos.LISTED_PHOTOS) | set(fetch_photos.WHEELS)
+              | {fetch_photos.IN_DOMAIN_PACKAGE})
+    assert not validation & others
+    assert not any(package.startswith('lomiri') for package in validation)
+    assert sum(len(names) for _, names in fetch_photos.VALIDATION_PHOTOS.values()) >= 30
+
+
+def test_the_validation_collection_is_its_listed_photos_found_under_a_multiarch_folder(tmp_path):
+    root = tmp_path / 'root'
+    for folder, names in fetch_photos.VALIDATION_PHOTOS.values():
+        for name in names:
+            save(root / folder.replace('*', 'x86_64-linux-gnu') / name, (40, 32))
+    written = fetch_photos.copy_listed(root, tmp_path / 'out', fetch_photos.VALIDATION_PHOTOS)
+    names = sorted(path.name for path in written)
+    assert len(set(names)) == len(names) == sum(len(listed) for _, listed in fetch_photos.VALIDATION_PHOTOS.values())
+    assert {name.split('_')[0] for name in names} == set(fetch_photos.VALIDATION_PHOTOS)
+    assert 'qtwebengine5-examples_pizza.jpg' in names

@@ -218,8 +218,9 @@ def step_configurations(widths, batch_sizes):
     with 3×3 kernels."""
     submitted = submitted_settings()
     batch_size = submitted.pop('batch_size')
-    configurations = [(f"submitted w{submitted['width']} k{submitted['kernel_size']}/{submitted['up_kernel_size']} "
-                       f"b{batch_size}", submitted, batch_size)]
+    upsampling = 't' if submitted['upsampling'] == 'transposed' else ''
+    configurations = [(f"submitted w{submitted['width']} k{submitted['kernel_size']}/{upsampling}"
+                       f"{submitted['up_kernel_size']} b{batch_size}", submitted, batch_size)]
     return configurations + [(f"w{width} k3 b{batch_size}", {'width': width, 'kernel_size': 3, 'up_kernel_size': 3},
                               batch_size) for width in widths for batch_size in batch_sizes]
 

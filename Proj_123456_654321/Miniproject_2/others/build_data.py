@@ -63,7 +63,11 @@ Sources: the photos listed in ``TRAIN_PHOTOS`` / ``VAL_PHOTOS``, plus every
 those goes to validation (1 in 5) or training by a hash of its content.
 Photos under ``--train-images`` folders all go to training: use it when the
 folders hold several versions of one scene (a hash split would put copies of
-a scene in both splits), and to keep the validation set unchanged.
+a scene in both splits), and to keep the validation set unchanged.  Photos
+under ``--val-images`` folders are the validation photos, instead of the
+bundled ones (``data/``'s validation set: ``fetch_photos --collection
+validation``); a training photo with the same content as one of them is
+left out of training.
 
 ``--same-photos DIR ...`` builds both splits from the photos under these
 folders alone (no bundled photo): the validation patches are other crops of
@@ -82,7 +86,7 @@ Command::
 
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
-        [--train-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
+        [--train-images DIR ...] [--val-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
         [--factor LOW[:HIGH] | --noise gaussian [--sigma 25 | --sigma LOW:HIGH] | --noise NAME]
         [--with-clean] [--force] [--quiet]
 
@@ -195,18 +199,24 @@ def find_images(folder):
     return sorted(found)
 
 
-def source_photos(image_dirs=(), train_image_dirs=()):
-    """Return ``(train_paths, val_paths)``: the default photos plus those
-    found under ``image_dirs``, split by a hash of their content, plus those
-    found under ``train_image_dirs``, all for training."""
+def source_photos(image_dirs=(), train_image_dirs=(), val_image_dirs=()):
+    """Return ``(train_paths, val_paths)``: the default photos (the bundled
+    validation photos only without ``val_image_dirs``, whose photos are then
+    the validation ones), plus those found under ``image_dirs``, split by a
+    hash of their content, and those found under ``train_image_dirs``, all for
+    training."""
     train = [package_file(*entry) for entry in TRAIN_PHOTOS]
-    val = [package_file(*entry) for entry in VAL_PHOTOS]
+    val = [] if val_image_dirs else [package_file(*entry) for entry in VAL_PHOTOS]
     # Identical files are kept once, so a copy of a photo can never end up
-    # in both splits.
-    seen = {file_digest(path) for path in train + val}
-    folders = [(folder, False) for folder in image_dirs]
-    folders += [(folder, True) for folder in train_image_dirs]
-    for folder, training_only in folders:
+    # in both splits; validation folders come first, so such a copy stays
+    # out of training. The bundled validation photos stay out of training
+    # either way.
+    seen = {file_digest(path) for path in train}
+    seen |= {file_digest(package_file(*entry)) for entry in VAL_PHOTOS}
+    folders = [(folder, 'val') for folder in val_image_dirs]
+    folders += [(folder, 'hash') for folder in image_dirs]
+    folders += [(folder, 'train') for folder in train_image_dirs]
+    for folder, split in folders:
         for path in find_images(folder):
             try:
                 digest = file_digest(path)
@@ -217,7 +227,7 @@ def source_photos(image_dirs=(), train_image_dirs=()):
                 warn(f"skipping {path}: same content as another photo")
                 continue
             seen.add(digest)
-            if not training_only and int(digest, 16) % VAL_HASH_MODULUS == 0:
+            if split == 'val' or split == 'hash' and int(digest, 16) % VAL_HASH_MODULUS == 0:
                 val.append(path)
             else:
                 train.append(path)
@@ -385,7 +395,7 @@ def split_generators(seed):
 
 def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
           force=False, progress=True, train_image_dirs=(), with_clean=False, same_photo_dirs=(),
-          noise=DEFAULT_NOISE):
+          noise=DEFAULT_NOISE, val_image_dirs=()):
     """Write ``train_data.pkl`` and ``val_data.pkl`` (and ``train_clean.pkl``
     if ``with_clean``) into ``out_dir`` and return the paths of the first two.
     ``noise``: a ``Pixelation``, a Gaussian σ range ``(LOW, HIGH)`` or another
@@ -400,10 +410,10 @@ def build(out_dir, n_train=50000, n_val=1000, seed=0, image_dirs=(),
     clean_path = os.path.join(out_dir, TRAIN_CLEAN_FILE)
     outputs = (train_path, val_path) + ((clean_path,) if with_clean else ())
     refuse_to_overwrite(outputs, force)
-    if same_photo_dirs and (image_dirs or train_image_dirs):
-        raise ValueError("--same-photos cannot be combined with --images or --train-images")
+    if same_photo_dirs and (image_dirs or train_image_dirs or val_image_dirs):
+        raise ValueError("--same-photos cannot be combined with --images, --train-images or --val-images")
     train_paths, val_paths = (same_photos(same_photo_dirs) if same_photo_dirs
-                              else source_photos(image_dirs, train_image_dirs))
+                              else source_photos(image_dirs, train_image_dirs, val_image_dirs))
     train_photos = load_photos(train_paths, "train")
     val_photos = load_photos(val_paths, "val")
     train_rng, val_rng = split_generators(seed)
@@ -508,6 +518,9 @@ def main(argv=None):
     parser.add_argument("--train-images", nargs="+", default=[], metavar="DIR",
                         help="also use the JPEG/PNG photos under these folders, "
                              "all for training")
+    parser.add_argument("--val-images", nargs="+", default=[], metavar="DIR",
+                        help="validate on the JPEG/PNG photos under these folders "
+                             "instead of the bundled validation photos")
     parser.add_argument("--same-photos", nargs="+", default=[], metavar="DIR",
                         help="build both splits from the photos under these folders "
                              "alone (validation: other crops of the same photos)")
@@ -543,8 +556,9 @@ def main(argv=None):
         noise = args.sigma or (NOISE_STD, NOISE_STD)
     else:
         noise = NAMED_NOISES[kind]
-    if args.val_photos and (args.images or args.train_images or args.same_photos or args.with_clean):
-        parser.error("--val-photos cannot be combined with --images, --train-images, "
+    if args.val_photos and (args.images or args.train_images or args.val_images or args.same_photos
+                            or args.with_clean):
+        parser.error("--val-photos cannot be combined with --images, --train-images, --val-images, "
                      "--same-photos or --with-clean")
     start = time.perf_counter()
     try:
@@ -555,7 +569,7 @@ def main(argv=None):
             build(args.out, args.train, args.val, args.seed, args.images,
                   args.force, progress=not args.quiet,
                   train_image_dirs=args.train_images, with_clean=args.with_clean,
-                  same_photo_dirs=args.same_photos, noise=noise)
+                  same_photo_dirs=args.same_photos, noise=noise, val_image_dirs=args.val_images)
     except (OSError, ValueError) as error:
         # Some messages span lines: keep the error to one line.
         parser.exit(1, f"build_data: error: {' '.join(str(error).split())}\n")

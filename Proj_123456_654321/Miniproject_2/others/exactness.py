@@ -36,13 +36,19 @@ def upsample(x, scale_factor=2):
     return F.interpolate(x, scale_factor=scale_factor, mode='nearest')
 
 
-def network_reference(x, *parameters, down_padding=1, up_padding=1):
-    """torch's functions for ``Model._build_network``'s shape, with its parameters in ``param()`` order."""
+def network_reference(x, *parameters, kernel_size=3, up_kernel_size=3, upsampling='nearest'):
+    """torch's functions for ``Model._build_network``'s shape and these arguments, with its parameters in
+    ``param()`` order."""
     w1, b1, w2, b2, w3, b3, w4, b4 = parameters
+    down_padding = (kernel_size - 1) // 2
     y = F.relu(F.conv2d(x, w1, b1, stride=2, padding=down_padding))
     y = F.relu(F.conv2d(y, w2, b2, stride=2, padding=down_padding))
-    y = F.relu(F.conv2d(upsample(y), w3, b3, padding=up_padding))
-    return F.conv2d(upsample(y), w4, b4, padding=up_padding).sigmoid()
+    if upsampling == 'transposed':
+        up_padding, output_padding = (up_kernel_size - 1) // 2, up_kernel_size % 2
+        y = F.relu(F.conv_transpose2d(y, w3, b3, stride=2, padding=up_padding, output_padding=output_padding))
+        return F.conv_transpose2d(y, w4, b4, stride=2, padding=up_padding, output_padding=output_padding).sigmoid()
+    y = F.relu(F.conv2d(upsample(y), w3, b3, padding=up_kernel_size // 2))
+    return F.conv2d(upsample(y), w4, b4, padding=up_kernel_size // 2).sigmoid()
 
 
 # name -> (make the block, torch's reference taking (input, *parameters in param() order), input shape).
@@ -60,6 +66,9 @@ IM2COL_CASES = {
     'TransposeConv2d(3, 3, 3, stride=2, padding=1)': (
         lambda: m.TransposeConv2d(3, 3, 3, stride=2, padding=1),
         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1), (1, 3, 16, 16)),
+    'TransposeConv2d(8, 3, 3, stride=2, padding=1, output_padding=1)': (
+        lambda: m.TransposeConv2d(8, 3, 3, stride=2, padding=1, output_padding=1),
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), (1, 8, 16, 16)),
     'NearestUpsampling(2)': (lambda: m.NearestUpsampling(2), upsample, (1, 3, 32, 32)),
     'Upsampling(3, 3, 3, padding=1)': (
         lambda: m.Upsampling(3, 3, 3, padding=1),
@@ -70,6 +79,9 @@ IM2COL_CASES = {
     'Tanh()': (m.Tanh, torch.tanh, (1, 3, 32, 32)),
     'the required network, width 8, kernels 3': (
         lambda: m.Model._build_network(8, 3, 3), network_reference, (1, 3, 32, 32)),
+    'the required network, width 8, kernels 3, transposed upsampling': (
+        lambda: m.Model._build_network(8, 3, 3, 'transposed'),
+        lambda x, *parameters: network_reference(x, *parameters, upsampling='transposed'), (1, 3, 32, 32)),
 }
 
 SHIPPED = m.Model.Config()
@@ -80,14 +92,17 @@ ONEDNN_CASES = {
         lambda: m.Conv2d(3, 48, 3, stride=2, padding=1),
         lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), (16, 3, 32, 32)),
     'Conv2d(3, 3, 5)': (lambda: m.Conv2d(3, 3, 5), F.conv2d, (1, 3, 32, 32)),
+    'TransposeConv2d(8, 3, 4, stride=2, padding=1), batch 16': (
+        lambda: m.TransposeConv2d(8, 3, 4, stride=2, padding=1),
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1), (16, 8, 16, 16)),
     'Upsampling(8, 3, 5, padding=2)': (
         lambda: m.Upsampling(8, 3, 5, padding=2),
         lambda x, w, b: F.conv2d(upsample(x), w, b, padding=2), (1, 8, 16, 16)),
-    f'the shipped network (width {SHIPPED.width}, kernels {SHIPPED.kernel_size} / {SHIPPED.up_kernel_size}), '
-    f'batch 16': (
-        lambda: m.Model._build_network(SHIPPED.width, SHIPPED.kernel_size, SHIPPED.up_kernel_size),
-        lambda x, *parameters: network_reference(x, *parameters, down_padding=(SHIPPED.kernel_size - 1) // 2,
-                                                 up_padding=SHIPPED.up_kernel_size // 2),
+    f'the shipped network (width {SHIPPED.width}, kernels {SHIPPED.kernel_size} / {SHIPPED.up_kernel_size}, '
+    f'{SHIPPED.upsampling} upsampling), batch 16': (
+        lambda: m.Model._build_network(**SHIPPED.architecture()),
+        lambda x, *parameters: network_reference(x, *parameters, **{
+            name: value for name, value in SHIPPED.architecture().items() if name != 'width'}),
         (16, 3, 32, 32)),
 }
 

