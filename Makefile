@@ -150,7 +150,7 @@ $(STUDY_MIX)/train_data.pkl: $(MIX_PARTS) $(DATA)/train_data.pkl
 # 4 epochs on $(STUDY_MIX), each epoch kept by $(DATA)'s validation PSNR; then their epoch times side by side,
 # their PSNR on both validation sets against the network shipped before (SHIPPED_BEFORE_COMMIT's), and the table.
 UPSAMPLING_STUDY := $(PY) -m $(PROJECT).Miniproject_2.others.upsampling_study
-UPSAMPLING_CANDIDATES := t4-w112 nearest-w112 t2-w112 t4-w160 t4-w112-swap t3-w112 t4-w112-k4
+UPSAMPLING_CANDIDATES := t4-w112 nearest-w112 t2-w112 t4-w160 t4-w112-swap t3-w112 t4-w112-k4 t3-w160 t3-w224
 SHIPPED_BEFORE_COMMIT := 9b88fe1
 upsampling-study: setup $(STUDY_MIX)/train_data.pkl $(VAL2_DATA)/val_data.pkl
 	mkdir -p $(MP2_RESULTS)/upsampling
@@ -159,39 +159,39 @@ upsampling-study: setup $(STUDY_MIX)/train_data.pkl $(VAL2_DATA)/val_data.pkl
 		$(UPSAMPLING_STUDY) train $$name --data $(STUDY_MIX) --epochs 4 --threads 2 --restart \
 			| tee $(MP2_RESULTS)/upsampling/$$name.log || exit 1; \
 	done
-	$(UPSAMPLING_STUDY) time shipped t2-w112 t3-w112 t4-w112 t4-w112-k4 t4-w160 --data $(STUDY_MIX) \
+	$(UPSAMPLING_STUDY) time shipped t2-w112 t3-w112 t4-w112 t4-w112-k4 t4-w160 t3-w160 t3-w224 --data $(STUDY_MIX) \
 		--pairs 5000 | tee $(MP2_RESULTS)/upsampling/time.log
 	$(UPSAMPLING_STUDY) evaluate --data $(DATA) --data $(VAL2_DATA) | tee $(MP2_RESULTS)/upsampling/evaluate.log
 	$(UPSAMPLING_STUDY) summary
 
-# Retrain the shipped model from scratch with Model()'s defaults, as it was trained: pieces of MP2_PIECES
-# epochs on data_more (σ 25; 136.7 min here at one thread, beside other runs; see the README), then pieces of
-# MP2_BLIND_PIECES epochs on data_blind (σ drawn per pair), each resumed from the best weights so far by the
-# validation PSNR of its own data set, then MP2_MIX_EPOCHS epochs (one cycle) on data_mix, kept by data/, then
-# pieces of MP2_MIX3_PIECES epochs on data_mix3 (issue 36: half pixelated pairs, more of low σ; below).
-# HISTORY=FILE records the first pieces, BLIND_HISTORY=FILE the blind ones, MIX_HISTORY=FILE the data_mix
-# stage, MIX3_HISTORY=FILE the last.
-MP2_PIECES := 10 8 8
-MP2_BLIND_PIECES := 6 8
-MP2_MIX_EPOCHS := 4
-MP2_MIX3_PIECES := 2 4
-MP2_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MORE_DATA) $(if $(HISTORY),--history $(HISTORY))
-MP2_BLIND_TRAIN := $(PY) -m $(PROJECT).Miniproject_2.others.train --data $(BLIND_DATA) \
-	$(if $(BLIND_HISTORY),--history $(BLIND_HISTORY))
-train: setup $(MORE_DATA)/train_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl \
-		$(MIX3_DATA)/train_data.pkl
-	$(call train_in_pieces,$(MP2_TRAIN),$(MP2_PIECES))
-	seed=0; for epochs in $(MP2_BLIND_PIECES); do \
-		$(MP2_BLIND_TRAIN) --epochs $$epochs --seed $$seed --resume || exit 1; \
-		seed=$$((seed + 1)); \
+# $(call resumable_pieces,COMMAND,FOLDER,EPOCHS...): a training run from random weights in pieces, one per
+# number of epochs, each one cosine cycle with a seed of its own, each after the first resumed from the best
+# weights so far (FOLDER/bestmodel.pth, by the validation PSNR of the command's --data); the per-epoch record
+# goes to FOLDER/history.json, the output to FOLDER/train.log. A finished piece leaves FOLDER/pieceN.done: run
+# again after an interruption, the same call goes on with the first piece not finished (from its start).
+define resumable_pieces
+	mkdir -p $(2); piece=0; for epochs in $(3); do \
+		if [ ! -e $(2)/piece$$piece.done ]; then \
+			[ $$piece != 0 ] || rm -f $(2)/bestmodel.pth $(2)/history.json $(2)/train.log; \
+			$(1) --out $(2)/bestmodel.pth --history $(2)/history.json --epochs $$epochs --seed $$piece \
+				$$([ $$piece = 0 ] || echo --resume) | tee -a $(2)/train.log || exit 1; \
+			touch $(2)/piece$$piece.done; \
+		fi; \
+		piece=$$((piece + 1)); \
 	done
-	$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MIX_DATA) --epochs $(MP2_MIX_EPOCHS) --seed 0 --resume \
-		$(if $(MIX_HISTORY),--history $(MIX_HISTORY))
-	seed=0; for epochs in $(MP2_MIX3_PIECES); do \
-		$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(MIX3_DATA) --epochs $$epochs --seed $$seed --resume \
-			--threads 2 $(if $(MIX3_HISTORY),--history $(MIX3_HISTORY)) || exit 1; \
-		seed=$$((seed + 1)); \
-	done
+endef
+
+# The shipped model's recipe (issue 40): Model()'s defaults from random weights, MP2_PIECES epochs on
+# $(TRAIN_MIX) in resumable pieces (above) in $(MP2_RUN); then the weights become bestmodel.pth, the record
+# results/bestmodel_history.json and the log results/bestmodel_train_cpu.log. `make train` again after an
+# interruption goes on where it stopped; delete $(MP2_RUN) to start over.
+MP2_PIECES := 24 12
+MP2_RUN := runs/mp2
+train: setup $(TRAIN_MIX)/train_data.pkl
+	$(call resumable_pieces,$(PY) -m $(PROJECT).Miniproject_2.others.train --data $(TRAIN_MIX) --threads 2,$(MP2_RUN),$(MP2_PIECES))
+	cp $(MP2_RUN)/bestmodel.pth $(PROJECT)/Miniproject_2/bestmodel.pth
+	cp $(MP2_RUN)/history.json $(MP2_RESULTS)/bestmodel_history.json
+	cp $(MP2_RUN)/train.log $(MP2_RESULTS)/bestmodel_train_cpu.log
 
 # The same for Mini-project 1's U-Net as it was shipped before issue 36 (the 'tapered' shape): pieces of
 # UNET_PIECES epochs on data_more (σ 25; about 5.5 minutes an epoch on two threads in float32, before bfloat16
@@ -244,9 +244,7 @@ report-tools:
 experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DATA)/train_data.pkl \
 		$(INDOMAIN_DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(BLIND_DATA)/train_data.pkl $(MIX_DATA)/train_data.pkl \
 		$(GAUSSIAN_DATA)/train_data.pkl $(VAL2_GAUSSIAN)/val_data.pkl
-	$(MAKE) --no-print-directory train HISTORY=$(MP2_RESULTS)/bestmodel_history.json \
-		BLIND_HISTORY=$(MP2_RESULTS)/blind/mp2_blind_history.json MIX_HISTORY=$(MP2_RESULTS)/pixelation/mp2_mix.json \
-		MIX3_HISTORY=$(MP2_RESULTS)/pixelation/mp2_mix3.json | tee $(MP2_RESULTS)/bestmodel_train_cpu.log
+	rm -rf $(MP2_RUN) && $(MAKE) --no-print-directory train
 	$(MAKE) --no-print-directory train-unet HISTORY=$(MP1_RESULTS)/bestmodel_history.json \
 		BLIND_HISTORY=$(MP1_RESULTS)/blind/mp1_blind_history.json MIX_HISTORY=$(MP1_RESULTS)/pixelation/mp1_mix.json \
 		LIGHT_HISTORY=$(MP1_RESULTS)/pixelation/mp1_light.json | tee $(MP1_RESULTS)/bestmodel_train.log

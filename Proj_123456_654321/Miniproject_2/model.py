@@ -1758,16 +1758,15 @@ LOSSES = {'mse': MSE, 'l1': L1}
 class Config:
     """What a ``Model`` is built from: its architecture, saved with the weights (a file loads only into a
     model of the same), and how it trains (not saved). ``others/train.py`` makes its command-line options
-    from these fields and records them in its history; the defaults are the configuration the study chose,
-    made wider within the grader's epoch budget at a rate scaled down with the width (docs/results.md,
-    docs/capacity.md).
+    from these fields and records them in its history; the defaults are the configuration the upsampling
+    study chose (stride-2 transposed convolutions of kernel 3, width 160: docs/upsampling.md).
     """
-    width: int = field(default=112, metadata={'help': 'hidden channels'})
+    width: int = field(default=160, metadata={'help': 'hidden channels'})
     kernel_size: int = field(default=3, metadata={'help': 'kernel size of the strided convolutions'})
-    up_kernel_size: int = field(default=5, metadata={
+    up_kernel_size: int = field(default=3, metadata={
         'help': "kernel size of the upsampling stages: their convolutions after nearest upsampling (odd), or "
                 "their transposed convolutions"})
-    upsampling: str = field(default='nearest', metadata={
+    upsampling: str = field(default='transposed', metadata={
         'help': "the upsampling stages: 'nearest' (nearest upsampling + convolution, an Upsampling block) or "
                 "'transposed' (a stride-2 TransposeConv2d)"})
     lr: float = field(default=1.5e-3, metadata={'help': 'learning rate'})

@@ -1,7 +1,8 @@
 """Benchmark our framework against the same network written with torch.nn + autograd + torch.optim.
 
     python -m Proj_123456_654321.Miniproject_2.others.benchmark [--widths 16 32 64] [--batch-sizes 16 32 64]
-        [--repeats 30] [--warmup 3] [--threads N] [--device cpu|cuda] [--epoch-size 50000] [--data DIR]
+        [--upsampling nearest|transposed] [--up-kernel-size 3] [--repeats 30] [--warmup 3] [--threads N]
+        [--device cpu|cuda] [--epoch-size 50000] [--data DIR]
         [--skip-epoch] [--skip-predict] [--json PATH]
 
 Both sides always run the same network with the same weights, the same data, the same thread count and
@@ -213,22 +214,27 @@ def submitted_settings():
     return dict(config.architecture(), batch_size=config.batch_size)
 
 
-def step_configurations(widths, batch_sizes):
+def _configuration_name(config, batch_size):
+    """'w112 k3/5 b16' (nearest upsampling + 5×5 convolutions) or 'w112 k3/t4 b16' (4×4 transposed ones)."""
+    upsampling = 't' if config.get('upsampling') == 'transposed' else ''
+    return f"w{config['width']} k{config['kernel_size']}/{upsampling}{config['up_kernel_size']} b{batch_size}"
+
+
+def step_configurations(widths, batch_sizes, upsampling='nearest', up_kernel_size=3):
     """``(name, network configuration, batch size)`` of the submitted network, then of each width × batch size
-    with 3×3 kernels."""
+    with 3×3 strided kernels and the upsampling stages given."""
     submitted = submitted_settings()
     batch_size = submitted.pop('batch_size')
-    upsampling = 't' if submitted['upsampling'] == 'transposed' else ''
-    configurations = [(f"submitted w{submitted['width']} k{submitted['kernel_size']}/{upsampling}"
-                       f"{submitted['up_kernel_size']} b{batch_size}", submitted, batch_size)]
-    return configurations + [(f"w{width} k3 b{batch_size}", {'width': width, 'kernel_size': 3, 'up_kernel_size': 3},
-                              batch_size) for width in widths for batch_size in batch_sizes]
+    configurations = [(f"submitted {_configuration_name(submitted, batch_size)}", submitted, batch_size)]
+    grid = [({'width': width, 'kernel_size': 3, 'up_kernel_size': up_kernel_size, 'upsampling': upsampling},
+             batch_size) for width in widths for batch_size in batch_sizes]
+    return configurations + [(_configuration_name(config, size), config, size) for config, size in grid]
 
 
-def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
+def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print, upsampling='nearest', up_kernel_size=3):
     """Time one training step of both sides for the submitted network and for each width × batch size."""
     rows = []
-    for name, config, batch_size in step_configurations(widths, batch_sizes):
+    for name, config, batch_size in step_configurations(widths, batch_sizes, upsampling, up_kernel_size):
         torch.manual_seed(SEED)
         ours = Model._build_network(**config).to(device)
         theirs = copy_weights(ours, twin_network(ours).to(device))
@@ -434,6 +440,9 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--widths', type=int, nargs='+', default=[16, 32, 64])
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[16, 32, 64])
+    parser.add_argument('--upsampling', choices=['nearest', 'transposed'], default='nearest',
+                        help="the grid's upsampling stages (default: %(default)s)")
+    parser.add_argument('--up-kernel-size', type=int, default=3, help="the grid's upsampling kernel (default: 3)")
     parser.add_argument('--repeats', type=int, default=30, help='timed runs of each side (default: %(default)s)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed runs of each side first (default: %(default)s)')
     parser.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's default)")
@@ -485,7 +494,7 @@ def main(argv=None):
     report('\ntraining step (forward, MSE, zero_grad, backward, Adam)')
     report(COLUMNS)
     results['step'] = step_table(arguments.widths, arguments.batch_sizes, arguments.repeats, arguments.device,
-                                 arguments.warmup, report)
+                                 arguments.warmup, report, arguments.upsampling, arguments.up_kernel_size)
     results['epoch'] = None
     if not arguments.skip_epoch:
         report('\none epoch of Model.train vs the torch loop, each in a fresh process (times in ms)')

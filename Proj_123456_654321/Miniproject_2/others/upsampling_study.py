@@ -39,6 +39,10 @@ STUDY = Study(
         't4-w160': {**TRANSPOSED, 'width': 160},
         # Each pair's two copies exchanged at random (Config.swap).
         't4-w112-swap': {**TRANSPOSED, 'swap': True},
+        # The kernel that led at width 112 (3), wider: at 160 with t4-w160's rate (the kernel alone differs),
+        # at 224 with the rate scaled down as 1 / width from 160's, rounded.
+        't3-w160': {**TRANSPOSED, 'up_kernel_size': 3, 'width': 160},
+        't3-w224': {**TRANSPOSED, 'up_kernel_size': 3, 'width': 224, 'lr': 1e-3},
     },
     folder=Path(__file__).resolve().parent / 'results' / 'upsampling',
     # The contract's budget: 4 minutes per 50,000 pairs; the shipped network took about 2.5.
