@@ -256,6 +256,8 @@ experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DA
 	$(PY) -m $(PROJECT).Miniproject_2.others.baselines --data $(VAL2_GAUSSIAN) --sigma 25 \
 		--json $(MP2_RESULTS)/baselines_val2_gaussian.json | tee $(MP2_RESULTS)/baselines_val2_gaussian.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(GAUSSIAN_DATA)
+	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(DATA) --noise pixelated \
+		--out $(MP2_RESULTS)/pictures_pixelated.png
 	$(PY) -m $(PROJECT).Miniproject_2.others.benchmark --data $(DATA) | tee $(MP2_RESULTS)/benchmark_cpu.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.dispatch_count
 	$(PY) test.py -p $(PROJECT) -d $(DATA) 2>&1 | tee $(MP2_RESULTS)/demo_cpu.log
@@ -347,7 +349,7 @@ ROBUSTNESS := $(PY) -m $(PROJECT).Miniproject_2.others.robustness
 PIXELATION_NOISES := pixelation-2 pixelation-4 pixelation-8 pixelation-12 pixelation-16
 CLEAN_PATCH_NOISES := gaussian-5 gaussian-10 gaussian-15 gaussian-20 gaussian-25 gaussian-30 gaussian-35 \
 	gaussian-40 gaussian-50 poisson-gaussian correlated
-PIXELATION_SETS := --data $(DATA) --photos bundled --data $(VAL2_DATA) --photos photos_indomain
+PIXELATION_SETS := --data $(DATA) --photos $(VAL_PHOTOS) --data $(VAL2_DATA) --photos photos_indomain
 GAUSSIAN_SETS := --data $(GAUSSIAN_DATA) --data $(VAL2_GAUSSIAN)
 # The weights shipped before, in git's history: the U-Net trained at σ 25 only (before the blind one), both
 # models trained on Gaussian noise blind to σ (before the pixelation stage), rows mp2-gaussian and

@@ -10,7 +10,7 @@ import torch
 from Proj_123456_654321.Miniproject_1 import model as mp1
 from Proj_123456_654321.Miniproject_1.others import capacity as mp1_capacity
 from Proj_123456_654321.Miniproject_2 import model as m
-from Proj_123456_654321.Miniproject_2.others import capacity
+from Proj_123456_654321.Miniproject_2.others import capacity, upsampling_study
 
 from test_model import noisy_pairs
 
@@ -126,12 +126,13 @@ def test_evaluate_skips_a_candidate_without_weights(study, capsys):
 
 
 def test_the_shipped_configuration_is_a_measured_candidate():
-    """Model()'s defaults are one of the candidates, so the capacity results describe what ships; and the
-    shipped file is of that architecture."""
-    name = capacity.STUDY.now_shipped()
+    """Model()'s defaults are one of the upsampling study's candidates, so its results describe what ships;
+    and the shipped file is of that architecture."""
+    name = upsampling_study.STUDY.now_shipped()
     assert name is not None and name != 'shipped'
     defaults = m.Model.Config()
-    assert all(getattr(defaults, field) == value for field, value in capacity.STUDY.candidates[name].items())
+    assert all(getattr(defaults, field) == value
+               for field, value in upsampling_study.STUDY.candidates[name].items())
     m.Model(device='cpu').load_pretrained_model()
 
 

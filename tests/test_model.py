@@ -38,11 +38,18 @@ def model():
     return m.Model(width=8)
 
 
-def test_network_has_the_required_shape(model):
-    kinds = [type(module).__name__ for module in model.network]
-    assert kinds == ['Conv2d', 'ReLU', 'Conv2d', 'ReLU', 'Upsampling', 'ReLU', 'Upsampling', 'Sigmoid']
-    assert model.network[0].stride == (2, 2) and model.network[2].stride == (2, 2)
-    assert model.network[0].in_channels == 3 and model.network[6].out_channels == 3
+@pytest.mark.parametrize('options, block', [({}, 'TransposeConv2d'), ({'upsampling': 'nearest'}, 'Upsampling')],
+                         ids=['default', 'nearest'])
+def test_network_has_the_required_shape(options, block):
+    """Each upsampling stage a stride-2 transposed convolution (the default) or nearest upsampling by 2 and a
+    convolution, as the course allows."""
+    network = m.Model(width=8, **options).network
+    kinds = [type(module).__name__ for module in network]
+    assert kinds == ['Conv2d', 'ReLU', 'Conv2d', 'ReLU', block, 'ReLU', block, 'Sigmoid']
+    assert network[0].stride == (2, 2) and network[2].stride == (2, 2)
+    assert all(network[index].stride == (2, 2) if block == 'TransposeConv2d' else network[index].scale_factor == 2
+               for index in (4, 6))
+    assert network[0].in_channels == 3 and network[6].out_channels == 3
 
 
 def test_default_model_loads_the_shipped_weights():

@@ -71,7 +71,7 @@ def test_main_draws_the_grid_and_writes_every_psnr(inputs, tmp_path, capsys):
             np.testing.assert_array_equal(pixels[top:top + TILE, left:left + TILE], expected)
 
     assert json.loads(written.read_text()) == summary
-    assert summary['indices'] == [0, 2] and summary['nlm']['h_over_sigma'] == 0.8
+    assert summary['indices'] == [0, 2] and summary['classical_parameters']['h_over_sigma'] == 0.8
     assert list(summary['psnr_db']) == ['noisy', 'mp2', 'nlm', 'bm3d', 'mp1'] and summary['skipped'] == {}
     noisy, clean = noisy[[0, 2]].double().numpy() / 255, clean[[0, 2]].double().numpy() / 255
     expected = [baselines.psnr(noisy[i:i + 1], clean[i:i + 1]) for i in range(2)]
@@ -80,6 +80,20 @@ def test_main_draws_the_grid_and_writes_every_psnr(inputs, tmp_path, capsys):
     assert summary['mean_psnr_db']['noisy'] == pytest.approx(np.mean(expected))
     for key in ('nlm', 'bm3d'):
         assert min(summary['psnr_db'][key]) > max(expected) + 3
+
+
+def test_a_pixelated_set_shows_the_tuned_blur_between_the_input_and_the_models(inputs, tmp_path):
+    results = {'methods': [{'key': 'noisy', 'psnr_db': 20.0}, {'key': 'blur', 'psnr_db': 24.0,
+                                                                'chosen': {'sigma': 0.6}}]}
+    (tmp_path / 'baselines.json').write_text(json.dumps(results))
+    summary = pictures.main(inputs + ['--noise', 'pixelated', '--count', '2'])
+    assert list(summary['psnr_db']) == ['noisy', 'blur', 'mp2', 'mp1']
+    assert summary['noise'] == 'pixelated' and summary['classical_parameters']['blur'] == 0.6
+    noisy, clean = (images[[0, 2]].double().numpy() / 255 for images in smooth_set())
+    blurred = baselines.denoise_blur(noisy, 0.6)
+    assert summary['psnr_db']['blur'] == [baselines.psnr(blurred[i:i + 1], clean[i:i + 1]) for i in range(2)]
+    width, height = Image.open(tmp_path / 'out' / 'pictures.png').size
+    assert (width, height) == pictures.figure_size(2, 5, TILE)
 
 
 def test_a_model_that_cannot_load_leaves_its_column_out(inputs, tmp_path, monkeypatch):

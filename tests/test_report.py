@@ -57,11 +57,15 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['contOneKeptCorrelatedAlpha'] == f"{alpha:g}"
     kept = correlated['val_psnr'][correlated['alphas'].index(alpha)] - correlated['before']
     assert values['contOneKeptCorrelatedGain'] == f"{kept:+.2f}"
-    capacity = json.loads(report.capacity.STUDY.results_file.read_text())
-    shipped = report.capacity.STUDY.now_shipped()
-    assert values['oursWidth'] == str(report.capacity.STUDY.candidates[shipped]['width'])
-    assert values['capGainTwo'] == f"{capacity['vs_shipped'][shipped]['data_val2_gaussian']['mean']:.2f}"
-    assert values['capEpochRatio'] == f"{capacity['time'][shipped]['ratio']:.2f}"
+    capacity, former = json.loads(report.capacity.STUDY.results_file.read_text()), report.CAPACITY_WINNER
+    assert values['capGainTwo'] == f"{capacity['vs_shipped'][former]['data_val2_gaussian']['mean']:.2f}"
+    assert values['capEpochRatio'] == f"{capacity['time'][former]['ratio']:.2f}"
+    upsampling = report.upsampling_study.STUDY
+    chosen, study_results = upsampling.now_shipped(), json.loads(upsampling.results_file.read_text())
+    assert values['oursWidth'] == str(upsampling.candidates[chosen]['width'])
+    assert values['upChosenPsnrTwo'] == f"{study_results['psnr'][chosen]['data_val2']:.2f}"
+    race = [study_results['psnr'][name]['data'] for name in report.UPSAMPLING_RACE]
+    assert values['upRaceGain'] == f"{race[1] - race[0]:.2f}"
     unet_study = report.unet_capacity.STUDY
     unet_capacity, unet_winner = json.loads(unet_study.results_file.read_text()), report.UNET_CAPACITY_WINNER
     assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_winner]['data_val2_gaussian']['mean']:.2f}"
@@ -88,7 +92,8 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['pixUnetPieceEpochs'] == report.in_words([str(run['epochs']) for run in light['runs']])
     budget = json.loads((report.MP1_RESULTS / 'speed.json').read_text())['budget']['seconds_per_50000_pairs']
     assert values['unetBudgetLightFloatLast'] == f"{budget['light / float32, channels-last'] / 60:.1f}"
-    for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation'):
+    for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation',
+                  'upsampling'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
 

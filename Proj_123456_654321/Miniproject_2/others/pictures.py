@@ -1,17 +1,21 @@
 """A grid of validation images: the noisy input, each denoiser's output and the clean image, side by side.
 
-    python -m Proj_123456_654321.Miniproject_2.others.pictures --data DIR [--count 6] [--indices I ...]
-        [--out PATH.png] [--baselines-json PATH] [--scale 4]
+    python -m Proj_123456_654321.Miniproject_2.others.pictures --data DIR [--noise gaussian|pixelated]
+        [--count 6] [--indices I ...] [--out PATH.png] [--baselines-json PATH] [--scale 4]
 
-One row per image of ``DIR/val_data.pkl``; columns: noisy input, Mini-project 2 (ours, ``bestmodel.pth``),
-non-local means, BM3D, Mini-project 1 (U-Net), clean. Each tile is titled with its PSNR against the clean
+One row per image of ``DIR/val_data.pkl``; columns (``COLUMNS``), for a Gaussian set (``--noise gaussian``,
+the default): noisy input, Mini-project 2 (ours, ``bestmodel.pth``), non-local means, BM3D, Mini-project 1
+(U-Net), clean; for a set of the course's degradation (``--noise pixelated``): noisy input, the tuned Gaussian
+blur, Mini-project 2, Mini-project 1, clean. Each tile is titled with its PSNR against the clean
 image (the clean one with its index in the set); the bottom line gives each column's mean PSNR over the
 images shown. The images are ``--count`` indices evenly spaced over the whole set (``linspace(0, N - 1, count)``, rounded), so the
 choice is fixed in advance and not picked for looks; ``--indices`` chooses them instead.
 
-The pictures are of a Gaussian set (σ = 25, ``data_gaussian``). The NLM filter strength is the one the
-baselines script chose (``baselines_gaussian.json``, oracle-tuned on that validation set): run ``python -m
-Proj_123456_654321.Miniproject_2.others.baselines --data DIR --sigma 25 --json ...`` first. BM3D gets σ = 25/255; the models are called as the course harness calls them. Scores use ``baselines.psnr``
+The classical methods' parameters are those the baselines script chose on the whole validation set
+(oracle-tuned there; ``--baselines-json``, run ``python -m Proj_123456_654321.Miniproject_2.others.baselines
+--data DIR ...`` first): for a Gaussian set (σ = 25, ``data_gaussian``, ``baselines_gaussian.json``) the NLM
+filter strength, BM3D getting σ = 25/255; for a pixelated one (``data``, ``baselines.json``) the blur's σ. The
+models are called as the course harness calls them. Scores use ``baselines.psnr``
 (the harness's formula); like there, the models' outputs are scored unclipped, but shown clipped.
 
 Tiles are upscaled ``--scale`` times by pixel repetition and drawn 1:1 with ``interpolation='nearest'``, so
@@ -32,26 +36,42 @@ from . import baselines
 from .data import load_val
 
 DEFAULT_OUT = baselines.RESULTS_FOLDER / 'pictures.png'
-# (key, column header); the models' keys are those of baselines.MINIPROJECT_OF
-COLUMNS = (('noisy', 'noisy input'), ('mp2', 'MP2 (ours)'), ('nlm', 'NLM'), ('bm3d', 'BM3D'),
-           ('mp1', 'MP1 (U-Net)'), ('clean', 'clean'))
+# Per kind of set (--noise): (key, column header) of each column; the models' keys are those of
+# baselines.MINIPROJECT_OF.
+COLUMNS = {'gaussian': (('noisy', 'noisy input'), ('mp2', 'MP2 (ours)'), ('nlm', 'NLM'), ('bm3d', 'BM3D'),
+                        ('mp1', 'MP1 (U-Net)'), ('clean', 'clean')),
+           'pixelated': (('noisy', 'noisy input'), ('blur', 'blur'), ('mp2', 'MP2 (ours)'), ('mp1', 'MP1 (U-Net)'),
+                         ('clean', 'clean'))}
+# The baselines results each kind of set reads by default.
+BASELINES_JSON = {'gaussian': baselines.RESULTS_FOLDER / 'baselines_gaussian.json',
+                  'pixelated': baselines.RESULTS_FOLDER / 'baselines.json'}
 # Layout in pixels at DPI dots per inch: placing every tile on whole pixels keeps the upscaled image 1:1.
 DPI, FONT_SIZE, LINE, PAD, GAP = 100, 8, 14, 8, 6
 
 
-def nlm_h(path):
-    """``(h, h / σ)``: the NLM filter strength (on the [0, 1] scale) that the baselines script chose."""
+def chosen_parameter(path, key, name):
+    """The parameter ``name`` of the method ``key`` that the baselines script chose, from its JSON ``path``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run the baselines script first "
                                 f"(python -m {__package__}.baselines --data DIR)")
     try:
         rows = {row['key']: row for row in json.loads(path.read_text())['methods']}
-        factor = rows['nlm']['chosen']['h_over_sigma']
+        return rows[key]['chosen'][name]
     except (KeyError, TypeError, ValueError):
-        raise ValueError(f"{path} holds no non-local means result of the baselines script "
-                         f"(was it run with --skip nlm?)") from None
-    return factor * baselines.NOISE_SIGMA, factor
+        raise ValueError(f"{path} holds no {baselines.METHOD_NAMES[key]} result of the baselines script "
+                         f"(was it run with --skip {key}?)") from None
+
+
+def classical_parameters(noise, path):
+    """``(parameters, headers)`` of the classical methods of a ``noise`` set: the NLM filter strength ``h`` (on
+    the [0, 1] scale) for a Gaussian one, the blur's σ for a pixelated one, and their columns' headers."""
+    if noise == 'gaussian':
+        factor = chosen_parameter(path, 'nlm', 'h_over_sigma')
+        return ({'nlm': factor * baselines.NOISE_SIGMA, 'h_over_sigma': factor},
+                {'nlm': f"NLM (h={factor:g}σ)"})
+    sigma = chosen_parameter(path, 'blur', 'sigma')
+    return {'blur': sigma}, {'blur': f"blur (σ={sigma:g} px)"}
 
 
 def choose_indices(total, count, indices):
@@ -66,11 +86,16 @@ def choose_indices(total, count, indices):
     return list(indices)
 
 
-def denoise_all(noisy, h, log=print):
-    """``{key: float images [n, 3, H, W]}`` for every method that can run, and ``{key: reason}`` for the rest."""
-    outputs, skipped = {'noisy': noisy, 'nlm': baselines.denoise_nlm(noisy, h)}, {}
-    # one process: starting 'spawn' workers (each importing torch) costs more than BM3D on a few 32×32 images
-    outputs['bm3d'] = baselines.denoise_bm3d(noisy, workers=1)
+def denoise_all(noisy, parameters, log=print):
+    """``{key: float images [n, 3, H, W]}`` for every method that can run, and ``{key: reason}`` for the rest;
+    the classical methods those of ``parameters`` (``classical_parameters``)."""
+    outputs, skipped = {'noisy': noisy}, {}
+    if 'nlm' in parameters:
+        outputs['nlm'] = baselines.denoise_nlm(noisy, parameters['nlm'])
+        # one process: starting 'spawn' workers (each importing torch) costs more than BM3D on a few images
+        outputs['bm3d'] = baselines.denoise_bm3d(noisy, workers=1)
+    if 'blur' in parameters:
+        outputs['blur'] = baselines.denoise_blur(noisy, parameters['blur'])
     for key, number in baselines.MINIPROJECT_OF.items():
         model, reason = baselines.load_miniproject_model(number)
         if model is None:
@@ -91,12 +116,12 @@ def figure_size(rows, columns, tile):
     return 2 * PAD + columns * tile + (columns - 1) * GAP, tile_box(rows - 1, 0, tile)[1] + tile + 2 * LINE + PAD
 
 
-def draw(images, clean, psnrs, keys, indices, scale, h_over_sigma):
-    """The grid as a matplotlib Figure; ``images[key]`` and ``clean`` are float ``[n, 3, H, W]``."""
+def draw(images, clean, psnrs, keys, indices, scale, headers):
+    """The grid as a matplotlib Figure; ``images[key]`` and ``clean`` are float ``[n, 3, H, W]``, ``headers``
+    each column's header."""
     tile = clean.shape[-1] * scale
     width, height = figure_size(len(clean), len(keys), tile)
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    headers = dict(COLUMNS, nlm=f"NLM (h={h_over_sigma:g}σ)")
 
     def text(x, y, string, va='bottom', **options):  # x, y in pixels from the top left
         figure.text(x / width, 1 - y / height, string, fontsize=FONT_SIZE, ha='center', va=va, **options)
@@ -137,18 +162,23 @@ def weights_digest(number):
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Validation images denoised by every method, with PSNRs.')
     parser.add_argument('--data', type=Path, default=Path('data'), help='folder with val_data.pkl')
+    parser.add_argument('--noise', choices=tuple(COLUMNS), default='gaussian',
+                        help="the set's noise, which chooses the classical methods (default: %(default)s)")
     parser.add_argument('--count', type=int, default=6, help='images, evenly spaced over the set (default 6)')
     parser.add_argument('--indices', type=int, nargs='+', help='these validation images instead of --count')
     parser.add_argument('--out', type=Path, default=DEFAULT_OUT, help=f'PNG to write (default {DEFAULT_OUT})')
-    parser.add_argument('--baselines-json', type=Path, default=baselines.RESULTS_FOLDER / 'baselines_gaussian.json',
-                        help='results of the baselines script, for the NLM h (default: the Gaussian set\'s, %(default)s)')
+    parser.add_argument('--baselines-json', type=Path,
+                        help="results of the baselines script, for the classical methods' parameters (default: "
+                             "results/baselines_gaussian.json for a Gaussian set, results/baselines.json for a "
+                             "pixelated one)")
     parser.add_argument('--scale', type=int, default=4, help='pixel repetition of the 32×32 tiles (default 4)')
     arguments = parser.parse_args(argv)
     if arguments.scale < 1:
         parser.exit(1, "error: --scale must be at least 1\n")
     try:
         noisy_uint8, clean_uint8 = load_val(arguments.data)
-        h, h_over_sigma = nlm_h(arguments.baselines_json)
+        baselines_json = arguments.baselines_json or BASELINES_JSON[arguments.noise]
+        parameters, classical_headers = classical_parameters(arguments.noise, baselines_json)
         indices = choose_indices(len(noisy_uint8), arguments.count, arguments.indices)
     except (FileNotFoundError, ValueError) as error:
         parser.exit(1, f"error: {error}\n")
@@ -157,18 +187,19 @@ def main(argv=None):
     clean = clean_uint8[indices].numpy().astype(np.float64) / 255
     # before loading: a training run may replace bestmodel.pth meanwhile
     weights = {key: weights_digest(number) for key, number in baselines.MINIPROJECT_OF.items()}
-    outputs, skipped = denoise_all(noisy, h)
-    keys = [key for key, _ in COLUMNS if key == 'clean' or key in outputs]
+    outputs, skipped = denoise_all(noisy, parameters)
+    columns = COLUMNS[arguments.noise]
+    keys = [key for key, _ in columns if key == 'clean' or key in outputs]
     psnrs = {key: [baselines.psnr(outputs[key][i:i + 1], clean[i:i + 1]) for i in range(len(indices))]
              for key in keys if key != 'clean'}
 
-    figure = draw(outputs, clean, psnrs, keys, indices, arguments.scale, h_over_sigma)
+    figure = draw(outputs, clean, psnrs, keys, indices, arguments.scale, {**dict(columns), **classical_headers})
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(arguments.out, lambda path: figure.savefig(path, dpi=DPI, format='png'))
     summary = {
-        'data': str(arguments.data), 'indices': indices,
+        'data': str(arguments.data), 'noise': arguments.noise, 'indices': indices,
         'selection': 'given (--indices)' if arguments.indices else f'{len(indices)} evenly spaced over the set',
-        'nlm': {'h_over_sigma': h_over_sigma, 'h': h, 'from': str(arguments.baselines_json)},
+        'classical_parameters': {**parameters, 'from': str(baselines_json)},
         'weights_sha256_12': weights,
         'psnr_db': psnrs, 'mean_psnr_db': {key: float(np.mean(values)) for key, values in psnrs.items()},
         'methods': {key: baselines.METHOD_NAMES[key] for key in psnrs}, 'skipped': skipped,

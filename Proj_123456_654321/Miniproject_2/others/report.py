@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import capacity, continued, robustness, study
+from . import capacity, continued, fetch_photos, robustness, study, upsampling_study
 from .both_projects import PROJECT_FOLDER, results_folder
 from ...Miniproject_1.others import capacity as unet_capacity
 from ...Miniproject_1.others import speed as unet_speed_module
@@ -147,7 +147,10 @@ def numbers():
     values['oursTrainMinutes'] = f"{mp2_history['total_seconds'] / 60:.1f}"
     values['oursEpochSeconds'] = f"{study.seconds_per_epoch(mp2_history):.1f}"
     values['oursThreads'] = str(mp2_history['threads'])
-    values['oursPieces'] = str(len(mp2_history.get('runs', [None])))
+    runs = mp2_history.get('runs', [{'epochs': len(mp2_history['history'])}])
+    values['oursPieces'] = str(len(runs))
+    values['oursPieceEpochs'] = in_words([str(run['epochs']) for run in runs])
+    values['oursBestValPsnr'] = f"{mp2_history['best_val_psnr']:.2f}"
     values['oursTrainPairs'] = thousands(mp2_history['train_size'])
     config, training = mp2_history['config'], mp2_history['training']
     values['oursWidth'] = str(config['width'])
@@ -251,6 +254,7 @@ def numbers():
     values.update(exactness_numbers())
     values.update(continued_numbers(continued_results()))
     values.update(capacity_numbers())
+    values.update(upsampling_numbers())
     unet_values, unet_winner, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap',
                                                                  UNET_CAPACITY_WINNER)
     values.update(unet_values)
@@ -264,6 +268,8 @@ def numbers():
 
 # The U-Net capacity study's winner, which issue 36 pruned into the shipped 'light' U-Net.
 UNET_CAPACITY_WINNER = 'w32-tapered-residual'
+# Mini-project 2's capacity study's winner, shipped until issue 40's upsampling study replaced it.
+CAPACITY_WINNER = 'w112k3u5-lr1.5e-3'
 
 
 # The robustness evaluation's sets and models, and the noises its goal covers (Gaussian σ 10 to 50 and the
@@ -371,7 +377,9 @@ def pixelation_numbers(results):
             values[f'pix{name}BlurMin{suffix}'] = f"{min(margins):+.2f}"
             values[f'pix{name}BlurMax{suffix}'] = f"{max(margins):+.2f}"
     for file, suffix in (('baselines.json', ''), ('baselines_val2.json', 'Two')):
-        for key, method in method_rows(read_json(MP2_RESULTS / file)).items():
+        pixelated = read_json(MP2_RESULTS / file)
+        values[f'pixValImages{suffix}'] = thousands(pixelated['images'])
+        for key, method in method_rows(pixelated).items():
             values[f'pixPsnr{BASELINE_MACROS[key]}{suffix}'] = f"{method['psnr_db']:.2f}"
     for prefix, path in PIXELATION_TRAINING:
         history = read_json(path)
@@ -408,7 +416,7 @@ def study_gain_numbers(study_of_capacity, prefix, name=None):
 def capacity_numbers():
     """Macros of Mini-project 2's width paragraph (``cap...``; see ``study_gain_numbers``), and what the width
     and rate brought apart from the photos."""
-    values, name, results = study_gain_numbers(capacity.STUDY, 'cap')
+    values, name, results = study_gain_numbers(capacity.STUDY, 'cap', CAPACITY_WINNER)
     # The shipped configuration's first piece against the width-48 one trained alike (both 10 epochs on the
     # same data, seed 0), on the first set: what the width and rate bring apart from the photos.
     wide = read_json(capacity.STUDY.folder / f'{name}.json')
@@ -419,6 +427,67 @@ def capacity_numbers():
     values['capNarrowMoreGain'] = f"{results['vs_shipped']['w48k3u5']['data_gaussian']['mean']:.2f}"
     values['capWidthGain'] = f"{float(values['capWideFirstPiecePsnr']) - float(values['capNarrowMorePsnr']):.2f}"
     return values
+
+
+# The upsampling study's rows in the report: the race's two sides at width 112, and the swap's.
+UPSAMPLING_RACE = ('nearest-w112', 't3-w112')
+UPSAMPLING_SWAP = ('t4-w112', 't4-w112-swap')
+UPSAMPLING_SETS = (('data', ''), ('data_val2', 'Two'))
+
+
+def upsampling_label(fields):
+    """'nearest + 5×5' or 'transposed 3×3' (and ', swapped' where the pairs' copies are), in LaTeX."""
+    kernel = fields['up_kernel_size']
+    kind = 'nearest + ' if fields['upsampling'] == 'nearest' else 'transposed '
+    return f"{kind}{kernel}$\\times${kernel}" + (', swapped' if fields.get('swap') else '')
+
+
+def upsampling_numbers():
+    """Macros of the upsampling study (``up...``; suffix ``Two`` for the second set): the shipped candidate's
+    PSNR after the study's epochs and its epoch-time ratio, the race at width 112 (nearest + 5×5 against
+    transposed 3×3, the same epochs on the same pairs), the swap's difference, the study's epochs and pairs,
+    and the first pixelated validation set's photographs."""
+    results = read_json(upsampling_study.STUDY.results_file)
+    chosen = upsampling_study.STUDY.now_shipped()
+    if chosen is None:
+        raise ReportError("Model()'s defaults are none of the upsampling study's candidates")
+    history = read_json(upsampling_study.STUDY.folder / f'{chosen}.json')
+    values = {'upStudyEpochs': str(len(history['history'])), 'upStudyPairs': thousands(history['train_size']),
+              'upStudyRuns': str(len(upsampling_study.STUDY.candidates) - 1),
+              'upChosenEpochRatio': f"{results['time'][chosen]['ratio']:.2f}",
+              'pixValPhotos': str(sum(len(files) for _, files in fetch_photos.VALIDATION_PHOTOS.values()))}
+    nearest, transposed = UPSAMPLING_RACE
+    plain, swapped = UPSAMPLING_SWAP
+    for folder, suffix in UPSAMPLING_SETS:
+        psnr = {name: scores[folder] for name, scores in results['psnr'].items()}
+        values[f'upChosenPsnr{suffix}'] = f"{psnr[chosen]:.2f}"
+        values[f'upNearestPsnr{suffix}'] = f"{psnr[nearest]:.2f}"
+        values[f'upTransposedPsnr{suffix}'] = f"{psnr[transposed]:.2f}"
+        values[f'upRaceGain{suffix}'] = f"{psnr[transposed] - psnr[nearest]:.2f}"
+        values[f'upSwapGain{suffix}'] = f"{psnr[swapped] - psnr[plain]:+.2f}"
+    return values
+
+
+def upsampling_table():
+    """The upsampling study: each candidate's upsampling stages, width and strided kernel, its PSNR on both
+    pixelated validation sets after the same epochs, and its epoch time relative to the network shipped before."""
+    results = read_json(upsampling_study.STUDY.results_file)
+    chosen = upsampling_study.STUDY.now_shipped()
+    lines = [r'\begin{tabular}{lrrrrr}', r'\toprule',
+             r'upsampling & width & strided & first & second & epoch \\', r'\midrule']
+    for name, fields in upsampling_study.STUDY.candidates.items():
+        if name == 'shipped':
+            continue
+        timing = results.get('time', {}).get(name)
+        strided = f"{fields['kernel_size']}$\\times${fields['kernel_size']}"
+        cells = [upsampling_label(fields), str(fields['width']), strided,
+                 *(f"{results['psnr'][name][folder]:.2f}" for folder, _ in UPSAMPLING_SETS),
+                 f"{timing['ratio']:.2f}" if timing else '--']
+        if name == chosen:
+            cells = [rf'\textbf{{{cell}}}' for cell in cells]
+        lines.append(' & '.join(cells) + r' \\')
+    lines += [r'\bottomrule', r'\end{tabular}']
+    return '\n'.join(lines)
 
 
 def continued_measurement(results, key, arguments):
@@ -518,13 +587,18 @@ def in_words(items):
     return ' and '.join(filter(None, [', '.join(items[:-1]), items[-1]]))
 
 
+# The Upsampling block of the network shipped before issue 40 (nearest ×2, then a 5×5 convolution): the
+# report's example of what its decomposition saves.
+FORMER_UPSAMPLING = dict(kernel_size=5, scale_factor=2, padding=2)
+
+
 def architecture_numbers():
-    """Parameter counts of both shipped networks, and the multiply-adds that the upsampling decomposition
-    saves, computed from the models themselves."""
+    """Parameter counts of both shipped networks, computed from the models themselves, and the multiply-adds
+    that the upsampling decomposition saves on ``FORMER_UPSAMPLING``."""
     from ...Miniproject_1.model import Model as UNetModel
     from ..model import Model, Upsampling
     ours = Model()
-    upsampling = next(layer for layer in ours.network.modules if isinstance(layer, Upsampling))
+    upsampling = Upsampling(1, 1, **FORMER_UPSAMPLING)
     rows, columns = upsampling._axes(16, 16)
     direct = upsampling.scale_factor ** 2 * upsampling.kernel_size[0] * upsampling.kernel_size[1]
     decomposed = len(rows.forward_keys) * len(columns.forward_keys)
@@ -656,7 +730,8 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
               'continued': continued_table(continued_results()), 'robustness': robustness_table(),
-              'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS), 'pixelation': pixelation_table()}
+              'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS), 'pixelation': pixelation_table(),
+              'upsampling': upsampling_table()}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values
