@@ -353,8 +353,9 @@ PIXELATION_SETS := --data $(DATA) --photos $(VAL_PHOTOS) --data $(VAL2_DATA) --p
 GAUSSIAN_SETS := --data $(GAUSSIAN_DATA) --data $(VAL2_GAUSSIAN)
 # The weights shipped before, in git's history: the U-Net trained at σ 25 only (before the blind one), both
 # models trained on Gaussian noise blind to σ (before the pixelation stage), rows mp2-gaussian and
-# mp1-gaussian, and both models of the first pixelation stage (70 % pixelated pairs, before issue 36's
-# retraining and light U-Net), rows mp1-tapered and mp2-mix70.
+# mp1-gaussian, both models of the first pixelation stage (70 % pixelated pairs, before issue 36's
+# retraining and light U-Net), rows mp1-tapered and mp2-mix70, and our network of nearest upsampling + 5×5
+# convolutions shipped before issue 40 (SHIPPED_BEFORE_COMMIT's), row mp2-nearest.
 UNET_SIGMA25_COMMIT := 31d6f59
 GAUSSIAN_TRAINED_COMMIT := f52f00d
 PIXELATION_TRAINED_COMMIT := 379a692
@@ -379,6 +380,10 @@ robustness: setup $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(GAUSSIAN_DA
 			$(ROBUSTNESS) candidate $$name blind_runs/$$name.pth $$sets \
 				--model-class $(PROJECT).Miniproject_$$number.model:Model || exit 1; \
 		done; \
+	done
+	git show $(SHIPPED_BEFORE_COMMIT):$(PROJECT)/Miniproject_2/bestmodel.pth > blind_runs/mp2-nearest.pth
+	for sets in "$(PIXELATION_SETS) --noises $(PIXELATION_NOISES)" "$(GAUSSIAN_SETS) --noises $(CLEAN_PATCH_NOISES)"; do \
+		$(ROBUSTNESS) candidate mp2-nearest blind_runs/mp2-nearest.pth $$sets || exit 1; \
 	done
 	$(ROBUSTNESS) candidate mp2-sigma25 $(MP2_RESULTS)/robustness/mp2_sigma25.pth $(GAUSSIAN_SETS)
 	mkdir -p blind_runs && git show $(UNET_SIGMA25_COMMIT):$(PROJECT)/Miniproject_1/bestmodel.pth > blind_runs/mp1_sigma25.pth

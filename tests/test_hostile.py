@@ -147,7 +147,7 @@ def mp2_payload(**changes):
 
 def mp2_config(**changes):
     """The configuration of ``Model(width=4)`` of Mini-project 2, with ``changes``."""
-    return {'width': 4, 'kernel_size': 3, 'up_kernel_size': 5, **changes}
+    return {**mp2.Config(width=4).architecture(), **changes}
 
 
 def parameters(model):
@@ -632,12 +632,14 @@ def one_thread():
 
 @pytest.mark.parametrize('project, options, size, tile', [
     (mp2, {}, (98, 75), 48),
-    (mp2, {'kernel_size': 4, 'up_kernel_size': 7}, (98, 75), 56),  # a wider receptive field: a wider margin
     (mp2, {'upsampling': 'transposed', 'up_kernel_size': 4}, (98, 75), 48),
     (mp2, {'upsampling': 'transposed', 'kernel_size': 5, 'up_kernel_size': 5}, (98, 75), 56),
+    (mp2, {'upsampling': 'nearest', 'up_kernel_size': 5}, (98, 75), 48),
+    # a wider receptive field: a wider margin
+    (mp2, {'upsampling': 'nearest', 'kernel_size': 4, 'up_kernel_size': 7}, (98, 75), 56),
     (mp1, {}, (130, 121), 112),
-], ids=['miniproject 2', 'miniproject 2, larger kernels', 'miniproject 2, transposed',
-        'miniproject 2, transposed, larger kernels', 'miniproject 1'])
+], ids=['miniproject 2', 'miniproject 2, transposed 4', 'miniproject 2, transposed, larger kernels',
+        'miniproject 2, nearest', 'miniproject 2, nearest, larger kernels', 'miniproject 1'])
 def test_predict_tiles_a_large_image_with_the_output_of_one_pass(project, options, size, tile, one_thread):
     torch.manual_seed(0)
     model = project.Model(width=4, **options)  # self-ensembled, so every flip and transposition is tiled too

@@ -95,6 +95,22 @@ def test_run_stores_rows_resumes_and_summarises(small_set, tmp_path):
     assert (tmp_path / 'robustness.png').stat().st_size > 0
 
 
+def test_keep_as_copies_a_method_s_rows_under_another_name(tmp_path):
+    path = tmp_path / 'results.json'
+    rows = [{'set': set_name, 'noise': 'gaussian-10', 'method': method, 'psnr_db': psnr}
+            for set_name, method, psnr in (('a', 'mp2', 30.0), ('b', 'mp2', 31.0), ('a', 'blur', 25.0))]
+    path.write_text(json.dumps({'rows': rows}))
+    assert robustness.keep_as('mp2', 'mp2-before', ['b'], path, log=lambda line: None) == 1
+    assert robustness.keep_as('mp2', 'mp2-before', path=path, log=lambda line: None) == 2
+    results = json.loads(path.read_text())
+    kept = [row for row in results['rows'] if row['method'] == 'mp2-before']
+    assert sorted((row['set'], row['psnr_db'], row['kept_from']) for row in kept) == [('a', 30.0, 'mp2'),
+                                                                                      ('b', 31.0, 'mp2')]
+    assert len(results['rows']) == 5  # the originals stay; the second call replaced the first's copy
+    with pytest.raises(SystemExit, match="no rows of 'mp1'"):
+        robustness.keep_as('mp1', 'mp1-before', path=path)
+
+
 def test_a_candidate_loads_into_its_class(tmp_path):
     model = BiasFreeModel(width=8)
     model.save_model(tmp_path / 'weights.pth')

@@ -5,6 +5,7 @@
     python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data_gaussian --data data_val2_gaussian
         [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy blur nlm bm3d mp2 mp1] [--force]
     python -m Proj_123456_654321.Miniproject_2.others.robustness candidate NAME PATH --data data ...
+    python -m Proj_123456_654321.Miniproject_2.others.robustness keep-as mp2 mp2-before [--sets data_val2 ...]
     python -m Proj_123456_654321.Miniproject_2.others.robustness summary
 
 Two families of noises (``NOISES``, from the module ``others/noises.py``):
@@ -39,7 +40,9 @@ per-image PSNRs of the BM3D subset, so that the summary gives each method's diff
 of paired differences on that subset, with its standard error. Results accumulate in
 ``results/robustness/results.json`` (one row per set, noise and method; rows already there are kept unless
 ``--force``), so a run stopped midway goes on where it stopped; ``--results PATH`` keeps a study's rows in a
-file of its own. ``summary`` writes ``summary.md`` and the plot ``robustness.png`` beside the file.
+file of its own. ``keep-as METHOD NAME`` copies a method's rows under another name (of the ``--sets`` given,
+else all), the rows of a shipped model before new weights replace it: the same weights on the same images,
+so the same figures, without measuring them again. ``summary`` writes ``summary.md`` and the plot ``robustness.png`` beside the file.
 """
 import argparse
 import datetime
@@ -392,6 +395,19 @@ def plot(results, path):
     plt.close(figure)
 
 
+def keep_as(method, name, sets=None, path=RESULTS_FILE, log=print):
+    """Copy every row of ``method`` (of the sets ``sets``, else of all) under the method name ``name``, replacing
+    rows of that name; returns how many were copied."""
+    rows = [row for row in read_results(path)['rows']
+            if row['method'] == method and (sets is None or row['set'] in sets)]
+    if not rows:
+        raise SystemExit(f"robustness: error: no rows of {method!r} to keep in {path}")
+    for row in rows:
+        store_row({**row, 'method': name, 'kept_from': method}, {}, path)
+    log(f"kept {len(rows)} rows of {method} as {name}")
+    return len(rows)
+
+
 def summary(path=RESULTS_FILE):
     results = read_results(path)
     if not results['rows']:
@@ -437,6 +453,10 @@ def main(argv=None):
         command.add_argument('--workers', type=int, default=1, help='processes for BM3D')
         command.add_argument('--threads', type=int, help="torch's CPU threads")
         command.add_argument('--force', action='store_true', help='redo rows already in the results')
+    command = commands.add_parser('keep-as')
+    command.add_argument('method', help='the method whose rows to copy, e.g. mp2')
+    command.add_argument('name', help='the name of the copies, e.g. mp2-before')
+    command.add_argument('--sets', nargs='+', help='only the rows of these sets (default: all)')
     commands.add_parser('summary')
     for command in commands.choices.values():
         command.add_argument('--results', type=Path, default=RESULTS_FILE,
@@ -444,6 +464,8 @@ def main(argv=None):
     arguments = parser.parse_args(argv)
     if arguments.command == 'summary':
         return summary(arguments.results)
+    if arguments.command == 'keep-as':
+        return keep_as(arguments.method, arguments.name, arguments.sets, arguments.results)
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
     if arguments.command == 'run':
