@@ -2,24 +2,26 @@
 import pytest
 import torch
 
-from Proj_123456_654321.Miniproject_2.model import Conv2d, Model, Sequential
+from Proj_123456_654321.Miniproject_2.model import Conv2d, Model, Sequential, TransposeConv2d
 from Proj_123456_654321.Miniproject_2.others import blind
 
 
 def convolutions(model):
-    return [block for block in model.network if isinstance(block, Conv2d)]
+    return [block for block in model.network if isinstance(block, (Conv2d, TransposeConv2d))]
 
 
+@pytest.mark.parametrize('upsampling', ['transposed', 'nearest'])
 @pytest.mark.parametrize('variant, biased', [('bias', [True] * 4), ('bias-free', [False] * 4),
                                              ('output-bias', [False, False, False, True])])
-def test_each_variant_has_the_required_shape_and_its_biases(variant, biased):
-    model = blind.VARIANTS[variant](width=8)
-    plain = Model(width=8)
+def test_each_variant_has_the_required_shape_and_its_biases(variant, biased, upsampling):
+    model = blind.VARIANTS[variant](width=8, upsampling=upsampling)
+    plain = Model(width=8, upsampling=upsampling)
     assert [type(block) for block in model.network] == [type(block) for block in plain.network]
     assert [block.bias is not None for block in convolutions(model)] == biased
     for ours, reference in zip(convolutions(model), convolutions(plain)):
         assert (ours.kernel_size, ours.stride, ours.padding, ours.weight.shape) == \
                (reference.kernel_size, reference.stride, reference.padding, reference.weight.shape)
+        assert getattr(ours, 'output_padding', None) == getattr(reference, 'output_padding', None)
 
 
 @pytest.mark.parametrize('seed', range(5))

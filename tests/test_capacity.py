@@ -14,8 +14,8 @@ from Proj_123456_654321.Miniproject_2.others import capacity, upsampling_study
 
 from test_model import noisy_pairs
 
-SMALL = {'shipped': {'width': 4, 'kernel_size': 3, 'up_kernel_size': 5},
-         'wide': {'width': 8, 'kernel_size': 3, 'up_kernel_size': 5}}
+SMALL = {'shipped': {'width': 4, 'kernel_size': 3, 'up_kernel_size': 5, 'upsampling': 'nearest'},
+         'wide': {'width': 8, 'kernel_size': 3, 'up_kernel_size': 5, 'upsampling': 'nearest'}}
 
 
 def data_folders(tmp_path):
@@ -44,7 +44,7 @@ def test_train_runs_in_pieces_each_resumed_with_a_new_seed(study):
     capacity.main(['train', 'wide', '--data', data, '--epochs', '1', '--threads', '1'], small)
     assert (folder / 'wide.pth').is_file()
     first = json.loads((folder / 'wide.json').read_text())
-    assert first['seed'] == 0 and first['config'] == {**SMALL['wide'], 'upsampling': 'nearest'} and len(first['history']) == 1
+    assert first['seed'] == 0 and first['config'] == SMALL['wide'] and len(first['history']) == 1
     capacity.main(['train', 'wide', '--data', data, '--epochs', '2', '--threads', '1'], small)
     second = json.loads((folder / 'wide.json').read_text())
     assert second['seed'] == 1 and [run['epochs'] for run in second['runs']] == [1, 2]
@@ -115,7 +115,8 @@ def test_evaluate_scores_every_model_on_every_set_and_the_summary_compares_with_
     table = (folder / 'summary.md').read_text()
     row = next(line for line in table.splitlines() if line.startswith('| wide |'))
     assert all(f"{gains[path]['mean']:+.2f} ± {gains[path]['standard_error']:.2f}" in row for path in data)
-    assert '| shipped (before this study) | width=4, kernel_size=3, up_kernel_size=5 |  |  |' in table
+    assert ('| shipped (before this study) | width=4, kernel_size=3, up_kernel_size=5, upsampling=nearest |  |  |'
+            in table)
 
 
 def test_evaluate_skips_a_candidate_without_weights(study, capsys):

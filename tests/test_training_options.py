@@ -53,7 +53,7 @@ def test_the_torch_twin_is_built_block_by_block_for_every_kind_of_block():
 
 
 @pytest.mark.parametrize('options, message', [
-    ({'up_kernel_size': 4}, 'odd'), ({'upsampling': 'bilinear'}, 'upsampling'), ({'optimizer': 'rmsprop'}, 'optimizer'), ({'loss': 'l2'}, 'loss'),
+    ({'up_kernel_size': 4, 'upsampling': 'nearest'}, 'odd'), ({'upsampling': 'bilinear'}, 'upsampling'), ({'optimizer': 'rmsprop'}, 'optimizer'), ({'loss': 'l2'}, 'loss'),
     ({'schedule': 'step'}, 'schedule'), ({'init': 'xavier'}, 'init')])
 def test_bad_options_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
@@ -214,7 +214,7 @@ def test_training_command_writes_the_configuration_and_history(data_folder, tmp_
     assert result['config']['width'] == 8 and len(result['history']) == 2
     assert result['best_val_psnr'] == max(record['val_psnr'] for record in result['history'])
     if '--loss' in extra:
-        assert result['config'] == {'width': 8, 'kernel_size': 4, 'up_kernel_size': 5, 'upsampling': 'nearest'}
+        assert result['config'] == {'width': 8, 'kernel_size': 4, 'up_kernel_size': 5, 'upsampling': 'transposed'}
         assert result['training'] == {'lr': 0.01, 'batch_size': 16, 'optimizer': 'sgd', 'momentum': 0.9,
                                       'loss': 'l1', 'schedule': 'cosine', 'augment': True, 'swap': False, 'init': 'he'}
     assert out.is_file()

@@ -16,12 +16,15 @@ convolution's (the sigmoid's offset) only. The study's runs and figures are in `
 """
 import sys
 
-from ..model import Conv2d, Model, Sequential, Upsampling
+from ..model import Conv2d, Model, Sequential, TransposeConv2d, Upsampling
 from . import train
 
 
 def without_bias(block):
     """``block`` rebuilt without its bias if it is a convolution, else ``block`` itself."""
+    if isinstance(block, TransposeConv2d):
+        return TransposeConv2d(block.in_channels, block.out_channels, block.kernel_size, block.stride, block.padding,
+                               block.output_padding, block.dilation, bias=False)
     if isinstance(block, Upsampling):
         return Upsampling(block.in_channels, block.out_channels, block.kernel_size, block.scale_factor,
                           block.stride, block.padding, block.dilation, bias=False)

@@ -340,7 +340,8 @@ def robustness_numbers(results):
 # pixelation training (per mini-project: its macros' prefix and its training record).
 PIXELATION_SETS = (('data', '', 'first set'), ('data_val2', 'Two', 'second set'))
 PIXELATION_METHODS = (('noisy', 'Noisy', 'noisy'), ('blur', 'Blur', 'blur'),
-                      ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2', 'Ours', 'MP2'),
+                      ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2-nearest', 'OursNearest', 'MP2, n.'),
+                      ('mp2', 'Ours', 'MP2'),
                       ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'), ('mp1', 'Unet', 'MP1'))
 PIXELATION_TRAINING = (('pixOursMix', MP2_RESULTS / 'pixelation' / 'mp2_mix.json'),
                        ('pixOurs', MP2_RESULTS / 'pixelation' / 'mp2_mix3.json'),

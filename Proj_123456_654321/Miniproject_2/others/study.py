@@ -37,8 +37,8 @@ RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'study'
 TRAIN_MODULE = 'Proj_123456_654321.Miniproject_2.others.train'
 
 # The configuration of the first shipped model; every study run changes one thing from it.
-BASE = {'width': 48, 'kernel_size': 3, 'up_kernel_size': 3, 'lr': 1e-3, 'batch_size': 32, 'optimizer': 'adam',
-        'loss': 'mse', 'schedule': 'constant', 'init': 'torch', 'augment': False}
+BASE = {'width': 48, 'kernel_size': 3, 'up_kernel_size': 3, 'upsampling': 'nearest', 'lr': 1e-3, 'batch_size': 32,
+        'optimizer': 'adam', 'loss': 'mse', 'schedule': 'constant', 'init': 'torch', 'augment': False}
 
 # Model()'s width and rate before the capacity runs.
 WIDTH_48 = {'width': 48, 'lr': 3e-3}
