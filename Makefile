@@ -256,7 +256,7 @@ experiments: setup $(TRAIN_DATA)/train_data.pkl $(MORE_DATA)/train_data.pkl $(DA
 	$(PY) -m $(PROJECT).Miniproject_2.others.baselines --data $(VAL2_GAUSSIAN) --sigma 25 \
 		--json $(MP2_RESULTS)/baselines_val2_gaussian.json | tee $(MP2_RESULTS)/baselines_val2_gaussian.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(GAUSSIAN_DATA)
-	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(DATA) --noise pixelated \
+	$(PY) -m $(PROJECT).Miniproject_2.others.pictures --data $(DATA) --noise pixelated --count 4 \
 		--out $(MP2_RESULTS)/pictures_pixelated.png
 	$(PY) -m $(PROJECT).Miniproject_2.others.benchmark --data $(DATA) | tee $(MP2_RESULTS)/benchmark_cpu.log
 	$(PY) -m $(PROJECT).Miniproject_2.others.dispatch_count

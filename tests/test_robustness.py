@@ -1,11 +1,13 @@
 """Tests of the robustness evaluation (others/robustness.py) on a small validation set."""
 import json
+import pickle
 
 import numpy as np
 import pytest
 import torch
 
 from Proj_123456_654321.Miniproject_2.others import baselines, noises, robustness
+from Proj_123456_654321.Miniproject_2.model import Model
 from Proj_123456_654321.Miniproject_2.others.blind import BiasFreeModel
 
 
@@ -118,6 +120,21 @@ def test_a_candidate_loads_into_its_class(tmp_path):
     assert loaded.config == model.config
     images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
     assert torch.equal(loaded.predict(images), model.predict(images))
+
+
+def test_a_candidate_of_the_former_file_format_loads_as_its_network(tmp_path):
+    """A file written before the ``upsampling`` field (nearest upsampling then) loads as that network, not as
+    today's default."""
+    torch.manual_seed(0)
+    former = Model(width=8, upsampling='nearest')
+    path = former.save_model(tmp_path / 'former.pth')
+    payload = pickle.loads(path.read_bytes())
+    del payload['config']['upsampling']
+    path.write_bytes(pickle.dumps(payload, protocol=4))
+    loaded = robustness.candidate_model(path)
+    assert loaded.config.upsampling == 'nearest'
+    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    assert torch.equal(loaded.predict(images), former.predict(images))
 
 
 def test_bm3d_takes_a_psd_per_image():

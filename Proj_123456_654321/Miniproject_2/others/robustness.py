@@ -171,8 +171,10 @@ def model_denoiser(model):
 
 
 def candidate_model(path, model_class=FrameworkModel):
-    """``model_class(**configuration saved in path)`` with the weights of ``path`` loaded."""
-    model = model_class(**model_class()._read_payload(Path(path))['config'])
+    """``model_class(**configuration saved in path)`` with the weights of ``path`` loaded; the fields a file
+    predates take their former values (``Config.FORMER_ARCHITECTURE``), as loading reads them."""
+    config = model_class()._read_payload(Path(path))['config']
+    model = model_class(**{**model_class.Config.FORMER_ARCHITECTURE, **config})
     model.load_pretrained_model(path)
     return model
 
