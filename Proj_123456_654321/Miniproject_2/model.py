@@ -1862,6 +1862,8 @@ class Model:
 
     @staticmethod
     def _build_network(width, kernel_size, up_kernel_size, upsampling='nearest'):
+        # upsampling defaults to the former network's, as files without the field load (Config.FORMER_ARCHITECTURE):
+        # the tools that build the networks of earlier revisions call it without the field.
         # (k - 1) // 2 halves any size that is a multiple of 2, for odd and even k alike.
         down_padding = (kernel_size - 1) // 2
 
@@ -1960,7 +1962,7 @@ class Model:
         # Generators of their own, so that switching augmentation or held-out pairs on leaves the shuffling
         # of the rest unchanged.
         augmenter = random.Random(None if seed is None else seed + 1)
-        swapper = random.Random(None if seed is None else seed + 2)
+        swapper = random.Random(None if seed is None else seed + 3)  # seed + 2 draws the held-out pairs
         order, heldout = _split_heldout(len(train_input), self.continuation.holdout if continuing else 0.0, seed)
         inputs, targets = train_input.to(self.device), train_target.to(self.device)
         steps_per_epoch = -(-len(order) // batch_size)
