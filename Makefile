@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 PROJECT := Proj_123456_654321
 DATA ?= data
 SMALL_DATA := data_small
+# The first stand-in, Gaussian noise of σ 25 (its rules below), here because rules above name it.
+GAUSSIAN_DATA := data_gaussian
+VAL2_GAUSSIAN := data_val2_gaussian
 
 .PHONY: setup demo test data train train-unet report report-tools experiments capacity capacity-unet robustness \
 	blind-study sigma10-specialist shifted-sets pixelation-eval mix-study mp2-study upsampling-study
@@ -145,20 +148,39 @@ $(TRAIN_MIX)/train_data.pkl: $(MIX_PARTS) $(DATA)/train_data.pkl
 $(STUDY_MIX)/train_data.pkl: $(MIX_PARTS) $(DATA)/train_data.pkl
 	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(STUDY_MIX) --take $(MIX_PIXELATED):12000 \
 		--take $(MIX_GAUSSIAN):6000 --take $(MIX_POISSON_GAUSSIAN):2000 --val $(DATA)
+# The study's mix with more pairs of low σ: 2,000 of its pixelated pairs replaced by Gaussian ones of σ 1 to 10.
+MIX_LOW_SIGMA := data_train_lowsigma
+STUDY_LOW_SIGMA_MIX := data_study_lowsigma
+$(MIX_LOW_SIGMA)/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+	$(MIX_BUILD) --out $(MIX_LOW_SIGMA) --sigma 1:10 --train 2000 --seed 6
+$(STUDY_LOW_SIGMA_MIX)/train_data.pkl: $(MIX_PARTS) $(MIX_LOW_SIGMA)/train_data.pkl $(DATA)/train_data.pkl
+	$(PY) -m $(PROJECT).Miniproject_2.others.mix_data --out $(STUDY_LOW_SIGMA_MIX) --take $(MIX_PIXELATED):10000 \
+		--take $(MIX_GAUSSIAN):6000 --take $(MIX_POISSON_GAUSSIAN):2000 --take $(MIX_LOW_SIGMA):2000 --val $(DATA)
 
 # The study of the upsampling stages (issue 40, others/upsampling_study.py): every candidate from random weights,
-# 4 epochs on $(STUDY_MIX), each epoch kept by $(DATA)'s validation PSNR; then their epoch times side by side,
-# their PSNR on both validation sets against the network shipped before (SHIPPED_BEFORE_COMMIT's), and the table.
+# 4 epochs on $(STUDY_MIX) (t3-w160-lowsigma: on $(STUDY_LOW_SIGMA_MIX)), each epoch kept by $(DATA)'s validation
+# PSNR; then their epoch times side by side, their PSNR on both validation sets against the network shipped
+# before (SHIPPED_BEFORE_COMMIT's), the table, and the two mixes' robustness rows at a few noises.
 UPSAMPLING_STUDY := $(PY) -m $(PROJECT).Miniproject_2.others.upsampling_study
 UPSAMPLING_CANDIDATES := t4-w112 nearest-w112 t2-w112 t4-w160 t4-w112-swap t3-w112 t4-w112-k4 t3-w160 t3-w224
 SHIPPED_BEFORE_COMMIT := 9b88fe1
-upsampling-study: setup $(STUDY_MIX)/train_data.pkl $(VAL2_DATA)/val_data.pkl
+upsampling-study: setup $(STUDY_MIX)/train_data.pkl $(STUDY_LOW_SIGMA_MIX)/train_data.pkl $(VAL2_DATA)/val_data.pkl \
+		$(GAUSSIAN_DATA)/train_data.pkl
 	mkdir -p $(MP2_RESULTS)/upsampling
 	git show $(SHIPPED_BEFORE_COMMIT):$(PROJECT)/Miniproject_2/bestmodel.pth > $(MP2_RESULTS)/upsampling/shipped.pth
 	for name in $(UPSAMPLING_CANDIDATES); do \
 		$(UPSAMPLING_STUDY) train $$name --data $(STUDY_MIX) --epochs 4 --threads 2 --restart \
 			| tee $(MP2_RESULTS)/upsampling/$$name.log || exit 1; \
 	done
+	$(UPSAMPLING_STUDY) train t3-w160-lowsigma --data $(STUDY_LOW_SIGMA_MIX) --epochs 4 --threads 2 --restart \
+		| tee $(MP2_RESULTS)/upsampling/t3-w160-lowsigma.log
+	for name in t3-w160 t3-w160-lowsigma; do \
+		for sets in "--data $(GAUSSIAN_DATA) --noises gaussian-5 gaussian-10 gaussian-25" \
+				"--data $(DATA) --photos $(VAL_PHOTOS) --noises pixelation-2 pixelation-8"; do \
+			$(ROBUSTNESS) candidate $$name $(MP2_RESULTS)/upsampling/$$name.pth $$sets --force \
+				--results $(MP2_RESULTS)/upsampling/robustness.json || exit 1; \
+		done; \
+	done | tee $(MP2_RESULTS)/upsampling/lowsigma_robustness.log
 	$(UPSAMPLING_STUDY) time shipped t2-w112 t3-w112 t4-w112 t4-w112-k4 t4-w160 t3-w160 t3-w224 --data $(STUDY_MIX) \
 		--pairs 5000 | tee $(MP2_RESULTS)/upsampling/time.log
 	$(UPSAMPLING_STUDY) evaluate --data $(DATA) --data $(VAL2_DATA) | tee $(MP2_RESULTS)/upsampling/evaluate.log
@@ -306,8 +328,6 @@ $(VAL2_DATA)/val_data.pkl: photos_indomain/.fetched
 
 # The first stand-in, Gaussian noise of σ 25 on the same photos: the sets of the Gaussian rows (the course's
 # "noise characteristics may vary").
-GAUSSIAN_DATA := data_gaussian
-VAL2_GAUSSIAN := data_val2_gaussian
 $(GAUSSIAN_DATA)/train_data.pkl: | setup
 	$(PY) -m $(PROJECT).Miniproject_2.others.build_data --out $(GAUSSIAN_DATA) --noise gaussian
 $(VAL2_GAUSSIAN)/val_data.pkl: photos_indomain/.fetched
