@@ -87,7 +87,8 @@ STUDY = Study(
         # second): too large a rate for this width.
         'w112k3u5': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'upsampling': 'nearest', 'lr': 3e-3},
         # The rate scaled as 1 / width from the shipped configuration's (48 -> 112: 3e-3 -> 1.3e-3), rounded up.
-        'w112k3u5-lr1.5e-3': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'upsampling': 'nearest', 'lr': 1.5e-3},
+        'w112k3u5-lr1.5e-3': {'width': 112, 'kernel_size': 3, 'up_kernel_size': 5, 'upsampling': 'nearest',
+                              'lr': 1.5e-3},
         # The width-48 configuration again, trained like the first piece of the one above (10 epochs on
         # data_more, seed 0): what the width brings, apart from the photos.
         'w48k3u5': {'width': 48, 'kernel_size': 3, 'up_kernel_size': 5, 'upsampling': 'nearest', 'lr': 3e-3},

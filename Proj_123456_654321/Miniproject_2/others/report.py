@@ -443,18 +443,29 @@ def upsampling_label(fields):
     return f"{kind}{kernel}$\\times${kernel}" + (', swapped' if fields.get('swap') else '')
 
 
+def upsampling_candidates():
+    """``(chosen, names)``: the upsampling study's candidate that is ``Model()``'s defaults, and the candidates
+    trained on its pairs (the study's race; 'shipped' and runs on other pairs left out), in the study's order."""
+    chosen = upsampling_study.STUDY.now_shipped()
+    if chosen is None:
+        raise ReportError("Model()'s defaults are none of the upsampling study's candidates")
+    folder = upsampling_study.STUDY.folder
+    pairs = read_json(folder / f'{chosen}.json')['data']
+    names = [name for name in upsampling_study.STUDY.candidates
+             if name != 'shipped' and read_json(folder / f'{name}.json')['data'] == pairs]
+    return chosen, names
+
+
 def upsampling_numbers():
     """Macros of the upsampling study (``up...``; suffix ``Two`` for the second set): the shipped candidate's
     PSNR after the study's epochs and its epoch-time ratio, the race at width 112 (nearest + 5×5 against
     transposed 3×3, the same epochs on the same pairs), the swap's difference, the study's epochs and pairs,
     and the first pixelated validation set's photographs."""
     results = read_json(upsampling_study.STUDY.results_file)
-    chosen = upsampling_study.STUDY.now_shipped()
-    if chosen is None:
-        raise ReportError("Model()'s defaults are none of the upsampling study's candidates")
+    chosen, names = upsampling_candidates()
     history = read_json(upsampling_study.STUDY.folder / f'{chosen}.json')
     values = {'upStudyEpochs': str(len(history['history'])), 'upStudyPairs': thousands(history['train_size']),
-              'upStudyRuns': str(len(upsampling_study.STUDY.candidates) - 1),
+              'upStudyRuns': str(len(names)),
               'upChosenEpochRatio': f"{results['time'][chosen]['ratio']:.2f}",
               'pixValPhotos': str(sum(len(files) for _, files in fetch_photos.VALIDATION_PHOTOS.values()))}
     nearest, transposed = UPSAMPLING_RACE
@@ -474,15 +485,11 @@ def upsampling_table():
     and strided kernel, its PSNR on both pixelated validation sets after the same epochs, and its epoch time
     relative to the network shipped before."""
     results = read_json(upsampling_study.STUDY.results_file)
-    chosen = upsampling_study.STUDY.now_shipped()
-
-    def data(name):
-        return read_json(upsampling_study.STUDY.folder / f'{name}.json')['data']
+    chosen, names = upsampling_candidates()
     lines = [r'\begin{tabular}{lrrrrr}', r'\toprule',
              r'upsampling & width & strided & first & second & epoch \\', r'\midrule']
-    for name, fields in upsampling_study.STUDY.candidates.items():
-        if name == 'shipped' or data(name) != data(chosen):
-            continue
+    for name in names:
+        fields = upsampling_study.STUDY.candidates[name]
         timing = results.get('time', {}).get(name)
         strided = f"{fields['kernel_size']}$\\times${fields['kernel_size']}"
         cells = [upsampling_label(fields), str(fields['width']), strided,

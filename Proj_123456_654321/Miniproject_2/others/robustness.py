@@ -42,7 +42,8 @@ of paired differences on that subset, with its standard error. Results accumulat
 ``--force``), so a run stopped midway goes on where it stopped; ``--results PATH`` keeps a study's rows in a
 file of its own. ``keep-as METHOD NAME`` copies a method's rows under another name (of the ``--sets`` given,
 else all), the rows of a shipped model before new weights replace it: the same weights on the same images,
-so the same figures, without measuring them again. ``summary`` writes ``summary.md`` and the plot ``robustness.png`` beside the file.
+so the same figures, without measuring them again. ``summary`` writes ``summary.md`` and the plot
+``robustness.png`` beside the file.
 """
 import argparse
 import datetime
