@@ -179,6 +179,20 @@ def test_each_pixelated_pixel_is_one_pixel_of_its_footprint(factor):
         assert np.array_equal(first, second)
 
 
+def test_zoom_out_crops_at_least_its_multiple_of_the_high_resolution_side():
+    """A photo of 128 pixels a side at factor 2: with zoom_out 2 every crop must be the whole photo (the
+    same clean patch, or its mirror), while zoom_out 1 also draws crops down to 64 pixels."""
+    photo = Image.fromarray(position_coded_photo(128))
+    patches = {}
+    for zoom_out in (1.0, 2.0):
+        clean, _ = build_data.sample_pixelated([photo], 20, noises.Pixelation((2, 2), zoom_out),
+                                               np.random.default_rng(0), copies=1)
+        patches[zoom_out] = [np.array_equal(patch, clean[0]) or np.array_equal(patch, clean[0][:, :, ::-1])
+                             for patch in clean]
+    assert all(patches[2.0])
+    assert not all(patches[1.0])
+
+
 def test_pixelated_clean_patch_is_the_antialiased_downsampling():
     """A photo whose 8x8 blocks are flat: every pick equals the block's value, and so does the clean patch
     (Lanczos of flat blocks keeps their inner values; near block edges it may ring)."""
@@ -403,6 +417,7 @@ def test_main_quiet_and_errors(tmp_path, capsys):
 @pytest.mark.parametrize("argv, noise", [
     ([], noises.Pixelation((6, 16))), (["--factor", "8"], noises.Pixelation((8, 8))),
     (["--noise", "pixelation", "--factor", "2:4"], noises.Pixelation((2, 4))),
+    (["--factor", "2:16", "--zoom-out", "2"], noises.Pixelation((2, 16), 2.0)),
     (["--sigma", "5:55"], (5.0, 55.0)), (["--noise", "gaussian"], (25.0, 25.0)),
     (["--noise", "correlated"], noises.CORRELATED)])
 def test_main_chooses_the_noise(tmp_path, monkeypatch, argv, noise):
@@ -415,7 +430,11 @@ def test_main_chooses_the_noise(tmp_path, monkeypatch, argv, noise):
 @pytest.mark.parametrize("argv, message", [
     (["--factor", "8", "--sigma", "25"], "--factor is pixelation's"),
     (["--noise", "gaussian", "--factor", "8"], "--factor is pixelation's"),
-    (["--noise", "correlated", "--sigma", "25"], "--sigma is the Gaussian noise's level")])
+    (["--noise", "correlated", "--sigma", "25"], "--sigma is the Gaussian noise's level"),
+    (["--sigma", "25", "--zoom-out", "2"], "--zoom-out is pixelation's"),
+    (["--zoom-out", "0.5"], "--zoom-out must be a finite number of at least 1"),
+    (["--zoom-out", "nan"], "--zoom-out must be a finite number of at least 1"),
+    (["--zoom-out", "inf"], "--zoom-out must be a finite number of at least 1")])
 def test_main_refuses_a_level_of_another_noise(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as error:
         build_data.main(["--out", str(tmp_path)] + argv)

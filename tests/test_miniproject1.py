@@ -194,6 +194,51 @@ def test_a_finite_loss_explosion_stops_and_restores_the_weights(model):
     assert len(model.history) == 1
 
 
+class RateRecorder(mp1.Model):
+    """Records the learning rate of every optimizer step of its train calls."""
+
+    def _optimizer_and_schedule(self, lr, total_steps):
+        optimizer, schedule = super()._optimizer_and_schedule(lr, total_steps)
+        self.rates = []
+        optimizer.register_step_pre_hook(lambda optimizer, *_: self.rates.append(optimizer.param_groups[0]['lr']))
+        return optimizer, schedule
+
+
+def cosine(lr, step, total_steps):
+    return lr / 100 + (lr - lr / 100) * (1 + math.cos(math.pi * step / total_steps)) / 2
+
+
+def test_training_from_random_weights_warms_the_rate_up_and_later_calls_do_not(tmp_path):
+    noisy_1, noisy_2, _ = noisy_pairs(160)
+    torch.manual_seed(0)
+    model = RateRecorder(width=8)
+    # 10 steps an epoch, 30 in all: the warm-up is a tenth of them, each step at (k + 1) / 3 of the cosine's rate.
+    model.train(noisy_1, noisy_2, 3, batch_size=16, lr=1e-3, seed=0, verbose=False)
+    assert len(model.rates) == 30
+    for step, rate in enumerate(model.rates):
+        # torch computes the chained rates recursively: equal to the closed form within rounding.
+        assert rate == pytest.approx(cosine(1e-3, step, 30) * min(1, (step + 1) / 3), rel=1e-4)
+    # A second call, and training after load_pretrained_model, continue trained weights: no warm-up.
+    model.train(noisy_1, noisy_2, 1, batch_size=16, lr=1e-3, seed=0, verbose=False)
+    assert model.rates[0] == pytest.approx(1e-3, rel=1e-9)
+    model.save_model(tmp_path / 'trained.pth')
+    loaded = RateRecorder(width=8)
+    loaded.load_pretrained_model(tmp_path / 'trained.pth')
+    loaded.train(noisy_1, noisy_2, 1, batch_size=16, lr=1e-3, seed=0, verbose=False)
+    assert loaded.rates[0] == pytest.approx(1e-3, rel=1e-9)
+
+
+def test_warm_up_is_at_most_warmup_steps_long():
+    noisy_1, noisy_2, _ = noisy_pairs(64)
+    torch.manual_seed(0)
+    model = RateRecorder(width=8)
+    model.WARMUP_STEPS = 2
+    # 4 steps an epoch, 40 in all: a tenth would be 4, WARMUP_STEPS caps it at 2.
+    model.train(noisy_1, noisy_2, 10, batch_size=16, lr=1e-3, seed=0, verbose=False)
+    assert model.rates[:3] == pytest.approx([cosine(1e-3, 0, 40) / 2, cosine(1e-3, 1, 40), cosine(1e-3, 2, 40)],
+                                            rel=1e-4)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no GPU on this machine')
 def test_gpu_path():
     model = mp1.Model(width=8)

@@ -301,6 +301,15 @@ def _check_training_arguments(train_input, train_target, num_epochs, batch_size,
             raise ValueError("validation noisy and clean images must have the same shape")
 
 
+def _with_warmup(optimizer, schedule, steps):
+    """``schedule`` with its rate scaled by (k + 1) / ``steps`` at step k (from 0) of the first ``steps``; as is
+    for fewer than 2 steps."""
+    if steps < 2:
+        return schedule
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / steps, total_iters=steps - 1)
+    return torch.optim.lr_scheduler.ChainedScheduler([warmup, schedule], optimizer)
+
+
 def _keep_best(parameters, loaded_weights, heldout_loss):
     """Move ``parameters`` to the point ``loaded + f·(trained − loaded)``, ``f`` in ``Continuation.KEEP``, whose
     ``heldout_loss()`` (the held-out pairs' noisy-to-noisy error) is smallest; return ``f`` and the loss at every
@@ -400,6 +409,10 @@ class Model:
     # unbounded, so a diverged run can keep a huge finite loss and train on silently (seen: width 64, lr 1e-3,
     # loss 0.009 -> 18885 in epoch 3). Mini-project 2 ends in a sigmoid, which bounds its loss.
     DIVERGENCE_FACTOR = 100
+    # From random weights, Adam at the full rate can blow the residual output up in the first steps (seen: from
+    # scratch on issue 41's mix, mean loss 35 in epoch 1 and 19 dB after it): training that starts from random
+    # weights raises the rate linearly over its first WARMUP_STEPS steps (at most a tenth of the call's).
+    WARMUP_STEPS = 500
     # How train continues from loaded weights, chosen by Mini-project 2's others/continued.py
     # (Miniproject_2/others/results/continued/summary.md): as Mini-project 2's, plain training on all but 2 % of
     # the pairs, which then choose between the loaded and the trained weights.
@@ -571,6 +584,8 @@ class Model:
         steps_per_epoch = math.ceil(count / batch_size)
         total_steps = num_epochs * steps_per_epoch
         optimizer, schedule = self._optimizer_and_schedule(lr, total_steps)
+        if self.loaded_weights is None and not self.history:
+            schedule = _with_warmup(optimizer, schedule, min(self.WARMUP_STEPS, total_steps // 10))
         # Importing Mini-project 2's model turns autograd off process-wide; this model needs it.
         with torch.enable_grad():
             for epoch in range(1, num_epochs + 1):

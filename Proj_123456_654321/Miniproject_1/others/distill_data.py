@@ -1,6 +1,6 @@
 """Distillation targets for Mini-project 2's network: the U-Net's denoising of the other noisy copy::
 
-    python -m Proj_123456_654321.Miniproject_1.others.distill_data --data data_mix --out data_distill \\
+    python -m Proj_123456_654321.Miniproject_1.others.distill_data --data data_train --out data_distill \\
         [--weights Miniproject_1/bestmodel.pth] [--self-ensemble] [--force]
 
 Writes ``DIR/train_data.pkl`` holding ``(noisy_imgs_1, U-Net(noisy_imgs_2))`` (the second rounded to uint8, the

@@ -1,8 +1,8 @@
 """Where the U-Net's CPU training time goes, and what bfloat16 autocast and channels-last buy (issue 27)::
 
     python -m Proj_123456_654321.Miniproject_1.others.speed profile [--batches 20] [--threads 2]
-    python -m Proj_123456_654321.Miniproject_1.others.speed time --data data_blind [--pairs 10000] [--rounds 3]
-    python -m Proj_123456_654321.Miniproject_1.others.speed budget --data data_mix [--pairs 50000] [--rounds 1]
+    python -m Proj_123456_654321.Miniproject_1.others.speed time --data data [--pairs 10000] [--rounds 3]
+    python -m Proj_123456_654321.Miniproject_1.others.speed budget --data data [--pairs 50000] [--rounds 1]
 
 Both compare ``Model()``'s network trained as it was before (``float32``: ``bfloat16=False``,
 ``channels_last=False``) with the shipped settings (``shipped``: bfloat16 autocast on a CPU that computes it

@@ -5,7 +5,7 @@
 trains ``VARIANT`` (``bias``, the plain ``Model``; ``bias-free``; or ``output-bias``) with the training
 command (``others/train.py``, which takes the same ``TRAIN_OPTIONS``); ``robustness candidate NAME PATH
 --model-class Proj_123456_654321.Miniproject_2.others.blind:BiasFreeModel`` evaluates the weights it wrote
-(``make blind-study`` runs the study).
+(``make blind-study`` at commit c61896f ran the study; docs/history.md).
 
 A network without additive constants is positively homogeneous, ``f(a·x) = a·f(x)`` for ``a > 0``: Mohan et
 al. (ICLR 2020, "Robust and interpretable blind image denoising via bias-free CNNs") found that this lets

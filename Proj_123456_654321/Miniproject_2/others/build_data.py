@@ -18,8 +18,8 @@ Recipe, the course's degradation (the default; ``--factor LOW[:HIGH]``, default 
 
 1. a photo (H x W) uniformly at random among the split's photos, a downsampling factor ``f`` uniformly among
    the integers of ``--factor``, and a square crop: with probability 1/2 the whole scene (a square of the
-   photo's short side), else of a side drawn log-uniformly in ``[min(32 f, short side), short side]``, at a
-   uniformly random position;
+   photo's short side), else of a side drawn log-uniformly in ``[min(32 f z, short side), short side]``, at a
+   uniformly random position (``z``: ``--zoom-out``, default 1; above 1 the crops are sharper);
 2. the high-resolution image: the crop resized to ``32 f x 32 f`` with PIL's Lanczos filter, flipped
    horizontally with probability 1/2;
 3. clean patch: its antialiased (Lanczos) downsampling to 32 x 32; each noisy copy: one pixel of the
@@ -87,7 +87,7 @@ Command::
     python -m Proj_123456_654321.Miniproject_2.others.build_data --out DIR \\
         [--train 50000] [--val 1000] [--seed 0] [--images DIR ...] \\
         [--train-images DIR ...] [--val-images DIR ...] [--same-photos DIR ...] [--val-photos DIR ...]
-        [--factor LOW[:HIGH] | --noise gaussian [--sigma 25 | --sigma LOW:HIGH] | --noise NAME]
+        [--factor LOW[:HIGH] [--zoom-out Z] | --noise gaussian [--sigma 25 | --sigma LOW:HIGH] | --noise NAME]
         [--with-clean] [--force] [--quiet]
 
 Existing ``train_data.pkl`` / ``val_data.pkl`` in DIR are never overwritten
@@ -99,6 +99,7 @@ error ends the command with status 1 and a one-line message.
 import argparse
 import hashlib
 import importlib.util
+import math
 import os
 import resource
 import sys
@@ -312,7 +313,7 @@ def sample_pixelated(photos, n, pixelation, rng, copies, progress=None):
         if rng.random() < WHOLE_SCENE_PROBABILITY:
             side = short_side
         else:
-            smallest = min(high_side, short_side)
+            smallest = min(round(high_side * pixelation.zoom_out), short_side)
             side = round(np.exp(rng.uniform(np.log(smallest), np.log(short_side))))
         left = rng.integers(width - side + 1)
         top = rng.integers(height - side + 1)
@@ -534,6 +535,9 @@ def main(argv=None):
     parser.add_argument("--factor", type=argument_parser(parse_factors), metavar="LOW[:HIGH]",
                         help="pixelation's downsampling factor, an integer drawn uniformly per pair in "
                              f"LOW..HIGH (default {DEFAULT_FACTORS[0]}:{DEFAULT_FACTORS[1]})")
+    parser.add_argument("--zoom-out", type=float, default=1.0, metavar="Z",
+                        help="pixelation's crops at least Z times the high-resolution side (default 1; above "
+                             "1 every high-resolution image is a downsampled, sharper view of its photo)")
     parser.add_argument("--sigma", type=argument_parser(parse_sigma), metavar="LOW[:HIGH]",
                         help=f"the Gaussian noise's standard deviation (0-255 scale; default {NOISE_STD:g}); "
                              "LOW:HIGH draws it uniformly per pair (both copies the same) and per "
@@ -550,8 +554,12 @@ def main(argv=None):
         parser.error(f"--sigma is the Gaussian noise's level; --noise {kind} cannot take it")
     if args.factor and kind != "pixelation":
         parser.error(f"--factor is pixelation's; --noise {kind} cannot take it")
+    if args.zoom_out != 1.0 and kind != "pixelation":
+        parser.error(f"--zoom-out is pixelation's; --noise {kind} cannot take it")
+    if not (math.isfinite(args.zoom_out) and args.zoom_out >= 1.0):
+        parser.error(f"--zoom-out must be a finite number of at least 1, got {args.zoom_out:g}")
     if kind == "pixelation":
-        noise = Pixelation(args.factor or DEFAULT_FACTORS)
+        noise = Pixelation(args.factor or DEFAULT_FACTORS, args.zoom_out)
     elif kind == "gaussian":
         noise = args.sigma or (NOISE_STD, NOISE_STD)
     else:

@@ -16,7 +16,8 @@ options of ``continuation_options.py``):
     forgets; ``pixelation-cross-domain``, the same on ``data/``, the stand-in with the course's degradation;
 (c) from scratch: ``Model()`` without loading, ``scratch --epochs N`` epochs on ``data_gaussian/`` (settings
     do not apply there: this shows that plain training is what it was);
-(d) shifted in-domain sets (``make shifted-sets``): the in-domain photos with another degradation, in the
+(d) shifted in-domain sets (``make shifted-sets`` at commit c61896f, docs/history.md; ``make continued``
+    builds the pixelated one): the in-domain photos with another degradation, in the
     training and the validation pairs alike, as a grader's could be: the course's pixelation
     (``pixelation``, ``build_data``'s default), Gaussian σ 65, the robustness evaluation's Poisson–Gaussian
     and correlated noises (``--sets``);

@@ -1,7 +1,7 @@
 """One training set from several: a share of each set's training pairs, shuffled together.
 
-    python -m Proj_123456_654321.Miniproject_2.others.mix_data --out data_mix \\
-        --take data_pixtrain:35000 --take data_blind:15000 --val data [--seed 0] [--force]
+    python -m Proj_123456_654321.Miniproject_2.others.mix_data --out data_train --take data_train_pixelated:30000 \\
+        --take data_train_gaussian:15000 --take data_train_pg:5000 --val data [--seed 0] [--force]
 
 Writes ``DIR/train_data.pkl``: the first ``COUNT`` training pairs of each ``--take DIR:COUNT``, in an order
 drawn by ``--seed`` (so a batch mixes the degradations), and ``DIR/val_data.pkl``: a copy of ``--val``'s

@@ -125,8 +125,11 @@ class Correlated:
 @dataclass(frozen=True)
 class Pixelation:
     """One random high-resolution pixel per output pixel; the integer factor drawn per pair uniformly in
-    ``factors`` (LOW, HIGH), both ends included."""
+    ``factors`` (LOW, HIGH), both ends included. ``zoom_out``: build_data crops a side of at least
+    ``zoom_out · 32 f`` photo pixels, so that above 1 every high-resolution image is itself a downsampled (sharper)
+    view of its photo; it does not change the pick."""
     factors: tuple
+    zoom_out: float = 1.0
 
     def draw_factors(self, count, rng):
         """The factor of each of ``count`` pairs (no draw when the range is one value)."""

@@ -33,6 +33,7 @@ from . import capacity, continued, fetch_photos, robustness, study, upsampling_s
 from .both_projects import PROJECT_FOLDER, results_folder
 from ...Miniproject_1.others import capacity as unet_capacity
 from ...Miniproject_1.others import speed as unet_speed_module
+from ...Miniproject_1 import model as unet_model
 
 ROOT = PROJECT_FOLDER.parent
 REPORT_FOLDER = ROOT / 'report'
@@ -162,13 +163,15 @@ def numbers():
     mp1_history = read_json(MP1_RESULTS / 'bestmodel_history.json')
     values['unetEpochs'] = str(len(mp1_history['history']))
     values['unetBestEpoch'] = str(mp1_history['best_epoch'])
-    values['unetTrainHours'] = f"{mp1_history['total_seconds'] / 3600:.1f}"
+    values['unetTrainMinutes'] = f"{mp1_history['total_seconds'] / 60:.0f}"
+    values['unetTrainPairs'] = thousands(mp1_history['train_size'])
     values['unetEpochSeconds'] = f"{study.seconds_per_epoch(mp1_history):.0f}"
     values['unetThreads'] = str(mp1_history['threads'])
     values['unetPieceEpochs'] = in_words([str(run['epochs']) for run in mp1_history['runs']])
     values['unetBestValPsnr'] = f"{mp1_history['best_val_psnr']:.2f}"
     values['unetWidth'] = str(mp1_history['config']['width'])
     values['unetLr'] = f"{mp1_history['training']['lr']:g}"
+    values['unetWarmupSteps'] = str(unet_model.Model.WARMUP_STEPS)
     values['unetBatch'] = str(mp1_history['training']['batch_size'])
     former_unet = read_json(unet_capacity.STUDY.folder / 'shipped.json')
     values['unetFormerBestValPsnr'] = f"{former_unet['best_val_psnr']:.2f}"
@@ -187,11 +190,6 @@ def numbers():
             values[f'unetWidth{name}JumpEpoch'] = str(jumps[0] + 1)
             values[f'unetWidth{name}LossBefore'] = f"{losses[jumps[0] - 1]:.4f}"
             values[f'unetWidth{name}LossAfter'] = f"{losses[jumps[0]]:.0f}"
-    unet_blind = read_json(MP1_RESULTS / 'blind' / 'mp1_blind_history.json')
-    values['unetBlindEpochs'] = str(len(unet_blind['history']))
-    values['unetBlindPieceEpochs'] = in_words([str(run['epochs']) for run in unet_blind['runs']])
-    values['unetBlindMinutes'] = f"{unet_blind['total_seconds'] / 60:.0f}"
-    values['unetBlindBestValPsnr'] = f"{unet_blind['best_val_psnr']:.2f}"
     unet_speed = read_json(MP1_RESULTS / 'speed.json')
     values['unetSpeedRatio'] = f"{unet_speed['time']['ratio']:.2f}"
     values['unetSpeedMinutes'] = f"{unet_speed['time']['shipped_seconds_per_50000_pairs'] / 60:.1f}"
@@ -261,6 +259,7 @@ def numbers():
     # The third piece, kept apart: how much worse its kept epoch is than the shipped weights on the second set.
     branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2_gaussian']
     values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_winner]['data_val2_gaussian'] - branch:.2f}"
+    values.update(unet_data_study_numbers())
     values.update(robustness_numbers(read_json(robustness.RESULTS_FILE)))
     values.update(pixelation_numbers(read_json(robustness.RESULTS_FILE)))
     return values, counts
@@ -282,14 +281,21 @@ ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2-gauss
                      ('mp1', 'UnetShipped', 'MP1, shipped'))
 # Report 2's table: ours blind to σ and shipped, and the shipped U-Net.
 ROBUSTNESS_TABLE_MODELS = tuple(model for model in ROBUSTNESS_MODELS if model[0] in ('mp2-gaussian', 'mp2', 'mp1'))
-# Report 1's table: the U-Net trained at σ 25, blind to σ, and shipped (pixelation and Gaussian).
-UNET_ROBUSTNESS_MODELS = (('mp1-sigma25', 'FormerUnet', r'$\sigma$ 25'), ('mp1-gaussian', 'Unet', 'blind'),
+# Report 1's table: the U-Net trained blind to σ, the one shipped before issue 41 (the end of a chain of
+# stages, 'mp1-chain'), and the shipped one, trained from random weights in one recipe.
+UNET_ROBUSTNESS_MODELS = (('mp1-gaussian', 'Unet', 'blind'), ('mp1-chain', 'UnetChain', 'before'),
                           ('mp1', 'UnetShipped', 'shipped'))
 # Row labels short enough for a column: σ alone for the Gaussian noises.
 ROBUSTNESS_SHORT_LABELS = {**{f'gaussian-{sigma}': f'σ = {sigma}' for sigma in robustness.GAUSSIAN_SIGMAS},
                            'poisson-gaussian': 'Poisson–Gaussian', 'correlated': 'correlated'}
 ROBUSTNESS_GOAL_NOISES = tuple(f'gaussian-{sigma}' for sigma in robustness.GAUSSIAN_SIGMAS if sigma >= 10) + (
     'poisson-gaussian',)
+
+
+def robustness_commit(method):
+    """Where `make robustness` makes ``method``'s rows: '' for the classical denoisers and the shipped models,
+    else the commit whose Makefile made the rows of the models shipped before."""
+    return '' if method in robustness.METHODS else ' at commit c61896f (docs/history.md)'
 
 
 def robustness_differences(results, set_name, method):
@@ -299,7 +305,7 @@ def robustness_differences(results, set_name, method):
         row, reference = (robustness.find_row(results, set_name, noise, key) for key in (method, 'bm3d'))
         if row is None or reference is None:
             raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method if row is None else 'bm3d'} row of "
-                              f"{set_name}, {noise}: run `make robustness`")
+                              f"{set_name}, {noise}: run `make robustness`{robustness_commit(method)}")
         differences[noise] = robustness.paired_difference(row, reference)
     return differences
 
@@ -318,35 +324,32 @@ def robustness_numbers(results):
         row = robustness.find_row(study_results, 'data_gaussian', 'gaussian-25', variant)
         values[f'blindStudy{name}'] = f"{row['psnr_db']:.2f}"
     for set_name, suffix in ROBUSTNESS_SETS:
-        for method, name, _ in ROBUSTNESS_MODELS + UNET_ROBUSTNESS_MODELS[:1]:
+        for method, name, _ in dict.fromkeys(ROBUSTNESS_MODELS + UNET_ROBUSTNESS_MODELS):
             differences = robustness_differences(results, set_name, method)
             worst = min(ROBUSTNESS_GOAL_NOISES, key=lambda noise: differences[noise][0])
             values[f'robust{name}Worst{suffix}'] = versus(differences[worst][0])
             values[f'robust{name}WorstAt{suffix}'] = latex_escape(ROBUSTNESS_SHORT_LABELS[worst])
             values[f'robust{name}AtTwentyFive{suffix}'] = versus(differences['gaussian-25'][0])
             values[f'robust{name}Ten{suffix}'] = versus(differences['gaussian-10'][0])
-        # The σ-10 specialist (make sigma10-specialist): what the shape reaches at σ 10 when it need not be blind.
+        # The σ-10 specialist (make sigma10-specialist at commit c61896f, docs/history.md): what the shape reaches
+        # at σ 10 when it need not be blind.
         specialist, reference = (robustness.find_row(results, set_name, 'gaussian-10', method)
                                  for method in ('specialist-sigma10', 'bm3d'))
         if specialist is None:
             raise ReportError(f"{robustness.RESULTS_FILE} lacks the specialist-sigma10 row of {set_name}: run "
-                              f"`make sigma10-specialist`")
+                              f"`make sigma10-specialist` at commit c61896f (docs/history.md)")
         values[f'robustSpecialistTen{suffix}'] = versus(robustness.paired_difference(specialist, reference)[0])
     return values
 
 
 # The course's degradation: the robustness evaluation's pixelation rows on both pixelated validation sets
-# (set, macro suffix, label), the methods of their table (key, macro name, label), and the shipped weights'
-# pixelation training (per mini-project: its macros' prefix and its training record).
+# (set, macro suffix, label) and the methods of their table (key, macro name, label).
 PIXELATION_SETS = (('data', '', 'first set'), ('data_val2', 'Two', 'second set'))
 PIXELATION_METHODS = (('noisy', 'Noisy', 'noisy'), ('blur', 'Blur', 'blur'),
                       ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2-nearest', 'OursNearest', 'MP2, n.'),
                       ('mp2', 'Ours', 'MP2'),
-                      ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'), ('mp1', 'Unet', 'MP1'))
-PIXELATION_TRAINING = (('pixOursMix', MP2_RESULTS / 'pixelation' / 'mp2_mix.json'),
-                       ('pixOurs', MP2_RESULTS / 'pixelation' / 'mp2_mix3.json'),
-                       ('pixUnetMix', MP1_RESULTS / 'pixelation' / 'mp1_mix.json'),
-                       ('pixUnet', MP1_RESULTS / 'pixelation' / 'mp1_light.json'))
+                      ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'), ('mp1-chain', 'UnetChain', 'MP1, b.'),
+                      ('mp1', 'Unet', 'MP1'))
 BASELINE_MACROS = {'noisy': 'Noisy', 'blur': 'Blur', 'median': 'Median', 'nlm': 'Nlm', 'bm3d': 'Bm',
                    'mp2': 'Ours', 'mp1': 'Unet'}
 
@@ -361,7 +364,7 @@ def pixelation_rows(results):
                 row = robustness.find_row(results, set_name, noise, method)
                 if row is None:
                     raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method} row of {set_name}, {noise}: "
-                                      f"run `make robustness`")
+                                      f"run `make robustness`{robustness_commit(method)}")
                 rows[set_name, noise, method] = row['psnr_db']
     return rows
 
@@ -369,7 +372,7 @@ def pixelation_rows(results):
 def pixelation_numbers(results):
     """Macros of the course's degradation: per set (suffix ``Two`` for the second) each model's least and
     largest PSNR minus the tuned blur's over the downsampling factors (``pixOursBlurMin``, ...), the
-    baselines on the pixelated validation pairs (``pixPsnrBlur``, ...), and the pixelation training."""
+    baselines on the pixelated validation pairs (``pixPsnrBlur``, ...)."""
     rows, values = pixelation_rows(results), {}
     for set_name, suffix, _ in PIXELATION_SETS:
         for method, name, _ in PIXELATION_METHODS[2:]:
@@ -382,14 +385,28 @@ def pixelation_numbers(results):
         values[f'pixValImages{suffix}'] = thousands(pixelated['images'])
         for key, method in method_rows(pixelated).items():
             values[f'pixPsnr{BASELINE_MACROS[key]}{suffix}'] = f"{method['psnr_db']:.2f}"
-    for prefix, path in PIXELATION_TRAINING:
-        history = read_json(path)
-        values[f'{prefix}Epochs'] = str(len(history['history']))
-        values[f'{prefix}BestEpoch'] = str(history['best_epoch'])
-        values[f'{prefix}Minutes'] = f"{history['total_seconds'] / 60:.0f}"
-        values[f'{prefix}BestValPsnr'] = f"{history['best_val_psnr']:.2f}"
-        runs = history.get('runs', [{'epochs': len(history['history'])}])
-        values[f'{prefix}PieceEpochs'] = in_words([str(run['epochs']) for run in runs])
+    return values
+
+
+# The U-Net's data study (issue 41, Miniproject_1/others/data_study.sh): each run's record and robustness rows.
+UNET_DATA_STUDY = MP1_RESULTS / 'data_study'
+
+
+def unet_data_study_numbers():
+    """Macros of the U-Net's data study: data/'s validation PSNR after the last epoch of each run
+    (``dataStudyPlain``, ...), the spread of the two seeds of the same mix, and the factor-1 pairs' gain at
+    Gaussian σ 5 and 10 and at factor 2 of the pixelation (negative: a loss)."""
+    rows = read_json(UNET_DATA_STUDY / 'robustness.json')
+    values, last = {}, {}
+    for run, name in (('plain', 'Plain'), ('plain-seed1', 'PlainSeed'), ('fewer-seed1', 'Fewer'),
+                      ('sharp', 'Sharp'), ('lowsigma', 'LowSigma'), ('f1', 'Identity')):
+        last[run] = read_json(UNET_DATA_STUDY / f'{run}.json')['history'][-1]['val_psnr']
+        values[f'dataStudy{name}'] = f"{last[run]:.2f}"
+    values['dataStudySeedSpread'] = f"{abs(last['plain'] - last['plain-seed1']):.2f}"
+    for noise, name in (('gaussian-5', 'Five'), ('gaussian-10', 'Ten'), ('pixelation-2', 'PixTwo')):
+        identity, plain = (robustness.find_row(rows, 'data_gaussian' if noise.startswith('gaussian') else 'data',
+                                               noise, f'unet-{run}')['psnr_db'] for run in ('f1', 'plain'))
+        values[f'dataStudyIdentityGain{name}'] = f"{identity - plain:+.2f}"
     return values
 
 

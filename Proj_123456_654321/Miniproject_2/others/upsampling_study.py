@@ -5,12 +5,12 @@
     python -m Proj_123456_654321.Miniproject_2.others.upsampling_study evaluate --data data --data data_val2
     python -m Proj_123456_654321.Miniproject_2.others.upsampling_study summary
 
-Every candidate trains from random weights, the same epochs on the same pairs (``make upsampling-study``), so
-that the table compares architectures and not histories: 'nearest-w112' is the race's other side, the shape
-shipped before (nearest upsampling + 5×5 convolution) trained as the transposed candidates are. 'shipped' is
-the ``bestmodel.pth`` shipped before the study (about 50 epochs of 50,000 pairs), copied to ``shipped.pth``:
-the reference of ``evaluate``'s paired differences and of ``time``. Files and results go to
-``results/upsampling/`` beside this file.
+Every candidate trains from random weights, the same epochs on the same pairs (``make upsampling-study`` at
+commit c61896f, docs/history.md), so that the table compares architectures and not histories: 'nearest-w112'
+is the race's other side, the shape shipped before (nearest upsampling + 5×5 convolution) trained as the
+transposed candidates are. 'shipped' is the ``bestmodel.pth`` shipped before the study (about 50 epochs of
+50,000 pairs), copied to ``shipped.pth``: the reference of ``evaluate``'s paired differences and of ``time``.
+Files and results go to ``results/upsampling/`` beside this file.
 """
 import sys
 from pathlib import Path
