@@ -130,6 +130,11 @@ def test_keep_takes_rows_from_the_earlier_run_of_the_same_images_only(tmp_path, 
 
     with pytest.raises(SystemExit, match='evaluated other images'):
         baselines.main([*common, '--limit', '4', '--keep', 'blur', '--skip', 'nlm', 'bm3d', 'mp2', 'mp1'])
+    # Other images under the same folder name: the noisy input's PSNR tells them apart.
+    torch.save(smooth_pairs(count=4, seed=3), tmp_path / 'val_data.pkl')
+    with pytest.raises(SystemExit, match='evaluated other images'):
+        baselines.main([*common, '--limit', '3', '--keep', 'blur', '--skip', 'nlm', 'bm3d', 'mp2', 'mp1'])
+    torch.save(smooth_pairs(count=4, seed=2), tmp_path / 'val_data.pkl')
     with pytest.raises(SystemExit, match='has no row for bm3d'):
         baselines.main([*common, '--limit', '3', '--keep', 'bm3d', '--skip', 'blur', 'nlm', 'mp2', 'mp1'])
     assert json.loads(output.read_text()) == second, 'a refused --keep leaves the file as it was'

@@ -87,9 +87,15 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
                for noise in report.robustness.PIXELATION_NOISES]
     assert values['pixUnetBlurMinTwo'] == f"{min(margins):+.2f}"
     assert values['pixUnetBlurMaxTwo'] == f"{max(margins):+.2f}"
-    light = json.loads((report.MP1_RESULTS / 'pixelation' / 'mp1_light.json').read_text())
-    assert values['pixUnetBestEpoch'] == str(light['best_epoch'])
-    assert values['pixUnetPieceEpochs'] == report.in_words([str(run['epochs']) for run in light['runs']])
+    assert values['unetTrainMinutes'] == f"{history['total_seconds'] / 60:.0f}"
+    assert values['unetLr'] == f"{history['training']['lr']:g}"
+    study_rows = json.loads((report.UNET_DATA_STUDY / 'robustness.json').read_text())
+    identity, plain = (report.robustness.find_row(study_rows, 'data_gaussian', 'gaussian-5', f'unet-{run}')['psnr_db']
+                       for run in ('f1', 'plain'))
+    assert values['dataStudyIdentityGainFive'] == f"{identity - plain:+.2f}"
+    seeds = [json.loads((report.UNET_DATA_STUDY / f'{run}.json').read_text())['history'][-1]['val_psnr']
+             for run in ('plain', 'plain-seed1')]
+    assert values['dataStudySeedSpread'] == f"{abs(seeds[0] - seeds[1]):.2f}"
     budget = json.loads((report.MP1_RESULTS / 'speed.json').read_text())['budget']['seconds_per_50000_pairs']
     assert values['unetBudgetLightFloatLast'] == f"{budget['light / float32, channels-last'] / 60:.1f}"
     for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation',

@@ -306,8 +306,9 @@ def evaluate(noisy_uint8, clean_uint8, skip=(), workers=None, log=print, sigma=N
 
 def kept_rows(json_path, keys, data, limit, noisy_psnr, sigma_255=None):
     """The rows of ``keys`` in the results file ``json_path``, each marked with the date of the run it comes
-    from. That run must have evaluated the same images: the same ``data`` and ``limit``, and the same noisy
-    input PSNR ``noisy_psnr`` (to float64 rounding), telling the same σ (``sigma_255``, None for each
+    from. That run must have evaluated the same images: the same ``limit`` and the same noisy input PSNR
+    ``noisy_psnr`` (to float64 rounding; the folder ``data`` may have been renamed since: the Gaussian sets'
+    files were written when ``data/`` held that set), telling the same σ (``sigma_255``, None for each
     image's own); and every key must be there."""
     if not keys:
         return {}
@@ -316,8 +317,7 @@ def kept_rows(json_path, keys, data, limit, noisy_psnr, sigma_255=None):
                          f"which does not exist")
     earlier = json.loads(json_path.read_text())
     rows = {row['key']: row for row in earlier['methods']}
-    if (earlier.get('data'), earlier.get('limit')) != (data, limit) or \
-            abs(rows['noisy']['psnr_db'] - noisy_psnr) > 1e-9:
+    if earlier.get('limit') != limit or abs(rows['noisy']['psnr_db'] - noisy_psnr) > 1e-9:
         raise SystemExit(f"baselines: error: {json_path} evaluated other images (--data {earlier.get('data')}, "
                          f"--limit {earlier.get('limit')}, noisy input {rows['noisy']['psnr_db']:.6f} dB; now "
                          f"--data {data}, --limit {limit}, {noisy_psnr:.6f} dB): nothing to keep")
