@@ -409,9 +409,10 @@ class Model:
     # unbounded, so a diverged run can keep a huge finite loss and train on silently (seen: width 64, lr 1e-3,
     # loss 0.009 -> 18885 in epoch 3). Mini-project 2 ends in a sigmoid, which bounds its loss.
     DIVERGENCE_FACTOR = 100
-    # From random weights, Adam at the full rate can blow the residual output up in the first steps (seen: from
-    # scratch on issue 41's mix, mean loss 35 in epoch 1 and 19 dB after it): training that starts from random
-    # weights raises the rate linearly over its first WARMUP_STEPS steps (at most a tenth of the call's).
+    # Training that starts from random weights raises the rate linearly over its first WARMUP_STEPS steps (at
+    # most a tenth of the call's): a gentler start for Adam's moment estimates. Alone it did not stop the blow-up
+    # seen from scratch at lr 1e-3 on issue 41's mix (mean loss 35 in epoch 1); `make train-unet`'s lower rate
+    # did (docs/unet.md). Loaded weights and later calls start at the full rate.
     WARMUP_STEPS = 500
     # How train continues from loaded weights, chosen by Mini-project 2's others/continued.py
     # (Miniproject_2/others/results/continued/summary.md): as Mini-project 2's, plain training on all but 2 % of
@@ -557,7 +558,8 @@ class Model:
               seed=None, verbose=True, after_epoch=None):
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
         of 8) for ``num_epochs`` epochs, continuing from the current weights, with Adam whose learning rate
-        falls from ``lr`` to ``lr / 100`` along a cosine over this call's steps; after ``load_pretrained_model``,
+        falls from ``lr`` to ``lr / 100`` along a cosine over this call's steps (from random weights, after a
+        linear warm-up over the first ``WARMUP_STEPS``); after ``load_pretrained_model``,
         as ``self.continuation`` says (see ``Continuation``).
 
         Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
