@@ -95,15 +95,15 @@ data_train_pg/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 	$(MIX_BUILD) --out data_train_pg --noise poisson-gaussian --train 5000 --seed 5
 data_train_identity/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
 	$(MIX_BUILD) --out data_train_identity --factor 1 --train 2000 --seed 6
+# $(call mix_parts,TAKES): the training files that a mix's DIR:COUNT takes come from.
+mix_parts = $(foreach take,$(1),$(firstword $(subst :, ,$(take)))/train_data.pkl)
 TRAIN_MIX := data_train
 MIX_TAKES := data_train_pixelated:30000 data_train_gaussian:15000 data_train_pg:5000
-$(TRAIN_MIX)/train_data.pkl: $(foreach take,$(MIX_TAKES),$(firstword $(subst :, ,$(take)))/train_data.pkl) \
-		$(DATA)/train_data.pkl
+$(TRAIN_MIX)/train_data.pkl: $(call mix_parts,$(MIX_TAKES)) $(DATA)/train_data.pkl
 	$(TOOL).mix_data --out $(TRAIN_MIX) $(addprefix --take ,$(MIX_TAKES)) --val $(DATA)
 UNET_MIX := data_train_unet
 UNET_MIX_TAKES := data_train_pixelated:28000 data_train_identity:2000 $(wordlist 2,3,$(MIX_TAKES))
-$(UNET_MIX)/train_data.pkl: $(foreach take,$(UNET_MIX_TAKES),$(firstword $(subst :, ,$(take)))/train_data.pkl) \
-		$(DATA)/train_data.pkl
+$(UNET_MIX)/train_data.pkl: $(call mix_parts,$(UNET_MIX_TAKES)) $(DATA)/train_data.pkl
 	$(TOOL).mix_data --out $(UNET_MIX) $(addprefix --take ,$(UNET_MIX_TAKES)) --val $(DATA)
 
 # $(call resumable_pieces,COMMAND,FOLDER,EPOCHS...): a training run from random weights in pieces, one per
@@ -184,7 +184,7 @@ PIXELATION_NOISES := --noises pixelation-2 pixelation-4 pixelation-8 pixelation-
 GAUSSIAN_SETS := --data $(GAUSSIAN_DATA) --data $(VAL2_GAUSSIAN)
 robustness: setup $(EVALUATION_SETS)
 	for sets in "$(PIXELATION_SETS) $(PIXELATION_NOISES)" "$(GAUSSIAN_SETS)"; do \
-		$(TOOL).robustness run $$sets --workers 2 || exit 1; \
+		$(TOOL).robustness run $$sets --methods noisy blur nlm bm3d --workers 2 || exit 1; \
 		$(TOOL).robustness run $$sets --methods mp1 mp2 --force || exit 1; \
 	done
 	$(TOOL).robustness summary

@@ -292,10 +292,14 @@ ROBUSTNESS_GOAL_NOISES = tuple(f'gaussian-{sigma}' for sigma in robustness.GAUSS
     'poisson-gaussian',)
 
 
+# The last commit whose Makefile made the rows of the models shipped before (docs/history.md).
+HISTORY_COMMIT = 'c61896f'
+
+
 def robustness_commit(method):
     """Where `make robustness` makes ``method``'s rows: '' for the classical denoisers and the shipped models,
     else the commit whose Makefile made the rows of the models shipped before."""
-    return '' if method in robustness.METHODS else ' at commit c61896f (docs/history.md)'
+    return '' if method in robustness.METHODS else f' at commit {HISTORY_COMMIT} (docs/history.md)'
 
 
 def robustness_differences(results, set_name, method):
@@ -337,7 +341,7 @@ def robustness_numbers(results):
                                  for method in ('specialist-sigma10', 'bm3d'))
         if specialist is None:
             raise ReportError(f"{robustness.RESULTS_FILE} lacks the specialist-sigma10 row of {set_name}: run "
-                              f"`make sigma10-specialist` at commit c61896f (docs/history.md)")
+                              f"`make sigma10-specialist` at commit {HISTORY_COMMIT} (docs/history.md)")
         values[f'robustSpecialistTen{suffix}'] = versus(robustness.paired_difference(specialist, reference)[0])
     return values
 
