@@ -1,5 +1,7 @@
-"""The benchmark script ``Miniproject_2/others/benchmark.py``: the agreement check, the alternating timer,
-and a tiny end-to-end run (what it measures is not checked here, only that it runs and reports)."""
+"""The benchmark script ``Miniproject_2/others/benchmark.py``: the agreement check, the alternating timer, a
+tiny end-to-end run (what it measures is not checked here, only that it runs and reports), and its operation
+counter (``dispatch-count``): it counts what ATen runs, tells views from the rest, and counts one training
+step of both sides."""
 import json
 import statistics
 
@@ -10,7 +12,8 @@ from Proj_123456_654321.Miniproject_2.model import Model
 from Proj_123456_654321.Miniproject_2.others import benchmark
 from Proj_123456_654321.Miniproject_2.others.twin import AgreementError, copy_weights, twin_network
 
-CONFIG = {'width': 8, 'kernel_size': 3, 'up_kernel_size': 3}
+# The shipped network at width 8.
+CONFIG = {**Model.Config().architecture(), 'width': 8}
 
 
 def networks(seed=0):
@@ -67,9 +70,11 @@ def test_main_writes_the_json_report(tmp_path, monkeypatch, capsys):
     assert set(results) == {'environment', 'settings', 'step', 'epoch', 'predict'}
     assert results['environment']['threads'] == 1
     assert {'device', 'device_name', 'cpu_model', 'torch_version', 'model_sha256'} <= set(results['environment'])
-    submitted = Model()
-    assert [(row['width'], row['kernel_size'], row['batch_size']) for row in results['step']] == [
-        (submitted.config.width, submitted.config.kernel_size, submitted.config.batch_size), (8, 3, 4)]
+    shipped = Model.Config()
+    # The submitted network, then the grid: the same network at the widths and batch sizes given.
+    assert [{name: row[name] for name in (*shipped.ARCHITECTURE, 'batch_size')} for row in results['step']] == [
+        {**shipped.architecture(), 'batch_size': shipped.batch_size}, {**CONFIG, 'batch_size': 4}]
+    assert [row['config'] for row in results['step']] == ['submitted w160 k3/t3 b16', 'w8 k3/t3 b4']
     for row in results['step'] + results['predict']:
         assert row['ours_ms'] > 0 and row['torch_ms'] > 0 and row['ratio'] > 0 and row['ours_images_per_second'] > 0
 
@@ -91,3 +96,35 @@ def test_time_rounds_alternates_the_order_round_by_round():
     assert list(seconds) == ['a', 'b', 'c'] and all(len(values) == 3 for values in seconds.values())
     assert all(value >= 0 for values in seconds.values() for value in values)
     assert [line.split(':')[0] for line in lines] == ['round 1', 'round 2', 'round 3']
+
+
+def test_the_counter_counts_each_operation_and_tells_views_apart():
+    tensor = torch.zeros(4, 3)
+    counter = benchmark.OperationCounter()
+    with counter:
+        tensor.add_(1)
+        tensor.t().reshape(-1)  # a transpose is a view; reshaping it copies
+        tensor[1].sum()
+    summary = counter.summary()
+    assert summary['by_operation']['add_'] == 1
+    assert {'t', 'select'} <= set(summary['view_operations'])
+    assert 'add_' not in summary['view_operations'] and 'sum' not in summary['view_operations']
+    assert summary['total'] == sum(summary['by_operation'].values())
+    assert summary['views'] + summary['not_views'] == summary['total']
+
+
+def test_a_step_is_counted_for_both_sides_and_the_same_each_time():
+    first, second = (benchmark.count_configuration(CONFIG, batch_size=2) for _ in range(2))
+    assert first == second
+    for side in ('ours', 'torch'):
+        assert 0 < first[side]['not_views'] < first[side]['total']
+    assert first['torch']['by_operation']['convolution'] == 4
+    assert 'mm' in first['ours']['by_operation'] and 'convolution' not in first['ours']['by_operation']
+
+
+def test_the_dispatch_count_writes_its_json(tmp_path, capsys):
+    path = tmp_path / 'counts.json'
+    benchmark.main(['dispatch-count', '--widths', '8', '--batch-sizes', '2', '--json', str(path)])
+    rows = json.loads(path.read_text())['rows']
+    assert [row['config'] for row in rows] == ['submitted w160 k3/t3 b16', 'w8 k3/t3 b2']
+    assert 'ours' in capsys.readouterr().out

@@ -14,7 +14,7 @@ from PIL import Image
 # Lets a plain `pytest` (not only `python -m pytest`) import the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from Proj_123456_654321.Miniproject_2.others import build_data, noises, residual_stats  # noqa: E402
+from Proj_123456_654321.Miniproject_2.others import build_data, noises  # noqa: E402
 
 N_TRAIN, N_VAL = 64, 16
 SHAPE = (3, 32, 32)
@@ -138,7 +138,7 @@ def test_default_set_is_pixelated_like_the_course_data(tmp_path):
     """The residual of the default validation set: heavy-tailed, shared across channels, white in space."""
     _, val_path = build_small(tmp_path, seed=3, n_val=300)
     noisy, clean = torch.load(val_path)
-    statistics = residual_stats.residual_statistics(noisy, clean)
+    statistics = build_data.residual_statistics(noisy, clean)
     assert statistics["kurtosis"] > 8
     assert statistics["corr_rg"] > 0.8
     assert abs(statistics["corr_adjacent"]) < 0.1
@@ -177,20 +177,6 @@ def test_each_pixelated_pixel_is_one_pixel_of_its_footprint(factor):
         assert not np.array_equal(first, second)
     else:
         assert np.array_equal(first, second)
-
-
-def test_zoom_out_crops_at_least_its_multiple_of_the_high_resolution_side():
-    """A photo of 128 pixels a side at factor 2: with zoom_out 2 every crop must be the whole photo (the
-    same clean patch, or its mirror), while zoom_out 1 also draws crops down to 64 pixels."""
-    photo = Image.fromarray(position_coded_photo(128))
-    patches = {}
-    for zoom_out in (1.0, 2.0):
-        clean, _ = build_data.sample_pixelated([photo], 20, noises.Pixelation((2, 2), zoom_out),
-                                               np.random.default_rng(0), copies=1)
-        patches[zoom_out] = [np.array_equal(patch, clean[0]) or np.array_equal(patch, clean[0][:, :, ::-1])
-                             for patch in clean]
-    assert all(patches[2.0])
-    assert not all(patches[1.0])
 
 
 def test_pixelated_clean_patch_is_the_antialiased_downsampling():
@@ -358,27 +344,21 @@ def test_val_images_all_go_to_validation_and_stay_out_of_training(image_folder, 
     assert Path(first[1]).read_bytes() != Path(plain[1]).read_bytes()
 
 
-def test_with_clean_writes_the_clean_patches_behind_the_training_pairs(tmp_path):
-    train_path, val_path = build_small(tmp_path / "clean", with_clean=True, noise=(25.0, 25.0))
-    plain = build_small(tmp_path / "plain", noise=(25.0, 25.0))
-    assert Path(train_path).read_bytes() == Path(plain[0]).read_bytes()
-    clean = torch.load(tmp_path / "clean" / "train_clean.pkl", weights_only=True)
-    noisy_1, noisy_2 = torch.load(train_path, weights_only=True)
-    assert clean.dtype == torch.uint8 and clean.shape == noisy_1.shape
-    for noisy in (noisy_1, noisy_2):
-        residual = noisy.float() - clean.float()
-        unclipped = (noisy > 0) & (noisy < 255)
-        assert abs(residual[unclipped].std().item() - 25) < 1.5
-    with pytest.raises(FileExistsError):
-        build_small(tmp_path / "clean", with_clean=True)
-
-
-def test_with_clean_pixelated_pairs_scatter_around_their_clean_patch(tmp_path):
-    build_small(tmp_path, with_clean=True)
-    clean = torch.load(tmp_path / "train_clean.pkl", weights_only=True).double()
-    noisy_1, noisy_2 = (t.double() for t in torch.load(tmp_path / "train_data.pkl", weights_only=True))
-    for noisy in (noisy_1, noisy_2):
-        assert (noisy - clean).abs().mean() < (noisy - clean.roll(1, dims=0)).abs().mean() / 2
+def test_residual_stats_compares_each_set_with_the_course(tmp_path, capsys):
+    build_small(tmp_path / "a", seed=3, n_val=300)
+    build_small(tmp_path / "b", noise=(25.0, 25.0))
+    assert build_data.main(["--residual-stats", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert f"| statistic of noisy − clean | course | {tmp_path / 'a'} | {tmp_path / 'b'} |" in out
+    assert "| kurtosis | 11.4 |" in out and out.count("within 10% of the course's") == 2
+    # A Gaussian residual is not heavy-tailed: its kurtosis is about 3, far outside the goal.
+    assert "kurtosis" in next(line for line in out.splitlines() if line.startswith(f"{tmp_path / 'b'}:"))
+    with pytest.raises(SystemExit) as missing:
+        build_data.main(["--residual-stats", str(tmp_path / "none")])
+    assert missing.value.code == 1 and "val_data.pkl not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as no_out:
+        build_data.main(["--train", "8"])
+    assert no_out.value.code == 2 and "--out is required" in capsys.readouterr().err
 
 
 def test_missing_image_folder_is_an_error(tmp_path):
@@ -417,7 +397,6 @@ def test_main_quiet_and_errors(tmp_path, capsys):
 @pytest.mark.parametrize("argv, noise", [
     ([], noises.Pixelation((6, 16))), (["--factor", "8"], noises.Pixelation((8, 8))),
     (["--noise", "pixelation", "--factor", "2:4"], noises.Pixelation((2, 4))),
-    (["--factor", "2:16", "--zoom-out", "2"], noises.Pixelation((2, 16), 2.0)),
     (["--sigma", "5:55"], (5.0, 55.0)), (["--noise", "gaussian"], (25.0, 25.0)),
     (["--noise", "correlated"], noises.CORRELATED)])
 def test_main_chooses_the_noise(tmp_path, monkeypatch, argv, noise):
@@ -430,11 +409,7 @@ def test_main_chooses_the_noise(tmp_path, monkeypatch, argv, noise):
 @pytest.mark.parametrize("argv, message", [
     (["--factor", "8", "--sigma", "25"], "--factor is pixelation's"),
     (["--noise", "gaussian", "--factor", "8"], "--factor is pixelation's"),
-    (["--noise", "correlated", "--sigma", "25"], "--sigma is the Gaussian noise's level"),
-    (["--sigma", "25", "--zoom-out", "2"], "--zoom-out is pixelation's"),
-    (["--zoom-out", "0.5"], "--zoom-out must be a finite number of at least 1"),
-    (["--zoom-out", "nan"], "--zoom-out must be a finite number of at least 1"),
-    (["--zoom-out", "inf"], "--zoom-out must be a finite number of at least 1")])
+    (["--noise", "correlated", "--sigma", "25"], "--sigma is the Gaussian noise's level")])
 def test_main_refuses_a_level_of_another_noise(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as error:
         build_data.main(["--out", str(tmp_path)] + argv)
@@ -484,7 +459,7 @@ def test_val_photos_write_only_a_validation_set_of_those_photos(image_folder, tm
 
 
 def test_val_photos_refuse_the_other_sources(image_folder, tmp_path, capsys):
-    for other in (["--images", str(image_folder)], ["--same-photos", str(image_folder)], ["--with-clean"]):
+    for other in (["--images", str(image_folder)], ["--same-photos", str(image_folder)]):
         with pytest.raises(SystemExit) as error:
             build_data.main(["--out", str(tmp_path / "x"), "--val-photos", str(image_folder)] + other)
         assert error.value.code == 2

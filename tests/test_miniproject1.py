@@ -248,34 +248,16 @@ def test_gpu_path():
     assert model.predict(noisy_1[:4]).device.type == 'cpu'
 
 
-def test_the_speed_profile_times_every_block_both_ways_for_both_settings(tmp_path, monkeypatch):
-    from Proj_123456_654321.Miniproject_1.others import speed
-    monkeypatch.setattr(speed, 'RESULTS_FILE', tmp_path / 'speed.json')
-    monkeypatch.setattr(speed, 'SUMMARY_FILE', tmp_path / 'speed.md')
-    speed.main(['profile', '--batches', '1'])
-    result = json.loads((tmp_path / 'speed.json').read_text())['profile']
-    blocks = speed.blocks(mp1.UNet())
-    expected = ({f'{block} forward' for block in blocks} | {f'{block} backward' for block in blocks[1:]}
-                | {'between forward', 'between backward', 'step forward', 'step loss and backward',
-                   'step optimizer', 'step all'})
-    for name in speed.SETTINGS:
-        milliseconds = result['milliseconds'][name]
-        assert set(milliseconds) == expected and milliseconds['step all'] > 0
-        parts = ('step forward', 'step loss and backward', 'step optimizer')
-        assert sum(milliseconds[part] for part in parts) == pytest.approx(milliseconds['step all'], rel=1e-6)
-    assert '| decode_1 backward |' in (tmp_path / 'speed.md').read_text()
-
-
 def test_the_budget_times_one_epoch_of_both_shapes_on_every_path(tmp_path, monkeypatch):
     from Proj_123456_654321.Miniproject_1.others import speed
     monkeypatch.setattr(speed, 'RESULTS_FILE', tmp_path / 'speed.json')
     monkeypatch.setattr(speed, 'SUMMARY_FILE', tmp_path / 'speed.md')
     noisy_1, noisy_2, _ = noisy_pairs(40)
     monkeypatch.setattr(speed, 'load_train', lambda folder: (noisy_1, noisy_2))
-    speed.main(['budget', '--data', 'unused', '--pairs', '32', '--rounds', '2'])
+    speed.main(['budget', '--data', 'unused', '--pairs', '32', '--rounds', '2', '--compare-with', 'tapered'])
     result = json.loads((tmp_path / 'speed.json').read_text())['budget']
     names = {f'{shape} / {setting}' for shape in ('tapered', 'light') for setting in speed.BUDGET_SETTINGS}
-    assert result['pairs'] == 32 and set(result['seconds']) == names
+    assert result['pairs'] == 32 and set(result['seconds']) == names and result['shapes'] == ['tapered', 'light']
     assert all(len(seconds) == 2 and min(seconds) > 0 for seconds in result['seconds'].values())
     light = result['seconds']['light / float32, channels-last']
     assert result['seconds_per_50000_pairs']['light / float32, channels-last'] == pytest.approx(

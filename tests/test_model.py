@@ -52,6 +52,15 @@ def test_network_has_the_required_shape(options, block):
     assert network[0].in_channels == 3 and network[6].out_channels == 3
 
 
+def test_the_builder_defaults_to_the_shipped_network():
+    """``Model._build_network`` without ``upsampling`` builds what ``Config()`` ships."""
+    architecture = m.Config().architecture()
+    shipped = m.Model._build_network(**architecture)
+    default = m.Model._build_network(**{name: value for name, value in architecture.items() if name != 'upsampling'})
+    assert [repr(block) for block in default] == [repr(block) for block in shipped]
+    assert type(default[4]).__name__ == 'TransposeConv2d'
+
+
 def test_default_model_loads_the_shipped_weights():
     model = m.Model()
     model.load_pretrained_model()
@@ -197,20 +206,19 @@ def test_other_configuration_says_what_differs(tmp_path):
         m.Model(width=12).load_pretrained_model(path)
 
 
-def test_a_file_of_the_former_network_loads_as_nearest_upsampling(tmp_path):
-    """Files written before the ``upsampling`` field (the shipped ones among them) hold no such key: they are
-    networks of nearest upsampling + convolution and load, and predict, as before."""
-    torch.manual_seed(0)
-    former = m.Model(width=8, upsampling='nearest')
-    path = former.save_model(tmp_path / 'former.pth')
+@pytest.mark.parametrize('upsampling', ['nearest', 'transposed'])
+def test_a_file_older_than_the_upsampling_field_is_refused_and_changes_nothing(tmp_path, upsampling):
+    """Files written before the ``upsampling`` field hold networks that no longer ship: refused, as any file of
+    another configuration, whatever the model."""
+    path = m.Model(width=8, upsampling='nearest').save_model(tmp_path / 'former.pth')
     payload = pickle.loads(path.read_bytes())
     del payload['config']['upsampling']
     path.write_bytes(pickle.dumps(payload, protocol=4))
-    loaded = m.Model(width=8, upsampling='nearest')
-    loaded.load_pretrained_model(path)
-    assert torch.equal(loaded.predict(images(2)), former.predict(images(2)))
-    with pytest.raises(m.BestModelError, match=r"upsampling: file nearest, model transposed.*upsampling='nearest'"):
-        m.Model(width=8, upsampling='transposed').load_pretrained_model(path)
+    model = m.Model(width=8, upsampling=upsampling)
+    before = parameters(model)
+    with pytest.raises(m.BestModelError, match=r'no valid network configuration .*upsampling.*no longer ship'):
+        model.load_pretrained_model(path)
+    assert all(torch.equal(a, b) for a, b in zip(before, parameters(model))) and model.loaded_weights is None
 
 
 @pytest.mark.parametrize('upsampling', ['nearest', 'transposed'])
@@ -377,22 +385,45 @@ def test_model_py_disables_autograd_at_import():
     assert 'torch.set_grad_enabled(False)' in calls
 
 
+def check_device_matches_cpu(device, reference_options=None):
+    """Train a model on ``device`` and one on the CPU from the same weights, with the same seed and pairs, and
+    predict with the same weights and settings on both: the weights, losses and outputs must agree to float
+    rounding. ``reference_options`` changes the CPU model's attributes (a planted difference, to see the
+    check fail). On the CPU for ``device`` the check is trivially met: it means something on a GPU only."""
+    torch.manual_seed(0)
+    reference, model = m.Model(width=8, device='cpu'), m.Model(width=8, device=device)
+    device_type = torch.device(device).type  # a tensor's device has an index ('cuda:0'), 'cuda' has none
+    assert model.device.type == device_type
+    for (theirs, _), (mine, _) in zip(reference.network.param(), model.network.param()):
+        mine.copy_(theirs)  # each device draws its own initial weights: start both from the CPU's
+    noisy_1, noisy_2, clean = noisy_pairs(64)
+    for each in (model, reference):
+        each.train(noisy_1, noisy_2, 2, batch_size=16, seed=4, validation=(noisy_1[:16], clean[:16]), verbose=False)
+    assert all(parameter.device.type == gradient.device.type == device_type
+               for parameter, gradient in model.network.param())
+    for mine, theirs in zip(model.history, reference.history):
+        assert mine['loss'] == pytest.approx(theirs['loss'], rel=1e-4)
+        assert mine['val_psnr'] == pytest.approx(theirs['val_psnr'], abs=1e-3)
+    for (mine, _), (theirs, _) in zip(model.network.param(), reference.network.param()):
+        # Rounding differs from device to device; Adam turns it into up to a step (lr) where a gradient is
+        # within rounding of 0, and the two then train apart only by such steps: a mean far below a step.
+        difference = (mine.cpu() - theirs).abs()
+        assert difference.max() < 2 * model.config.lr and difference.mean() < 1e-5, (difference.max(),
+                                                                                   difference.mean())
+        theirs.copy_(mine)  # predict compares the same weights
+    for name, value in (reference_options or {}).items():
+        setattr(reference, name, value)
+    output, expected = model.predict(noisy_1[:4]), reference.predict(noisy_1[:4])
+    assert output.device.type == 'cpu' and output.shape == noisy_1[:4].shape
+    torch.testing.assert_close(output, expected, atol=1e-3, rtol=1e-4)
+    on_device = model.predict(noisy_1[:4].to(device))
+    assert on_device.device.type == device_type
+    torch.testing.assert_close(on_device.cpu(), expected, atol=1e-3, rtol=1e-4)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='no GPU on this machine')
 def test_gpu_path_matches_cpu():
-    torch.manual_seed(0)
-    model = m.Model(width=8)
-    assert model.device.type == 'cuda'
-    assert all(parameter.is_cuda for parameter, _ in model.network.param())
-    noisy_1, noisy_2, clean = noisy_pairs(64)
-    model.train(noisy_1, noisy_2, 2, batch_size=16, validation=(noisy_1[:16], clean[:16]), verbose=False)
-    output = model.predict(noisy_1[:4])
-    assert output.device.type == 'cpu' and output.shape == noisy_1[:4].shape
-    cpu_network = m.Model._build_network(**model.config.architecture())
-    for (gpu_parameter, _), (cpu_parameter, _) in zip(model.network.param(), cpu_network.param()):
-        cpu_parameter.copy_(gpu_parameter.cpu())
-    expected = cpu_network.forward(noisy_1[:4].float() / 255) * 255
-    torch.testing.assert_close(output, expected, atol=1e-3, rtol=1e-4)
-    assert model.predict(noisy_1[:4].cuda()).is_cuda
+    check_device_matches_cpu('cuda')
 
 
 @pytest.mark.parametrize('first, channels', [(lambda: m.Conv2d(3, 4, 3, stride=2, padding=1), 4),

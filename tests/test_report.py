@@ -46,33 +46,31 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['psnrUnet'] == f"{methods['mp1']['psnr_db']:.2f}"
     history = json.loads((report.MP1_RESULTS / 'bestmodel_history.json').read_text())
     assert values['unetBestEpoch'] == str(history['best_epoch'])
+    assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
+    assert values['unetTrainMinutes'] == f"{history['total_seconds'] / 60:.0f}"
+    assert values['unetLr'] == f"{history['training']['lr']:g}"
     macros = (tmp_path / 'results.tex').read_text()
     assert all(f'\\newcommand{{\\{name}}}{{{value}}}' in macros for name, value in values.items())
-    continued = report.continued.load_results()
-    cross = continued['mp2/interpolate/cross-domain']
-    plain = cross['val_psnr'][cross['alphas'].index(1)] - cross['before']
-    assert values['contTwoPlainCrossGain'] == f"{plain:+.2f}"
-    correlated = continued['mp1/interpolate/correlated']
+    pixelation = report.continued.load_results()['mp2/interpolate/pixelation']
+    plain = pixelation['val_psnr'][pixelation['alphas'].index(1)] - pixelation['before']
+    assert values['contTwoPlainPixelationGain'] == f"{plain:+.2f}"
+    correlated = report.history('continued')['results']['mp1/interpolate/correlated']
     alpha = report.continued.held_out_choice(1, correlated)
     assert values['contOneKeptCorrelatedAlpha'] == f"{alpha:g}"
     kept = correlated['val_psnr'][correlated['alphas'].index(alpha)] - correlated['before']
     assert values['contOneKeptCorrelatedGain'] == f"{kept:+.2f}"
-    capacity, former = json.loads(report.capacity.STUDY.results_file.read_text()), report.CAPACITY_WINNER
-    assert values['capGainTwo'] == f"{capacity['vs_shipped'][former]['data_val2_gaussian']['mean']:.2f}"
-    assert values['capEpochRatio'] == f"{capacity['time'][former]['ratio']:.2f}"
-    upsampling = report.upsampling_study.STUDY
-    chosen, study_results = upsampling.now_shipped(), json.loads(upsampling.results_file.read_text())
-    assert values['oursWidth'] == str(upsampling.candidates[chosen]['width'])
-    assert values['upChosenPsnrTwo'] == f"{study_results['psnr'][chosen]['data_val2']:.2f}"
-    race = [study_results['psnr'][name]['data'] for name in report.UPSAMPLING_RACE]
+    upsampling = report.history('upsampling')
+    chosen = upsampling['candidates'][upsampling['chosen']]
+    assert values['oursWidth'] == str(chosen['width'])
+    assert values['upChosenPsnrTwo'] == f"{chosen['psnr']['data_val2']:.2f}"
+    race = [upsampling['candidates'][name]['psnr']['data'] for name in report.UPSAMPLING_RACE]
     assert values['upRaceGain'] == f"{race[1] - race[0]:.2f}"
-    unet_study = report.unet_capacity.STUDY
-    unet_capacity, unet_winner = json.loads(unet_study.results_file.read_text()), report.UNET_CAPACITY_WINNER
-    assert values['unetCapGainTwo'] == f"{unet_capacity['vs_shipped'][unet_winner]['data_val2_gaussian']['mean']:.2f}"
-    assert values['unetCapEpochRatio'] == f"{unet_capacity['time'][unet_winner]['ratio']:.2f}"
-    assert values['unetWidth'] == str(unet_study.candidates[unet_winner]['width'])
-    assert values['unetPieceEpochs'] == report.in_words([str(run['epochs']) for run in history['runs']])
-    robustness = json.loads(report.robustness.RESULTS_FILE.read_text())
+    shapes, winner = report.history('unetCapacity'), 'w32-tapered-residual'
+    assert values['unetCapGainTwo'] == f"{shapes['vs_before'][winner]['data_val2_gaussian']['mean']:.2f}"
+    assert values['unetCapEpochRatio'] == f"{shapes['epoch_time_ratio'][winner]:.2f}"
+    # the rows of make robustness, then the history's of the models shipped before
+    robustness = {'rows': json.loads(report.robustness.RESULTS_FILE.read_text())['rows']
+                  + report.history('robustness')['rows']}
     for method, name in (('mp2-gaussian', 'Ours'), ('mp2', 'Shipped')):
         ours, bm3d = (report.robustness.find_row(robustness, 'data_val2_gaussian', 'gaussian-25', key)
                       for key in (method, 'bm3d'))
@@ -87,21 +85,32 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
                for noise in report.robustness.PIXELATION_NOISES]
     assert values['pixUnetBlurMinTwo'] == f"{min(margins):+.2f}"
     assert values['pixUnetBlurMaxTwo'] == f"{max(margins):+.2f}"
-    assert values['unetTrainMinutes'] == f"{history['total_seconds'] / 60:.0f}"
-    assert values['unetLr'] == f"{history['training']['lr']:g}"
-    study_rows = json.loads((report.UNET_DATA_STUDY / 'robustness.json').read_text())
-    identity, plain = (report.robustness.find_row(study_rows, 'data_gaussian', 'gaussian-5', f'unet-{run}')['psnr_db']
-                       for run in ('f1', 'plain'))
-    assert values['dataStudyIdentityGainFive'] == f"{identity - plain:+.2f}"
-    seeds = [json.loads((report.UNET_DATA_STUDY / f'{run}.json').read_text())['history'][-1]['val_psnr']
-             for run in ('plain', 'plain-seed1')]
-    assert values['dataStudySeedSpread'] == f"{abs(seeds[0] - seeds[1]):.2f}"
+    runs, noise = report.history('dataStudy')['runs'], 'data_gaussian/gaussian-5'
+    assert values['dataStudyIdentityGainFive'] == f"{runs['f1']['psnr'][noise] - runs['plain']['psnr'][noise]:+.2f}"
     budget = json.loads((report.MP1_RESULTS / 'speed.json').read_text())['budget']['seconds_per_50000_pairs']
     assert values['unetBudgetLightFloatLast'] == f"{budget['light / float32, channels-last'] / 60:.1f}"
     for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation',
                   'upsampling'):
         text = (tmp_path / f'table_{table}.tex').read_text()
         assert text.count(r'\begin{tabular}') == 1 and text.count(r'\end{tabular}') == 1
+
+
+def test_every_figure_of_history_names_its_commit():
+    """Each history file says where it was made and how; the reports name each one's commit."""
+    sources = ''.join((report.REPORT_FOLDER / f'{source}.tex').read_text() for source, _, _ in report.REPORTS)
+    for name in report.HISTORY:
+        record = report.history(name)
+        assert re.fullmatch(r'[0-9a-f]{7}', record['commit']) and record['rerun'], name
+        assert f'\\{name}Commit' in sources, name
+
+
+def test_the_results_hold_no_weights_and_nothing_shipped_before_called_shipped():
+    for results in (report.MP1_RESULTS, report.MP2_RESULTS):
+        files = [path for path in results.rglob('*') if path.is_file()]
+        assert not [path for path in files if path.suffix == '.pth' or path.stem == 'shipped']
+    for name in report.HISTORY:
+        assert 'shipped' not in json.dumps({key: value for key, value in report.history(name).items()
+                                            if key in ('candidates', 'psnr', 'epoch_time_ratio', 'vs_before')})
 
 
 def test_every_listed_correctness_test_is_collected():
@@ -123,11 +132,6 @@ def test_latex_numbers_and_escapes():
     assert report.latex_number(1e-10) == '$10^{-10}$'
     assert report.latex_number(2e-5) == r'$2\times10^{-5}$'
     assert report.latex_escape('h=0.6σ, 50% & up_kernel') == r'h=0.6$\sigma$, 50\% \& up\_kernel'
-
-
-def test_experiment_costs_come_from_the_results():
-    costs = report.experiment_costs()
-    assert costs and all(seconds > 0 for _, seconds, _ in costs)
 
 
 @pytest.mark.skipif(any(shutil.which(tool) is None for tool in report.LATEX_TOOLS + ('pdftotext',)),

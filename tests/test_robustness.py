@@ -1,14 +1,12 @@
 """Tests of the robustness evaluation (others/robustness.py) on a small validation set."""
 import json
-import pickle
 
 import numpy as np
 import pytest
 import torch
 
 from Proj_123456_654321.Miniproject_2.others import baselines, noises, robustness
-from Proj_123456_654321.Miniproject_2.model import Model
-from Proj_123456_654321.Miniproject_2.others.blind import BiasFreeModel
+from Proj_123456_654321.Miniproject_2.others.noises import Pixelation
 
 
 @pytest.fixture(scope='module')
@@ -97,46 +95,6 @@ def test_run_stores_rows_resumes_and_summarises(small_set, tmp_path):
     assert (tmp_path / 'robustness.png').stat().st_size > 0
 
 
-def test_keep_as_copies_a_method_s_rows_under_another_name(tmp_path):
-    path = tmp_path / 'results.json'
-    rows = [{'set': set_name, 'noise': 'gaussian-10', 'method': method, 'psnr_db': psnr}
-            for set_name, method, psnr in (('a', 'mp2', 30.0), ('b', 'mp2', 31.0), ('a', 'blur', 25.0))]
-    path.write_text(json.dumps({'rows': rows}))
-    assert robustness.keep_as('mp2', 'mp2-before', ['b'], path, log=lambda line: None) == 1
-    assert robustness.keep_as('mp2', 'mp2-before', path=path, log=lambda line: None) == 2
-    results = json.loads(path.read_text())
-    kept = [row for row in results['rows'] if row['method'] == 'mp2-before']
-    assert sorted((row['set'], row['psnr_db'], row['kept_from']) for row in kept) == [('a', 30.0, 'mp2'),
-                                                                                      ('b', 31.0, 'mp2')]
-    assert len(results['rows']) == 5  # the originals stay; the second call replaced the first's copy
-    with pytest.raises(SystemExit, match="no rows of 'mp1'"):
-        robustness.keep_as('mp1', 'mp1-before', path=path)
-
-
-def test_a_candidate_loads_into_its_class(tmp_path):
-    model = BiasFreeModel(width=8)
-    model.save_model(tmp_path / 'weights.pth')
-    loaded = robustness.candidate_model(tmp_path / 'weights.pth', BiasFreeModel)
-    assert loaded.config == model.config
-    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    assert torch.equal(loaded.predict(images), model.predict(images))
-
-
-def test_a_candidate_of_the_former_file_format_loads_as_its_network(tmp_path):
-    """A file written before the ``upsampling`` field (nearest upsampling then) loads as that network, not as
-    today's default."""
-    torch.manual_seed(0)
-    former = Model(width=8, upsampling='nearest')
-    path = former.save_model(tmp_path / 'former.pth')
-    payload = pickle.loads(path.read_bytes())
-    del payload['config']['upsampling']
-    path.write_bytes(pickle.dumps(payload, protocol=4))
-    loaded = robustness.candidate_model(path)
-    assert loaded.config.upsampling == 'nearest'
-    images = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    assert torch.equal(loaded.predict(images), former.predict(images))
-
-
 def test_bm3d_takes_a_psd_per_image():
     clean = np.full((1, 3, 32, 32), 0.5)
     noisy = clean + 0.1 * np.random.default_rng(0).standard_normal(clean.shape)
@@ -203,3 +161,41 @@ def test_pixelation_rows_come_from_the_set_s_photos(small_set, photo_folder, tmp
     text = (tmp_path / 'summary.md').read_text()
     assert 'pixelation, factor 8' in text
     assert (tmp_path / 'robustness.png').stat().st_size > 0
+
+
+# The target gap (`robustness target-gap`): the footprint-mean "noise", the box average of each output pixel's
+# footprint, drawn on the pixelation's own generator, so that every patch after it is the pixelation's.
+
+@pytest.mark.parametrize('seed', range(20))
+def test_footprint_mean_is_the_box_average_and_draws_as_the_pick_does(seed):
+    rng = np.random.default_rng(seed)
+    factor = int(rng.integers(1, 7))
+    height, width = (int(side) for side in rng.integers(1, 9, size=2))
+    high_res = rng.integers(0, 256, size=(height * factor, width * factor, 3), dtype=np.uint8)
+    picked = np.random.default_rng(seed + 100)
+    means = robustness.FootprintMean((factor, factor)).pick(high_res, factor, picked)
+    expected = np.empty((3, height, width))
+    for row in range(height):
+        for column in range(width):
+            block = high_res[row * factor:(row + 1) * factor, column * factor:(column + 1) * factor]
+            expected[:, row, column] = block.reshape(-1, 3).mean(axis=0)
+    assert means.dtype == np.uint8 and means.shape == (3, height, width)
+    assert np.abs(means - expected).max() <= 0.5
+    reference = np.random.default_rng(seed + 100)
+    Pixelation.pick(high_res, factor, reference)
+    assert picked.integers(1 << 30) == reference.integers(1 << 30)
+
+
+def test_target_gap_scores_the_footprint_mean_of_every_pixelation_row(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(robustness, 'TARGET_GAP_FILE', tmp_path / 'target_gap.json')
+    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    torch.save((images, images), tmp_path / 'val_data.pkl')
+    robustness.main(['target-gap', '--data', str(tmp_path), '--photos', 'bundled'])
+    rows = json.loads((tmp_path / 'target_gap.json').read_text())['rows']
+    assert [row['noise'] for row in rows] == list(robustness.PIXELATION_NOISES)
+    # no robustness rows of this set: the columns of the other methods are empty
+    assert all(row['images'] == 3 and row['set'] == tmp_path.name and row['mp2_db'] is None for row in rows)
+    assert all(15 < row['footprint_mean_db'] < 60 for row in rows)
+    assert 'footprint mean' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        robustness.main(['target-gap', '--data', str(tmp_path)])

@@ -1,5 +1,5 @@
 """Mini-project 2's training options (optimizer, loss, schedule, augmentation, initialisation, kernel sizes),
-its torch.nn twin, and the training and study commands that drive them."""
+its torch.nn twin, and the training command that drives them."""
 import json
 import math
 import random
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from Proj_123456_654321.Miniproject_2 import model as m
-from Proj_123456_654321.Miniproject_2.others import study, train
+from Proj_123456_654321.Miniproject_2.others import train
 from Proj_123456_654321.Miniproject_2.others.twin import TorchTwinModel, copy_weights, twin_network
 
 from test_model import noisy_pairs, parameters
@@ -194,11 +194,10 @@ def data_folder(tmp_path):
     noisy_1, noisy_2, clean = noisy_pairs(64)
     torch.save((noisy_1, noisy_2), tmp_path / 'train_data.pkl')
     torch.save((noisy_1[:16], clean[:16].round().to(torch.uint8)), tmp_path / 'val_data.pkl')
-    torch.save(clean.round().to(torch.uint8), tmp_path / 'train_clean.pkl')
     return tmp_path
 
 
-@pytest.mark.parametrize('extra', [[], ['--twin'], ['--clean-targets'],
+@pytest.mark.parametrize('extra', [[], ['--twin'],
                                    ['--loss', 'l1', '--schedule', 'cosine', '--augment', '--init', 'he',
                                     '--optimizer', 'sgd', '--momentum', '0.9', '--lr', '0.01',
                                     '--kernel-size', '4', '--up-kernel-size', '5']])
@@ -209,7 +208,6 @@ def test_training_command_writes_the_configuration_and_history(data_folder, tmp_
                 '--out', str(out), '--history', str(history), '--threads', '1'] + extra)
     result = json.loads(history.read_text())
     assert result['model'] == ('TorchTwinModel' if '--twin' in extra else 'Model')
-    assert result['clean_targets'] == ('--clean-targets' in extra)
     assert result['self_ensembled_validation'] is True
     assert result['config']['width'] == 8 and len(result['history']) == 2
     assert result['best_val_psnr'] == max(record['val_psnr'] for record in result['history'])
@@ -260,43 +258,6 @@ def test_a_resumed_history_must_be_of_the_same_architecture(data_folder, tmp_pat
         train.main(common + ['--width', '4', '--out', str(out), '--resume'])
 
 
-def test_clean_targets_need_the_clean_file(data_folder, tmp_path):
-    (data_folder / 'train_clean.pkl').unlink()
-    with pytest.raises(FileNotFoundError, match='--with-clean'):
-        train.main(['--data', str(data_folder), '--epochs', '1', '--clean-targets', '--out', str(tmp_path / 'x')])
-
-
-def test_study_runs_name_options_the_training_command_understands():
-    for name, (axis, changes) in study.RUNS.items():
-        options = study.run_options(name)
-        arguments = study.command_line(name, 'data', 3, 1, 'out.pth')
-        parsed = train.parse_arguments(arguments[3:], m.Model)
-        for option, value in options.items():
-            assert getattr(parsed, option) == value, (name, option)
-        if axis not in ('base', 'default'):
-            assert changes, name
-
-
-def test_study_summary_makes_tables_and_plots(tmp_path):
-    def result(psnrs, seconds):
-        return {'data': 'data', 'best_val_psnr': max(psnrs), 'best_epoch': psnrs.index(max(psnrs)) + 1,
-                'history': [{'epoch': i + 1, 'val_psnr': p, 'seconds': seconds, 'loss': 0.01, 'lr': 1e-3}
-                            for i, p in enumerate(psnrs)]}
-    for name, psnrs, seconds in (('base', [24.0, 25.0], 30.0), ('width64', [24.5, 25.5], 50.0),
-                                 ('cosine', [24.2, 25.3], 31.0)):
-        (tmp_path / f'{name}.json').write_text(json.dumps(result(psnrs, seconds)))
-    written = study.summary(tmp_path)
-    table = (tmp_path / 'summary.md').read_text()
-    assert '| width64 | width=64 | 25.50 | 25.50 | +0.50 | 50.0 | 2 | no |' in table
-    assert '| cosine | schedule=cosine | 25.30 | 25.30 | +0.30 | 31.0 | 2 | no |' in table
-    assert all(path.is_file() and path.stat().st_size > 0 for path in written)
-
-
-def test_study_summary_without_results_says_how_to_make_them(tmp_path):
-    with pytest.raises(FileNotFoundError, match='study run'):
-        study.summary(tmp_path)
-
-
 def test_training_command_records_the_unet_of_miniproject_1_too(data_folder, tmp_path):
     from Proj_123456_654321.Miniproject_1 import model as mp1
     history = tmp_path / 'unet.json'
@@ -314,13 +275,3 @@ def test_the_unet_command_takes_only_the_unets_options(data_folder, tmp_path, ca
     with pytest.raises(SystemExit):
         train.parse_arguments(['--data', 'd', '--kernel-size', '3'], mp1.Model)
     assert 'unrecognized arguments: --kernel-size' in capsys.readouterr().err
-
-
-def test_option_arguments_parse_back_to_the_options():
-    """The arguments made from options give the training command those options: Config bools both ways,
-    plain switches only when on."""
-    from Proj_123456_654321.Miniproject_1 import model as mp1
-    options = {'width': 8, 'shape': 'tapered', 'residual': False, 'augment': True, 'lr': 5e-4}
-    parsed = train.parse_arguments(['--data', 'd', *train.option_arguments(options, mp1.Model.Config)], mp1.Model)
-    assert {name: getattr(parsed, name) for name in options} == options
-    assert train.option_arguments({'twin': False, 'clean_targets': True}, m.Model.Config) == ['--clean-targets']

@@ -250,8 +250,8 @@ class Continuation:
     ``MIN_HOLDOUT`` of them, else none) is kept out of it: their noisy-to-noisy loss, which estimates the
     denoising error plus the noise's variance when the two noisy copies' noises are independent, then chooses
     how much of the change to keep: the point ``loaded + f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0:
-    the loaded weights, 1: the trained ones). The other settings ``others/continued.py`` measured (a lower
-    rate, a warm-up, an anchor, weight averaging, blending) live in ``others/continuation_options.py``.
+    the loaded weights, 1: the trained ones). The other settings measured before (a lower rate, a warm-up, an
+    anchor, weight averaging, blending) are history (docs/history.md).
     """
     holdout: float = 0.0
 

@@ -1,34 +1,16 @@
 """Mini-project 2: a deep-learning framework written from scratch, and a Noise2Noise denoiser built with it.
 
-Every block computes its forward pass and its hand-written backward pass with plain tensor operations;
-there is no autograd, no ``torch.nn`` module and no ``torch.optim``. Conventions follow torch.nn:
+Every block computes its forward pass and its hand-written backward pass with plain tensor operations (no
+autograd, no ``torch.nn`` module, no ``torch.optim``), with torch.nn's conventions: ``[N, C, H, W]`` tensors,
+torch's argument names, defaults and initialisation; ``backward(grad_output)`` returns the gradient w.r.t. the
+input and *adds* the parameter gradients into ``param()``'s ``(parameter, gradient)`` pairs until ``zero_grad()``.
 
-* tensors are ``[N, C, H, W]``; argument names, defaults and initialisation are torch's;
-* ``forward`` keeps what ``backward`` needs; ``backward(grad_output)`` returns the gradient w.r.t. the
-  input and *adds* the parameter gradients into ``param()``'s gradient tensors (they accumulate until
-  ``zero_grad()``, as in torch);
-* ``param()`` returns ``(parameter, gradient)`` pairs; optimizers update those very tensors in place.
+Imports, as the course allows: ``empty``, ``cat``, ``arange``, ``fold``, ``unfold`` and tensor methods; ``torch``
+itself only for ``torch.set_grad_enabled(False)`` below (autograd off from import on, in this thread),
+``torch.cuda.is_available()`` and ``torch.device``. Nothing here imports ``others/``, the toolbox beside it.
 
-Why ``import torch`` at all: the course allows ``empty``, ``cat`` and ``arange`` from torch and ``fold`` /
-``unfold`` from ``torch.nn.functional``; the module object ``torch`` serves three calls only,
-``torch.set_grad_enabled(False)`` below, and ``torch.cuda.is_available()`` and ``torch.device`` for
-``Model``'s device (tests/test_model.py checks the list). Everything else is those five functions and
-tensor methods.
-
-Importing this file switches autograd off for the rest of the program (``torch.set_grad_enabled(False)``,
-as the course asks; torch's grad mode is per thread, so threads started later have it on). Code that
-needs autograd in the same process turns it back on locally with ``torch.enable_grad()``: Mini-project
-1's ``Model.train``; ``others/twin.py`` (the torch twin's training step), ``others/benchmark.py``
-(agreement check, torch's training step) and ``others/exactness.py`` (the torch references, which
-``test.py`` runs too); in the tests, the ``autograd`` fixture of ``tests/conftest.py``.
-
-``others/`` beside this file is the toolbox of both mini-projects (data sets, training, benchmark,
-baselines, denoising, pictures, report; ``others/both_projects.py`` says what they share, and Mini-project
-1's ``others/`` wraps them with its U-Net). Nothing
-here imports it: the grader imports this file alone.
-
-Reading order: base class, layers, activations, loss, optimizers, container; then the denoiser: its
-helpers, the ``bestmodel.pth`` format, training and prediction, ``Config`` and ``Model``.
+Reading order: base class, layers, activations, losses, optimizers, container; then the denoiser: its helpers,
+the ``bestmodel.pth`` format, training and prediction, ``Config`` and ``Model``.
 """
 import io
 import math
@@ -41,7 +23,6 @@ import time
 from array import array
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from torch import empty, cat, arange
@@ -57,10 +38,7 @@ _BOOL = empty(0).bool().dtype
 def _pair(value, name, minimum):
     """Return ``value`` as a 2-tuple of ints, as torch stores ``kernel_size``, ``stride``, ...; TypeError or
     ValueError naming ``name`` unless it is an int or a pair of ints, each at least ``minimum``."""
-    if isinstance(value, int):
-        pair = (value, value)
-    else:
-        pair = tuple(value) if isinstance(value, (tuple, list)) else ()
+    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else ()
     if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
@@ -97,17 +75,11 @@ def _positive_number(value, name):
     return value
 
 
-# ----------------------------------------------------------------------------------------------------
-# Base class
-# ----------------------------------------------------------------------------------------------------
+# -------------------- Base class -------------------------------------------------------------------
 
 class _SetByForward:
-    """A class attribute standing for a value that ``forward`` keeps for ``backward``.
-
-    ``forward`` stores the value on the instance, which then hides this class attribute (Python looks in the
-    instance before a descriptor that only defines ``__get__``), so it costs nothing once forward has run.
-    Before that, reading it raises an error that says what to do, instead of an AttributeError on a private name.
-    """
+    """A class attribute for a value that ``forward`` keeps for ``backward``: the instance attribute forward sets
+    hides it (no cost once set); read before forward, it says to call forward first."""
 
     def __get__(self, instance, owner):
         if instance is None:
@@ -139,22 +111,16 @@ class Module:
         return self.forward(*input)
 
     def param(self):
-        pairs = []
-        for name in self._parameter_names:
-            parameter = getattr(self, name)
-            if parameter is not None:
-                pairs.append((parameter, getattr(self, name + '_grad')))
-        return pairs
+        return [(getattr(self, name), getattr(self, name + '_grad')) for name in self._parameter_names
+                if getattr(self, name) is not None]
 
     def zero_grad(self):
         for _, gradient in self.param():
             gradient.zero_()
 
     def to(self, *args, **kwargs):
-        """Move (or cast) parameters and gradients like ``Tensor.to``; returns self.
-
-        Build optimizers after calling ``to``: it replaces the parameter tensors.
-        """
+        """Move or cast parameters and gradients like ``Tensor.to``, replacing them (build optimizers after);
+        returns self."""
         for name in self._parameter_names:
             for attribute in (name, name + '_grad'):
                 value = getattr(self, attribute)
@@ -167,15 +133,10 @@ class Module:
 
 
 class _ConvNd(Module):
-    """What the three convolutions share, as torch's ``_ConvNd``: their arguments, checked and stored as torch
-    stores them (``kernel_size``, ``stride``, ``padding``, ``dilation`` and ``output_padding`` as 2-tuples),
-    their parameters with torch's initialisation, the input checks and ``__repr__``.
-
-    ``transposed`` selects torch's weight layout: ``[C_out, C_in, kh, kw]`` for a convolution,
-    ``[C_in, C_out, kh, kw]`` for a transposed one (whose ``output_padding`` must be smaller than its stride
-    or its dilation, as in torch). Initialisation as torch: weight and bias uniform in ``±1/√fan_in``, with
-    torch's fan-in ``weight[0].numel()``: ``C_in·kh·kw`` for a convolution, ``C_out·kh·kw`` for a transposed one.
-    """
+    """What the convolutions share, as torch's ``_ConvNd``: their arguments, checked and stored as torch stores
+    them (the sizes as 2-tuples), the weight in torch's layout (``[C_out, C_in, kh, kw]``, or ``[C_in, C_out, kh,
+    kw]`` if ``transposed``), torch's initialisation (weight and bias uniform in ``±1/√fan_in``, ``fan_in =
+    weight[0].numel()``), the input checks and ``__repr__``."""
 
     _parameter_names = ('weight', 'bias')
     # The constructor arguments that __repr__ shows after the channel counts, in the constructor's order.
@@ -229,13 +190,20 @@ class _ConvNd(Module):
     # when it holds more than one image or more than this many values, or when both kernel sides exceed 3.
     TORCH_IM2COL_MAX_VALUES = 20480
 
-    def _uses_torch_im2col(self, input, image_size):
-        """Whether torch's CPU convolution (transposed or not) computes by im2col and one matrix product an image
-        of ``image_size`` (H, W) with ``input``'s batch size, channels and device."""
-        n, channels = input.shape[:2]
-        height, width = image_size
+    def _uses_torch_im2col(self, input):
+        """Whether torch's CPU convolution (transposed or not) computes ``input`` by im2col and one product."""
+        n, channels, height, width = input.shape
         return (input.device.type == 'cpu' and n == 1 and channels * height * width <= self.TORCH_IM2COL_MAX_VALUES
                 and min(self.kernel_size) <= 3)
+
+    def _convolved_size(self, height, width):
+        """The output size of a convolution with these sizes of an ``height × width`` image."""
+        out_height, out_width = (
+            (size + 2 * p - d * (k - 1) - 1) // s + 1
+            for size, p, d, k, s in zip((height, width), self.padding, self.dilation, self.kernel_size, self.stride))
+        if out_height < 1 or out_width < 1:
+            raise ValueError(f"input {height}x{width} is smaller than the kernel of {self!r}")
+        return out_height, out_width
 
     def __repr__(self):
         # bias shows as the constructor takes it, a bool
@@ -244,37 +212,7 @@ class _ConvNd(Module):
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}{arguments})"
 
 
-# ----------------------------------------------------------------------------------------------------
-# Layers
-# ----------------------------------------------------------------------------------------------------
-
-class _KeptBuffers:
-    """Buffers a block builds once and keeps while their key (shape, dtype, device) stays the same: index rows
-    and zero-bordered buffers that only the block reads and whose borders no step writes, so that a training
-    loop allocates and zero-fills them once rather than every step. Buffers over ``MAX_ELEMENTS`` are not kept:
-    held after the call, those of a large input (``predict``'s chunks) would add to the memory of every later
-    call."""
-
-    # 64 MB of float32: every buffer of a training batch of 32 at width 112 (the largest, the upsampling's phase
-    # products, has 13 million values).
-    MAX_ELEMENTS = 1 << 24
-
-    def __init__(self):
-        self.by_role = {}
-
-    def get(self, role, key, make):
-        """What ``make()`` returns (a tensor, or a buffer and a view of it) for ``role``; built anew when ``key``
-        changes."""
-        kept_key, value = self.by_role.get(role, (None, None))
-        if kept_key != key:
-            value = make()
-            buffer = value[0] if isinstance(value, tuple) else value
-            if buffer.numel() <= self.MAX_ELEMENTS:
-                self.by_role[role] = (key, value)
-            else:
-                self.by_role.pop(role, None)
-        return value
-
+# -------------------- Layers -----------------------------------------------------------------------
 
 class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation), as ``torch.nn.Conv2d`` with ``groups=1``.
@@ -285,18 +223,12 @@ class Conv2d(_ConvNd):
     Forward, with ``X = unfold(input)`` the ``[C_in·kh·kw, H_out·W_out]`` matrix of an image's patches (one
     column per output pixel) and ``W`` the weight as a ``[C_out, C_in·kh·kw]`` matrix:   ``Y = W X + b``.
     Backward, with ``dY`` as a ``[C_out, H_out·W_out]`` matrix:
-    ``dW = dY Xᵀ``,  ``db = Σ_columns dY``,  ``d input = fold(Wᵀ dY)`` (each column of ``Wᵀ dY`` added back
-    onto the pixels of its patch).
+    ``dW = dY Xᵀ``,  ``db = Σ_columns dY``,  ``d input = fold(Wᵀ dY)``.
 
-    ``forward`` and ``backward`` compute exactly that, in torch's own order (``unfold``, the bias as the
-    product's accumulator), where torch itself computes by im2col (``_uses_torch_im2col``: one image of at most
-    ``TORCH_IM2COL_MAX_VALUES`` values on the CPU, a kernel side of at most 3): there the forward and every
-    gradient equal ``F.conv2d`` and autograd to the last bit, which the course's checks need (they compare with
-    ``torch.allclose`` at its default tolerances, which allow ~1e-8 near 0). Everywhere else (batches, where
-    torch calls oneDNN, whose summation order nothing here reproduces) the same equations run through
-    ``_PaddedPatches``, ``unfold`` and ``fold`` written for speed; agreement there is to float rounding (~1e-6).
-    The tests compare both with ``F.conv2d`` and autograd, in float64 to 1e-10 (tests/test_blocks.py) and bit
-    for bit where torch uses im2col (tests/test_torch_exact.py, test.py).
+    Where torch computes by im2col (``_uses_torch_im2col``: one small image on the CPU) this runs in torch's
+    order, so the forward and every gradient equal ``F.conv2d`` and autograd to the last bit, as the course's
+    ``torch.allclose`` checks need (~1e-8 near 0). Elsewhere (batches: torch calls oneDNN, whose order nothing
+    here reproduces) the same equations run through ``_PaddedPatches``, the fast path, to float rounding.
     """
 
     _fast = _columns = _image_shape = _SetByForward()
@@ -308,10 +240,13 @@ class Conv2d(_ConvNd):
 
     def forward(self, input):
         self._check_input(input)
-        self._fast = not self._uses_torch_im2col(input, input.shape[2:])
+        return self._convolve(input)
+
+    def _convolve(self, input):
+        self._fast = not self._uses_torch_im2col(input)
         if self._fast:
             return self._padded_patches.forward(input)
-        out_height, out_width = self._output_size(*input.shape[2:])
+        out_height, out_width = self._convolved_size(*input.shape[2:])
         self._image_shape = input.shape[2:]
         self._columns = unfold(input, self.kernel_size, dilation=self.dilation, padding=self.padding,
                                stride=self.stride)[0]  # X [C_in·kh·kw, H_out·W_out]
@@ -331,8 +266,6 @@ class Conv2d(_ConvNd):
                     padding=self.padding, stride=self.stride)
 
     def backward_parameters(self, grad_output):
-        """``backward`` without the input gradient (the first block of a network needs none, as autograd
-        skips it for an input without ``requires_grad``)."""
         if self._fast:
             self._padded_patches.accumulate_parameter_grads(grad_output)
         else:
@@ -345,54 +278,49 @@ class Conv2d(_ConvNd):
             self.bias_grad += grad_output.sum((0, 2, 3))
         return grad_matrix
 
-    def _output_size(self, height, width):
-        out_height, out_width = (
-            (size + 2 * p - d * (k - 1) - 1) // s + 1
-            for size, p, d, k, s in zip((height, width), self.padding, self.dilation, self.kernel_size, self.stride))
-        if out_height < 1 or out_width < 1:
-            raise ValueError(f"input {height}x{width} is smaller than the kernel of {self!r}")
-        return out_height, out_width
-
 
 class _PaddedPatches:
-    """``Conv2d``'s equations with ``unfold`` and ``fold`` written by hand for speed, for a whole batch.
+    """``Conv2d``'s equations for a whole batch, with ``unfold`` and ``fold`` written by hand for speed.
 
     The input is copied channels-last into a zero-bordered buffer ``[N, H_p, W_p, C_in]`` (``H_p = H +
-    2·pad_h``); the patch matrix ``X`` ``[N·H_out·W_out, kh·kw·C_in]``, one row per output pixel, is a strided
-    view of that buffer copied once, so each patch row is contiguous memory and one large matrix product serves
-    the batch: ``Y = X Wᵀ + b``, ``W`` the weight as a ``[C_out, kh·kw·C_in]`` matrix. Outputs stay
-    channels-last in memory (their logical shape is torch's ``[N, C, H, W]``). Backward: ``dW = dYᵀ X``,
+    2·pad_h``, kept); the patch matrix ``X`` ``[N·H_out·W_out, kh·kw·C_in]``, one row per output pixel, is a
+    strided view of it copied once, so one large matrix product serves the batch: ``Y = X Wᵀ + b``, ``W`` the
+    weight as a ``[C_out, kh·kw·C_in]`` matrix; outputs stay channels-last in memory. Backward: ``dW = dYᵀ X``,
     ``db = Σ_rows dY``, and each row of ``dX = dY W`` is added onto the padded pixels its patch read (one
     ``scatter_add_``, the transpose of the strided view).
     """
 
+    # Buffers over this many values are built anew each call: kept, a large input's (predict's chunks) would stay
+    # in memory. 16 M values: far more than any buffer of a training batch of the shipped network.
+    MAX_KEPT = 1 << 24
+
     def __init__(self, conv):
         self.conv = conv
-        self.kept = _KeptBuffers()
+        self.kept = {}
+
+    def _kept(self, role, key, make):
+        """What ``make()`` returns (a buffer, or a buffer and a view of it) for ``role``, built once and kept while
+        ``key`` (shapes, dtype, device) stays the same: a training loop allocates and zero-fills it once."""
+        kept_key, value = self.kept.get(role, (None, None))
+        if kept_key != key:
+            value = make()
+            if (value[0] if isinstance(value, tuple) else value).numel() <= self.MAX_KEPT:
+                self.kept[role] = (key, value)
+            else:
+                self.kept.pop(role, None)
+        return value
 
     def forward(self, input):
+        conv = self.conv
         n, _, height, width = input.shape
-        padded, image = self.zero_padded(input, n, height, width)
-        image.copy_(input.permute(0, 2, 3, 1))
-        return self.convolve_padded(padded)
-
-    def zero_padded(self, like, n, height, width):
-        """A zero-bordered buffer ``[N, H_p, W_p, C_in]`` (channels last) for an ``H×W`` image, and the view of
-        its interior, ``[N, H, W, C_in]``, that the image is written into (kept)."""
-        (pad_height, pad_width), channels = self.conv.padding, self.conv.in_channels
+        (kernel_height, kernel_width), (pad_height, pad_width) = conv.kernel_size, conv.padding
 
         def make():
-            padded = like.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, channels)
+            padded = input.new_zeros(n, height + 2 * pad_height, width + 2 * pad_width, conv.in_channels)
             return padded, padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
-        return self.kept.get('padded input', (n, height, width, like.dtype, like.device), make)
-
-    def convolve_padded(self, padded):
-        """``Y = X Wᵀ + b``, the patch matrix ``X`` read through a strided view of ``zero_padded``'s buffer,
-        which holds the image; keeps ``X`` and ``W`` for backward."""
-        conv = self.conv
-        (kernel_height, kernel_width), (pad_height, pad_width) = conv.kernel_size, conv.padding
-        n, height, width = padded.shape[0], padded.shape[1] - 2 * pad_height, padded.shape[2] - 2 * pad_width
-        out_height, out_width = conv._output_size(height, width)
+        padded, image = self._kept('padded input', (n, height, width, input.dtype, input.device), make)
+        image.copy_(input.permute(0, 2, 3, 1))
+        out_height, out_width = conv._convolved_size(height, width)
         batch_stride, row_stride, column_stride, channel_stride = padded.stride()
         self.padded_shape, self.image_shape = padded.shape, (height, width)
         self.patches = padded.as_strided(
@@ -410,18 +338,13 @@ class _PaddedPatches:
     def accumulate_parameter_grads(self, grad_output):
         conv = self.conv
         grad_matrix = grad_output.permute(0, 2, 3, 1).reshape(-1, conv.out_channels)  # dY [N·H_out·W_out, C_out]
-        conv.weight_grad += grad_matrix.t().matmul(self.patches).view(
-            conv.out_channels, *conv.kernel_size, conv.in_channels).permute(0, 3, 1, 2)
+        conv.weight_grad.add_(grad_matrix.t().matmul(self.patches).view(
+            conv.out_channels, *conv.kernel_size, conv.in_channels).permute(0, 3, 1, 2))
         if conv.bias is not None:
-            conv.bias_grad += grad_matrix.sum(0)
+            conv.bias_grad.add_(grad_matrix.sum(0))
         return grad_matrix
 
     def backward(self, grad_output):
-        return self.backward_padded(grad_output).permute(0, 3, 1, 2)
-
-    def backward_padded(self, grad_output):
-        """Accumulate the parameter gradients of ``convolve_padded`` and return the gradient w.r.t. the image
-        in its buffer, ``[N, H, W, C_in]`` (channels last): each row of ``dX = dY W`` added onto its patch."""
         n, _, out_height, out_width = grad_output.shape
         pad_height, pad_width = self.conv.padding
         grad_matrix = self.accumulate_parameter_grads(grad_output)
@@ -433,11 +356,11 @@ class _PaddedPatches:
         grad_padded.view(-1, channels).scatter_add_(
             0, self.patch_rows(n, out_height, out_width, grad_output.device), grad_patches.view(-1, channels))
         height, width = self.image_shape
-        return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width]
+        return grad_padded[:, pad_height:pad_height + height, pad_width:pad_width + width].permute(0, 3, 1, 2)
 
     def patch_rows(self, n, out_height, out_width, device):
         """For each row ``(n, y, x, i, j)`` of the patches as a ``[N·H_out·W_out·kh·kw, C_in]`` matrix, the row
-        of ``zero_padded``'s buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads, expanded along ``C_in``
+        of the padded buffer as a ``[N·H_p·W_p, C_in]`` matrix that it reads, expanded along ``C_in``
         (kept)."""
         conv = self.conv
         _, padded_height, padded_width, _ = self.padded_shape
@@ -451,7 +374,7 @@ class _PaddedPatches:
                        + arange(kernel_width, device=device).view(1, 1, 1, 1, -1) * conv.dilation[1])
             patch_rows = (image + rows * padded_width + columns).reshape(-1)  # [N·H_out·W_out·kh·kw]
             return patch_rows[:, None].expand(-1, conv.in_channels)
-        return self.kept.get('patch rows', (n, out_height, out_width, self.padded_shape, device), make)
+        return self._kept('patch rows', (n, out_height, out_width, self.padded_shape, device), make)
 
 
 class TransposeConv2d(_ConvNd):
@@ -460,15 +383,13 @@ class TransposeConv2d(_ConvNd):
     Shapes: input ``[N, C_in, H, W]`` -> output ``[N, C_out, H_out, W_out]`` with
     ``H_out = (H - 1)·stride - 2·padding + dilation·(kh - 1) + output_padding + 1``; weight ``[C_in, C_out, kh, kw]``.
 
-    It is the backward pass of a convolution: with ``W`` viewed as ``[C_in, C_out·kh·kw]`` and ``X_n`` the
-    input viewed as ``[C_in, H·W]``, forward is ``Y = fold(Wᵀ X) + b``.
+    The backward pass of a convolution: with ``W`` viewed as ``[C_in, C_out·kh·kw]`` and ``X_n`` the input
+    viewed as ``[C_in, H·W]``, forward is ``Y = fold(Wᵀ X) + b``.
     Backward, with ``G = unfold(dY)`` of shape ``[N, C_out·kh·kw, H·W]``:
     ``d input = W G``,  ``dW = Σ_n X_n G_nᵀ``,  ``db = Σ dY``.
 
-    ``forward`` and ``backward`` compute exactly that (``fold`` and ``unfold``) where torch computes a transposed
-    convolution by im2col as well (one small image on the CPU, see ``Conv2d``): there they equal
-    ``F.conv_transpose2d`` and autograd to the last bit. Elsewhere, ``_TransposedPatches``: the same equations
-    channels-last, the input gradient and ``dW`` through the patch matrix of ``dY`` (``_PaddedPatches``).
+    Computed so (``fold``, ``unfold``) where torch uses im2col (see ``Conv2d``): equal to ``F.conv_transpose2d``
+    and autograd to the last bit. Elsewhere ``_TransposedPatches``, the fast path: the same equations channels-last.
     """
 
     _repr_arguments = ('kernel_size', 'stride', 'padding', 'output_padding', 'dilation', 'bias')
@@ -491,14 +412,14 @@ class TransposeConv2d(_ConvNd):
             raise ValueError(f"{self!r} would give an empty output for a {height}x{width} input")
         self._input = input
         self._output_size = (out_height, out_width)
-        self._fast = (not self._uses_torch_im2col(input, (height, width))
+        self._fast = (not self._uses_torch_im2col(input)
                       and all(op < s for op, s in zip(self.output_padding, self.stride)))
         if self._fast:
             return self._patches.forward(input, self._output_size)
         columns = self.weight.view(self.in_channels, -1).t().matmul(input.reshape(n, self.in_channels, -1))
         # fold counts its sliding blocks from the output size; when output_padding >= stride (allowed when
         # it is below dilation) that count exceeds the input's, and the extra blocks carry nothing.
-        blocks = self._block_grid(out_height, out_width)
+        blocks = self._convolved_size(out_height, out_width)
         if blocks != (height, width):
             padded = columns.new_zeros(n, columns.shape[1], *blocks)
             padded[:, :, :height, :width] = columns.view(n, -1, height, width)
@@ -511,18 +432,13 @@ class TransposeConv2d(_ConvNd):
     def _sliding(self):
         return dict(kernel_size=self.kernel_size, dilation=self.dilation, padding=self.padding, stride=self.stride)
 
-    def _block_grid(self, out_height, out_width):
-        return tuple((size + 2 * p - d * (k - 1) - 1) // s + 1
-                     for size, p, d, k, s in zip((out_height, out_width), self.padding, self.dilation,
-                                                 self.kernel_size, self.stride))
-
     def backward(self, grad_output):
         if self._fast:
             return self._patches.backward(grad_output)
         input = self._input
         n, _, height, width = input.shape
         grad_columns = unfold(grad_output, **self._sliding())
-        blocks = self._block_grid(*self._output_size)
+        blocks = self._convolved_size(*self._output_size)
         if blocks != (height, width):
             grad_columns = grad_columns.view(n, -1, *blocks)[:, :, :height, :width].reshape(n, -1, height * width)
         flat_input = input.reshape(n, self.in_channels, -1)
@@ -535,14 +451,12 @@ class TransposeConv2d(_ConvNd):
 class _TransposedPatches:
     """``TransposeConv2d``'s equations channels-last, for a whole batch (``output_padding < stride``).
 
-    Forward: the input as a matrix ``X`` ``[N·H·W, C_in]``, one row per pixel, times the weight as a
-    ``[C_in, kh·kw·C_out]`` matrix gives every tap's contribution at once, ``Z = X W`` ``[N, H, W, kh, kw,
-    C_out]``; tap ``(u, v)`` of input pixel ``(i, j)`` lands on output pixel ``(s·i - p + d·u, s·j - p + d·v)``,
-    so the output is ``kh·kw`` strided adds of ``Z`` into a zero-bordered buffer (*tap sums*, the ``fold``),
-    then ``+ b``. Backward: the output gradient's patch matrix ``G`` ``[N·H·W, kh·kw·C_out]`` (patch ``(i, j)``
-    the ``dY`` pixels that input pixel ``(i, j)`` wrote) is the one of the convolution of ``dY`` with the same
-    weight, stride, padding and dilation: ``_PaddedPatches`` of ``_AdjointConvolution`` computes
-    ``d input = G Wᵀ`` and ``dW = Xᵀ G``; ``db = Σ dY``.
+    Forward: the input as a matrix ``X`` ``[N·H·W, C_in]`` times the weight as a ``[C_in, kh·kw·C_out]`` matrix
+    gives every tap's contribution, ``Z = X W`` ``[N, H, W, kh, kw, C_out]``; tap ``(u, v)`` of input pixel
+    ``(i, j)`` lands on output pixel ``(s·i - p + d·u, s·j - p + d·v)``: ``kh·kw`` strided adds of ``Z`` (the
+    ``fold``), then ``+ b``. Backward: the patch matrix ``G`` ``[N·H·W, kh·kw·C_out]`` of ``dY`` is that of the
+    convolution of ``dY`` with the same weight and sizes (``_AdjointConvolution``), whose ``_PaddedPatches``
+    compute ``d input = G Wᵀ`` and ``dW = Xᵀ G``; ``db = Σ dY``.
     """
 
     def __init__(self, transposed):
@@ -583,13 +497,12 @@ class _TransposedPatches:
 
 
 class _AdjointConvolution:
-    """The convolution whose input gradient a ``TransposeConv2d`` computes forward, as ``_PaddedPatches`` reads
-    a ``Conv2d``: from ``C_out`` to ``C_in`` channels, with the transposed convolution's weight ``[C_in, C_out,
-    kh, kw]`` (a convolution's ``[out, in, kh, kw]``) and its weight gradient, read when used (``to`` and
-    ``load`` replace them), its kernel, stride, padding and dilation, and no bias."""
+    """The convolution whose input gradient a ``TransposeConv2d`` computes forward, as ``_PaddedPatches`` reads a
+    ``Conv2d``: ``C_out`` to ``C_in`` channels, the transposed convolution's weight (read when used: ``to``
+    replaces it) and sizes, no bias."""
 
     bias = None
-    _output_size = Conv2d._output_size
+    _convolved_size = _ConvNd._convolved_size
 
     def __init__(self, transposed):
         self.transposed = transposed
@@ -604,13 +517,6 @@ class _AdjointConvolution:
     @property
     def weight_grad(self):
         return self.transposed.weight_grad
-
-    @weight_grad.setter
-    def weight_grad(self, value):  # ``+=`` on a gradient that is the transposed convolution's, updated in place
-        self.transposed.weight_grad = value
-
-    def __repr__(self):
-        return f"the adjoint convolution of {self.transposed!r}"
 
 
 class NearestUpsampling(Module):
@@ -650,341 +556,28 @@ class NearestUpsampling(Module):
 
 
 class Upsampling(Conv2d):
-    """Nearest upsampling by ``scale_factor`` ``s`` followed by a ``Conv2d`` (whose weight, bias and attributes
-    it has): ``Y = conv(up(X))``; backward ``dX = upᵀ(convᵀ(dY))``, each input pixel summing the gradient of
-    its ``s×s`` block of the upsampled image.
-
-    ``forward`` and ``backward`` compute exactly that (``NearestUpsampling`` then ``Conv2d``, in torch's order)
-    where torch would convolve the upsampled image by im2col (one small image on the CPU, see ``Conv2d``),
-    which gives ``F.conv2d(F.interpolate(x))`` and its gradients to the last bit. Elsewhere:
-
-    * with ``stride=1``, the **decomposition**, which never builds the upsampled image. Along one axis,
-      output ``o = s·i + a`` (phase ``a``) reads kernel tap ``u`` at the low-resolution row ``i + t`` with
-      ``t = ⌊(a - padding + u·dilation) / s⌋``, so taps sharing ``(a, t)`` are summed into one weight
-      ``V[a, t] = Σ_u M[(a, t), u] W[u]`` (``M`` a 0/1 matrix per axis; in 2-D their outer product,
-      ``[G_h·G_w, kh·kw]``). With ``X`` the low-resolution input as a ``[C_in, N·H·W]`` matrix, forward:
-      ``Z = V X``, one product for every phase and offset (*phase products*), then
-      ``Y[s·i + a] = Σ_t Z[a, t][i + t]``, adds over a strided view of ``Z`` (*tap sums*), and the phases'
-      rows and columns put in place (*interleave*): a ×2, 3×3 upsampling convolution costs 2.25× fewer
-      multiply-adds than ``conv(up(X))``. Backward: ``dZ[a, t][m] = dY[s·(m - t) + a]`` (one strided
-      gather), ``dV = dZ Xᵀ``, ``dW = Mᵀ dV``, ``db = Σ dY``, ``dX = Vᵀ dZ``. It sums in another order than
-      torch, to float rounding;
-    * otherwise (another stride, or ``s >= 3`` with phases that do not line up) the upsampled image, written
-      into ``_PaddedPatches``' buffer, through ``Conv2d``'s fast path.
-
-    Shapes in the decomposition's comments, per axis (``_h`` rows, ``_w`` columns; ``_PhaseAxis`` computes
-    them): ``T`` the low-resolution rows each phase reads (``taps``), ``G = s·T`` the groups ``(a, t)``, ``B``
-    the blocks of ``s`` output rows (``H_out`` rounded up to a multiple of ``s``, divided by ``s``), ``Z`` and
-    ``dY`` the zero-padded sizes of ``Z`` and ``dY`` that keep every strided read in range. Where these buffers
-    keep each dimension in memory is ``_layout``'s choice alone (``_Layout``, by dimension names); the
-    arithmetic is the same for both layouts.
-    """
+    """Nearest upsampling by ``scale_factor`` ``s``, then a convolution: ``Y = conv(up(X))``, the ``Conv2d`` it is
+    (its weight, bias and attributes) applied to ``NearestUpsampling(s)``'s output: ``[N, C_in, H, W]`` ->
+    ``[N, C_out, H_out, W_out]``, ``H_out`` the convolution's for ``s·H`` rows. Backward: ``dX = upᵀ(convᵀ(dY))``,
+    each input pixel summing the gradient of its ``s×s`` block; exact where the two blocks are."""
 
     _repr_arguments = Conv2d._repr_arguments + ('scale_factor',)
-    _plain = _axes_in_use = _layout_in_use = _input_size = _input_columns = _SetByForward()
 
     def __init__(self, in_channels, out_channels, kernel_size, scale_factor=2, stride=1, padding=0, dilation=1,
                  bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)
-        if not isinstance(scale_factor, int) or isinstance(scale_factor, bool) or scale_factor < 1:
-            raise ValueError(f"scale_factor must be a positive int, got {scale_factor!r}")
-        self.scale_factor = scale_factor
         self._upsample = NearestUpsampling(scale_factor)
-        self._plan_cache = {}
-        self._kept = _KeptBuffers()
+        self.scale_factor = scale_factor
 
     def forward(self, input):
         self._check_input(input)
-        n, _, height, width = input.shape
-        s = self.scale_factor
-        self._plain = self._uses_torch_im2col(input, (s * height, s * width))
-        if self._plain:  # conv(up(X)), computed as torch computes it
-            return super().forward(self._upsample.forward(input))
-        self._axes_in_use = self._axes(height, width)
-        if self._axes_in_use is None:
-            return self._forward_upsampled(input)
-        return self._forward_phases(input)
+        return self._convolve(self._upsample.forward(input))
 
     def backward(self, grad_output):
-        if self._plain:
-            return self._upsample.backward(super().backward(grad_output))
-        if self._axes_in_use is None:
-            return self._backward_upsampled(grad_output)
-        return self._backward_phases(grad_output)
-
-    def backward_parameters(self, grad_output):
-        # Conv2d's shortcut reads the patch matrix, which the decomposition never builds.
-        self.backward(grad_output)
-
-    # -- the decomposition (stride 1) ----------------------------------------------------------------------
-
-    def _axes(self, height, width):
-        """Both axes' ``_PhaseAxis``, or None where the decomposition does not apply; cached per input size."""
-        if (height, width) not in self._plan_cache:
-            axes = [_PhaseAxis(size, self.scale_factor, kernel, padding, dilation) for size, kernel, padding, dilation
-                    in zip((height, width), self.kernel_size, self.padding, self.dilation)]
-            usable = self.stride == (1, 1) and all(axis.affine for axis in axes)
-            self._plan_cache[(height, width)] = axes if usable else None
-        return self._plan_cache[(height, width)]
-
-    def _layout(self, columns):
-        """The memory layout of the decomposition's buffers (``_Layout``). Elementwise passes run fastest over a
-        long innermost dimension: the output channels when there are many (channels last), else the image
-        columns (channel-major)."""
-        return _CHANNELS_LAST if self.out_channels >= columns.blocks else _CHANNEL_MAJOR
-
-    def _membership(self, direction):
-        """``M`` of both axes: the 0/1 matrix ``[G_h·G_w, kh·kw]`` whose row for group ``((a_h, t_h), (a_w, t_w))``
-        marks the taps ``(u, v)`` that belong to it (the outer product of the axes' rows); cached."""
-        rows, columns = self._axes_in_use
-        key = ('membership', *self._input_size[1:], direction, self.weight.device, self.weight.dtype)
-        if key not in self._plan_cache:
-            by_row = rows.membership(direction, self.weight)  # [G_h, kh]
-            by_column = columns.membership(direction, self.weight)  # [G_w, kw]
-            self._plan_cache[key] = (by_row[:, None, :, None] * by_column[None, :, None, :]).reshape(
-                len(by_row) * len(by_column), -1)
-        return self._plan_cache[key]
-
-    def _combined_weight(self, membership):
-        """``V = M W``: the weight summed over the taps of each group, as a ``[G_h·G_w·C_out, C_in]`` matrix."""
-        taps = self.weight.view(self.out_channels * self.in_channels, -1)  # [C_out·C_in, kh·kw]
-        return membership.matmul(taps.t()).view(-1, self.in_channels)
-
-    def _accumulate_weight_grad(self, grad_combined, membership):
-        """``dW += Mᵀ dV``, the transpose of ``_combined_weight``, added in place."""
-        grad_taps = grad_combined.view(len(membership), -1)  # [G_h·G_w, C_out·C_in]
-        self.weight_grad.view(self.out_channels * self.in_channels, -1).addmm_(grad_taps.t(), membership)
-
-    def _forward_phases(self, input):
-        """``Y = conv(up(X))`` by the decomposition: phase products, tap sums, interleave."""
-        rows, columns = self._axes_in_use
-        n, _, height, width = input.shape
-        if rows.out_size < 1 or columns.out_size < 1:
-            raise ValueError(f"input {height}x{width} is too small for {self!r}")
-        s, out = self.scale_factor, self.out_channels
-        self._input_size = (n, height, width)
-        self._layout_in_use = layout = self._layout(columns)
-        self._input_columns = input.permute(1, 0, 2, 3).reshape(self.in_channels, -1)  # X [C_in, N·H·W]
-        products = self._phase_products(rows, columns, layout)  # Z [G_h, G_w, C_out, N, Z_h, Z_w]
-        blocks = self._tap_sums(products, rows, columns, layout)  # [C_out, N, B_h, s, B_w, s]
-        # Interleave: output row s·i + a is phase a of block i. Channels last, the tap sums already wrote this
-        # order (a view); channel-major, this is the one copy. The last block may overhang the output.
-        output = blocks.reshape(out, n, rows.blocks * s, columns.blocks * s)
-        if (rows.blocks * s, columns.blocks * s) != (rows.out_size, columns.out_size):
-            output = output[:, :, :rows.out_size, :columns.out_size]
-        if self.bias is not None:
-            output += self.bias.view(-1, 1, 1, 1)
-        return output.permute(1, 0, 2, 3)  # [N, C_out, H_out, W_out]
-
-    def _phase_products(self, rows, columns, layout):
-        """``Z = V X``, every group's weight times the input in one matrix product, written into a buffer padded
-        with zeros so that the tap sums' strided view reads zeros beyond the input."""
-        n, height, width = self._input_size
-        combined = self._combined_weight(self._membership('forward'))  # V [G_h·G_w·C_out, C_in]
-        groups = (len(rows.forward_keys), len(columns.forward_keys), self.out_channels)
-        product = _matmul(combined, self._input_columns, layout.channels_last).view(
-            *groups, n, height, width)  # [G_h, G_w, C_out, N, H, W]
-        padded, interior = self._kept.get('products', (n, height, width, layout, combined.dtype, combined.device),
-                                      lambda: _zero_bordered(combined, 'products', layout, (*groups, n), rows, columns))
-        interior.copy_(product)
-        return padded
-
-    def _tap_sums(self, products, rows, columns, layout):
-        """``Y[s·i + a] = Σ_t Z[a, t][i + t]`` for every block ``i`` and phase ``a``: phase ``a``'s ``k``-th tap
-        offset is group ``a·T + k``, row ``i + phase0_start + start_step·a + k`` of ``Z`` (``_PhaseAxis``), so one strided view
-        holds every tap, summed over the column offsets, then over the row offsets."""
-        s, out, n = self.scale_factor, self.out_channels, products.shape[3]
-        row_group, column_group, channel, batch, row, column = products.stride()
-        window = products.as_strided(
-            (out, n, rows.blocks, s, columns.blocks, s, rows.taps, columns.taps),
-            (channel, batch, row, rows.taps * row_group + rows.start_step * row,
-             column, columns.taps * column_group + columns.start_step * column, row_group + row, column_group + column),
-            (rows.phase0_start + rows.z_pad) * row + (columns.phase0_start + columns.z_pad) * column,
-        )  # [C_out, N, B_h, s, B_w, s, T_h, T_w]
-        # Column taps first, then row taps: T_h + T_w tensor operations instead of T_h·T_w, for as many adds.
-        column_taps = window.unbind(-1)  # T_w × [C_out, N, B_h, s, B_w, s, T_h]
-        by_row = column_taps[0] + column_taps[1] if columns.taps > 1 else column_taps[0].clone()
-        for column_tap in column_taps[2:]:
-            by_row += column_tap
-        first_row_tap, *row_taps = by_row.unbind(-1)  # T_h × [C_out, N, B_h, s, B_w, s]
-        output = _empty(by_row, 'sums', layout, first_row_tap.shape).copy_(first_row_tap)
-        for row_tap in row_taps:
-            output += row_tap
-        return output
-
-    def _backward_phases(self, grad_output):
-        """The decomposition's backward: ``dZ`` gathered from ``dY``, then ``dV = dZ Xᵀ``, ``dW = Mᵀ dV``,
-        ``db = Σ dY`` and ``dX = Vᵀ dZ``."""
-        rows, columns = self._axes_in_use
-        layout = self._layout_in_use
-        n, height, width = self._input_size
-        grad_image = grad_output.permute(1, 0, 2, 3)  # dY [C_out, N, H_out, W_out]
-        grad_columns = self._gathered_grad(grad_image, rows, columns, layout)  # dZ [G_h·G_w·C_out, N·H·W]
-        membership = self._membership('backward')
-        self._accumulate_weight_grad(grad_columns.matmul(self._input_columns.t()), membership)
-        if self.bias is not None:
-            self.bias_grad += grad_image.sum((1, 2, 3))
-        combined = self._combined_weight(membership)  # V [G_h·G_w·C_out, C_in]
-        grad_input = _matmul(combined.t(), grad_columns, layout.channels_last)  # [C_in, N·H·W]
-        return grad_input.view(self.in_channels, n, height, width).permute(1, 0, 2, 3)
-
-    def _gathered_grad(self, grad_image, rows, columns, layout):
-        """``dZ[a, t][m] = dY[s·(m - t) + a]``: one strided view of ``dY`` padded with zeros, copied into a
-        matrix. Its groups run in ``_PhaseAxis.backward_keys`` order, so that every stride is non-negative."""
-        n, height, width = self._input_size
-        s, out = self.scale_factor, self.out_channels
-        key = (n, height, width, layout, grad_image.dtype, grad_image.device)
-        padded, interior = self._kept.get('output grad', key,
-                                      lambda: _zero_bordered(grad_image, 'output_grad', layout, (out, n), rows, columns))
-        interior.copy_(grad_image)
-        channel, batch, row, column = padded.stride()
-        groups = padded.as_strided(
-            (s, rows.taps, s, columns.taps, out, n, height, width),
-            (abs(rows.phase_step) * row, s * row, abs(columns.phase_step) * column, s * column,
-             channel, batch, s * row, s * column),
-            (rows.dy_pad + rows.dy_first) * row + (columns.dy_pad + columns.dy_first) * column,
-        )  # [s, T_h, s, T_w, C_out, N, H, W]
-        grad_groups = self._kept.get('group grads', key, lambda: _empty(grad_image, 'group_grads', layout, groups.shape))
-        return grad_groups.copy_(groups).view(-1, n * height * width)
-
-    # -- another stride, or phases that do not line up --------------------------------------------------------
-
-    def _forward_upsampled(self, input):
-        """Where the decomposition does not apply: the upsampled image, written straight into ``Conv2d``'s
-        padded buffer, through ``Conv2d``'s fast path."""
-        n, channels, height, width = input.shape
-        s = self.scale_factor
-        padded, image = self._padded_patches.zero_padded(input, n, s * height, s * width)
-        image.view(n, height, s, width, s, channels).copy_(
-            input.permute(0, 2, 3, 1)[:, :, None, :, None, :].expand(n, height, s, width, s, channels))
-        return self._padded_patches.convolve_padded(padded)
-
-    def _backward_upsampled(self, grad_output):
-        """The backward of ``_forward_upsampled``: each input pixel's gradient sums its ``s×s`` block of the
-        upsampled image's gradient."""
-        grad_image = self._padded_patches.backward_padded(grad_output)  # [N, s·H, s·W, C_in]
-        n, height, width, channels = grad_image.shape
-        s = self.scale_factor
-        return grad_image.view(n, height // s, s, width // s, s, channels).sum((2, 4)).permute(0, 3, 1, 2)
+        return self._upsample.backward(super().backward(grad_output))
 
 
-class _PhaseAxis:
-    """One axis of ``Upsampling``'s decomposition (stride 1), for a low-resolution size ``size``.
-
-    Output row ``o = s·i + a`` (phase ``a``) reads kernel tap ``u`` at low-resolution row ``i + offset[a][u]``,
-    ``offset[a][u] = ⌊(a - padding + u·dilation) / s⌋``. Phase ``a``'s taps fall on the ``taps`` rows
-    ``start(a) + k``; the decomposition needs ``start(a) = phase0_start + start_step·a`` (always true when ``s <= 2``).
-    ``forward_keys`` / ``backward_keys`` list the groups ``(a, t)`` in the order of ``Upsampling``'s strided
-    views (``_tap_sums``, ``_gathered_grad``).
-
-    Example: ``s = 2``, a 3-tap kernel with ``padding = 1``, ``dilation = 1`` (the 3×3 convolution that keeps
-    the upsampled size), ``size = 4``: ``offset = [[-1, 0, 0], [0, 0, 1]]`` (even output rows read rows
-    ``i - 1, i, i``, odd ones ``i, i, i + 1``), so ``phase0_start = -1``, ``start_step = 1``, ``taps = 2`` and
-    ``forward_keys = [(0, -1), (0, 0), (1, 0), (1, 1)]``: 4 groups where ``conv(up(X))`` has 2 phases × 3 taps,
-    hence 16 instead of 36 weight products per output block in 2-D; ``out_size = 8``, ``blocks = 4``.
-    """
-
-    def __init__(self, size, scale, kernel, padding, dilation):
-        s = scale
-        self.size = size
-        self.out_size = s * size + 2 * padding - dilation * (kernel - 1)
-        self.blocks = -(-self.out_size // s)
-        self.offset = [[(a - padding + u * dilation) // s for u in range(kernel)] for a in range(s)]
-        starts = [min(row) for row in self.offset]
-        self.phase0_start, self.start_step = starts[0], (starts[1] - starts[0] if s > 1 else 0)
-        self.affine = all(start == self.phase0_start + self.start_step * a for a, start in enumerate(starts))
-        self.taps = max(max(row) - start + 1 for row, start in zip(self.offset, starts))
-        last = self.taps - 1
-        self.forward_keys = [(a, starts[a] + k) for a in range(s) for k in range(self.taps)]
-        # Forward view: Z row i + phase0_start + start_step·a + k, for i < blocks; z_pad zero rows before the input.
-        low, high = self.phase0_start, self.blocks - 1 + self.phase0_start + self.start_step * (s - 1) + last
-        self.z_pad = max(0, -low)
-        self.z_size = max(size - 1, high) + 1 + self.z_pad
-        # Backward view: dY row s·m + (1 - s·start_step)·a - s·(phase0_start + last) + s·k, for taps
-        # t = start(a) + last - k; phases run backwards where 1 - s·start_step < 0, so that every stride is
-        # non-negative; dy_pad zero rows before the output gradient.
-        self.phase_step = 1 - s * self.start_step
-        phases = range(s - 1, -1, -1) if self.phase_step < 0 else range(s)
-        self.backward_keys = [(a, starts[a] + last - k) for a in phases for k in range(self.taps)]
-        self.dy_first = -s * (self.phase0_start + last) + (self.phase_step * (s - 1) if self.phase_step < 0 else 0)
-        rows = [s * m + self.phase_step * a - s * (self.phase0_start + last) + s * k
-                for m in (0, size - 1) for a in (0, s - 1) for k in (0, last)]
-        self.dy_pad = max(0, -min(rows))
-        self.dy_size = max(self.out_size - 1, max(rows)) + 1 + self.dy_pad
-        self._memberships = {}
-
-    def padded(self, buffer):
-        """``(padded size, first interior row, interior size)`` of this axis in ``buffer``: ``'products'``
-        (``Z``, the input's rows inside) or ``'output_grad'`` (``dY``, the output's rows inside)."""
-        if buffer == 'products':
-            return self.z_size, self.z_pad, self.size
-        return self.dy_size, self.dy_pad, self.out_size
-
-    def membership(self, direction, like):
-        """The 0/1 matrix ``M`` [groups, kernel] of ``direction``'s groups (``'forward'`` or ``'backward'``):
-        tap ``u`` belongs to group ``(a, t)`` when it reads row ``t``. Built once per device and dtype."""
-        key = (direction, like.device, like.dtype)
-        if key not in self._memberships:
-            keys = self.forward_keys if direction == 'forward' else self.backward_keys
-            self._memberships[key] = like.new_tensor(
-                [[float(row_offset == t) for row_offset in self.offset[a]] for a, t in keys])
-        return self._memberships[key]
-
-
-class _Layout(NamedTuple):
-    """Where ``Upsampling``'s decomposition keeps each buffer's dimensions in memory: each field names the
-    buffer's dimensions (as in ``_DIMENSIONS``, its logical shape) in memory order, outermost first.
-    ``channels_last`` also has the matrix products computed transposed, so that they too store the ``N·H·W``
-    pixels outermost."""
-    channels_last: bool
-    products: str  # Z, the phase products padded with zeros
-    sums: str  # Y as blocks of s×s output pixels
-    output_grad: str  # dY padded with zeros
-    group_grads: str  # dZ, dY gathered per group
-
-
-# The logical shapes, as in the methods' shape comments: a_h, a_w the phases, T_h, T_w the taps per phase,
-# G = (a, T) the groups, B the blocks of s output rows, Z and dY the padded sizes (``_PhaseAxis``).
-_DIMENSIONS = _Layout(None, products='G_h G_w C_out N Z_h Z_w', sums='C_out N B_h a_h B_w a_w',
-                      output_grad='C_out N dY_h dY_w', group_grads='a_h T_h a_w T_w C_out N H W')
-# Pixels outermost, channels innermost; the tap sums write the interleaved output directly.
-_CHANNELS_LAST = _Layout(True, products='N Z_h Z_w G_h G_w C_out', sums='N B_h a_h B_w a_w C_out',
-                         output_grad='N dY_h dY_w C_out', group_grads='N H W a_h T_h a_w T_w C_out')
-# Groups and channels outermost, image columns innermost; the tap sums run phase by phase and the interleave
-# copies.
-_CHANNEL_MAJOR = _Layout(False, products='G_h G_w C_out N Z_h Z_w', sums='a_h a_w C_out N B_h B_w',
-                         output_grad='C_out N dY_h dY_w', group_grads='a_h T_h a_w T_w C_out N H W')
-
-
-def _empty(like, buffer, layout, shape):
-    """An uninitialised tensor of ``buffer``'s logical ``shape`` (``like``'s dtype and device), whose memory
-    holds its dimensions in ``layout``'s order for that buffer."""
-    names = getattr(_DIMENSIONS, buffer).split()
-    sizes = dict(zip(names, shape))
-    strides, stride = {}, 1
-    for name in reversed(getattr(layout, buffer).split()):
-        strides[name] = stride
-        stride *= sizes[name]
-    return like.new_empty_strided(tuple(shape), [strides[name] for name in names])
-
-
-def _zero_bordered(like, buffer, layout, outer_shape, rows, columns):
-    """Zeros of ``buffer``'s shape ``[*outer_shape, rows, columns]`` padded as ``_PhaseAxis`` says (``Z`` for
-    the products, ``dY`` for the output gradient), and the view of the interior that each step overwrites."""
-    (height, top, inner_height), (width, left, inner_width) = rows.padded(buffer), columns.padded(buffer)
-    padded = _empty(like, buffer, layout, (*outer_shape, height, width)).zero_()
-    return padded, padded[..., top:top + inner_height, left:left + inner_width]
-
-
-def _matmul(left, right, transposed):
-    """``left @ right``; with ``transposed`` computed as ``(rightᵀ leftᵀ)ᵀ``, so that memory holds its
-    transpose."""
-    return right.t().matmul(left.t()).t() if transposed else left.matmul(right)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Activations
-# ----------------------------------------------------------------------------------------------------
+# -------------------- Activations ------------------------------------------------------------------
 
 class ReLU(Module):
     """``y = max(x, 0)``;  ``dx = dy · [x > 0]``."""
@@ -1021,9 +614,8 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """``y = 1 / (1 + e^(-x))``;  ``dx = dy · (1 - y) · y``.
 
-    ``y`` is the tensor method ``sigmoid``: an expression such as ``1 / (1 + exp(-x))`` is off by an ulp
-    here and there, and a convolution's backward, whose sums cancel near 0, turns that into gradients
-    that fail ``torch.allclose``. The backward multiplies in torch's order for the same reason.
+    The tensor method ``sigmoid`` and torch's order of products: ``1 / (1 + exp(-x))`` is off by an ulp here
+    and there, which a convolution's backward, cancelling near 0, turns into gradients that fail ``allclose``.
     """
 
     _output = _SetByForward()
@@ -1039,9 +631,8 @@ class Sigmoid(Module):
 class Tanh(Module):
     """``y = tanh(x)``;  ``dx = dy · (1 - y²)``.
 
-    ``y`` is the tensor method ``tanh``, for torch's bits (see ``Sigmoid``). torch's kernel rounds ``1 - y²``
-    once (a fused multiply-add); for float32 outputs, computing it in float64, where ``y²`` is exact, gives
-    the same bits (tests/test_torch_exact.py).
+    The tensor method ``tanh`` (see ``Sigmoid``); torch rounds ``1 - y²`` once (a fused multiply-add), which
+    float64 arithmetic, where a float32 ``y²`` is exact, reproduces.
     """
 
     _output = _SetByForward()
@@ -1055,59 +646,52 @@ class Tanh(Module):
         return grad_output * (1 - output * output).to(self._output.dtype)
 
 
-# ----------------------------------------------------------------------------------------------------
-# Loss
-# ----------------------------------------------------------------------------------------------------
+# -------------------- Losses -----------------------------------------------------------------------
 
-class MSE(Module):
-    """Mean squared error, as ``torch.nn.MSELoss()``: ``L = mean((x - t)²)`` over all elements;
-    ``dL/dx = 2 (x - t) / numel``."""
+class _Loss(Module):
+    """A loss of ``d = input - target``: ``forward(input, target)`` -> a 0-d tensor, ``backward()`` -> dL/d input."""
 
     _difference = _SetByForward()
 
     def forward(self, input, target):
         if input.shape != target.shape:
-            raise ValueError(f"MSE needs input and target of one shape, got {tuple(input.shape)} and "
-                             f"{tuple(target.shape)}")
+            raise ValueError(f"{type(self).__name__} needs input and target of one shape, got "
+                             f"{tuple(input.shape)} and {tuple(target.shape)}")
         self._difference = input - target
-        return self._difference.pow(2).mean()
+        return self._value(self._difference)
+
+
+class MSE(_Loss):
+    """Mean squared error, as ``torch.nn.MSELoss()``: ``L = mean((x - t)²)`` over all elements;
+    ``dL/dx = 2 (x - t) / numel``."""
+
+    def _value(self, difference):
+        return difference.pow(2).mean()
 
     def backward(self):
         return self._difference * (2 / self._difference.numel())
 
 
-class L1(Module):
+class L1(_Loss):
     """Mean absolute error, as ``torch.nn.L1Loss()``: ``L = mean(|x - t|)`` over all elements;
     ``dL/dx = sign(x - t) / numel`` (0 where ``x = t``, as torch)."""
 
-    _difference = _SetByForward()
-
-    def forward(self, input, target):
-        if input.shape != target.shape:
-            raise ValueError(f"L1 needs input and target of one shape, got {tuple(input.shape)} and "
-                             f"{tuple(target.shape)}")
-        self._difference = input - target
-        return self._difference.abs().mean()
+    def _value(self, difference):
+        return difference.abs().mean()
 
     def backward(self):
         return self._difference.sign() / self._difference.numel()
 
 
-# ----------------------------------------------------------------------------------------------------
-# Optimizers
-# ----------------------------------------------------------------------------------------------------
+# -------------------- Optimizers -------------------------------------------------------------------
 
 class Optimizer:
-    """Updates the parameters of a ``param()`` list in place from their gradients.
+    """Updates the parameters of a ``param()`` list in place from their gradients; ``state`` holds one dict of
+    tensors per parameter (momentum, moments), which ``state_dict`` / ``load_state_dict`` copy out and back.
 
-    ``state`` holds one dict of tensors per parameter (momentum, moments); ``state_dict`` /
-    ``load_state_dict`` copy it out and back, so training can roll back an epoch.
-
-    The update (``_update``) is elementwise, so where the parameters can be laid end to end in one buffer and
-    their gradients in another (``_FlatBuffers``) it runs once over those buffers instead of once per
-    parameter: one chain of tensor operations a step (on a GPU, one kernel each) whatever the number of
-    parameters, every element computed as the per-parameter update computes it. ``state`` then holds views
-    of the flat state.
+    The update (``_update``) is elementwise: where ``_FlatBuffers`` lays the parameters end to end in one buffer
+    and the gradients in another, it runs once over those (one chain of tensor operations a step, the same
+    numbers), and ``state`` holds views of the flat state.
     """
 
     def __init__(self, params, lr):
@@ -1154,17 +738,13 @@ class Optimizer:
 
 
 class _FlatBuffers:
-    """An optimizer's parameters laid end to end in one flat buffer and their gradients in another, each
-    tensor made (in place, by ``Tensor.set_``: the blocks keep their tensor objects) a view of its slice, so
-    that an elementwise update of the buffers updates every parameter. ``state`` holds the optimizer's state
-    as flat buffers of the same length.
+    """An optimizer's parameters laid end to end in one flat buffer and their gradients in another, each tensor
+    made (by ``Tensor.set_``: the blocks keep their tensor objects) a view of its slice; ``state`` holds the
+    optimizer's state as flat buffers of the same length.
 
-    ``of`` lays them out only where nothing else can see the difference: tensors of one dtype and device,
-    contiguous, each the sole user of its memory (then copied into a new buffer), or already laid end to end
-    in one buffer by an earlier optimizer over the same list (then shared). Otherwise (views of other
-    tensors, a tensor listed twice, a subset of another optimizer's buffer) it returns None and the
-    optimizer updates parameter by parameter. A view of a parameter taken before the optimizer was built
-    keeps the old memory: take views after, as the blocks do (their weight matrices are made in ``forward``).
+    ``of`` does so only where nothing else can see it: tensors of one dtype and device, contiguous, each the sole
+    user of its memory (copied into a new buffer) or already laid end to end by an earlier optimizer over the
+    same list (shared); otherwise it returns None. A view of a parameter taken before keeps the old memory.
     """
 
     def __init__(self, parameter, gradient, shapes):
@@ -1297,9 +877,7 @@ class Adam(Optimizer):
         parameter.addcdiv_(state['exp_avg'], denominator, value=-step_size)
 
 
-# ----------------------------------------------------------------------------------------------------
-# Container
-# ----------------------------------------------------------------------------------------------------
+# -------------------- Container --------------------------------------------------------------------
 
 class Sequential(Module):
     """Applies its modules in order; ``backward`` passes the gradient through them in reverse order
@@ -1349,9 +927,7 @@ class Sequential(Module):
         return "Sequential(\n" + "".join(f"  ({i}): {module!r}\n" for i, module in enumerate(self.modules)) + ")"
 
 
-# ----------------------------------------------------------------------------------------------------
-# The denoiser
-# ----------------------------------------------------------------------------------------------------
+# -------------------- The denoiser -----------------------------------------------------------------
 
 def psnr(denoised, clean):
     """Mean over images of the per-image PSNR in dB, both tensors in [0, 1] (the course harness's definition)."""
@@ -1413,9 +989,7 @@ class Progress:
             self.stream.flush()
 
 
-# ----------------------------------------------------------------------------------------------------
-# bestmodel.pth: plain data only (a pickle of dicts, lists, ints and bytes), checked whole before use
-# ----------------------------------------------------------------------------------------------------
+# -------------------- bestmodel.pth: plain data (dicts, lists, ints, bytes), checked whole before use ---
 
 class BestModelError(ValueError):
     """``bestmodel.pth`` is not a file this project wrote, or does not fit the model."""
@@ -1520,23 +1094,9 @@ def _read_payload(path, max_bytes):
         raise BestModelError(f"{path} is not a readable bestmodel file: {error}") from error
 
 
-def _saved_architecture(saved_config, architecture, former):
-    """The architecture a file's ``config`` describes, ``former``'s values filled in for the fields it predates;
-    None unless it has exactly the fields of ``architecture``, each an int or a short string as there."""
-    if type(saved_config) is not dict:
-        return None
-    config = {**former, **saved_config}
-    if set(config) != set(architecture):
-        return None
-    valid = all(_is_small_int(config[name]) if type(value) is int
-                else type(config[name]) is str and len(config[name]) <= 20 for name, value in architecture.items())
-    return {name: config[name] for name in architecture} if valid else None
-
-
-def _check_payload(payload, path, architecture, shapes, former):
+def _check_payload(payload, path, architecture, shapes):
     """BestModelError unless ``payload`` has the structure ``save_model`` writes for a network of
-    ``architecture`` (a dict of ints and strings; ``former``, the values of fields older files lack) whose
-    parameters have the ``shapes``.
+    ``architecture`` (a dict of ints and strings) whose parameters have the ``shapes``.
 
     Each value is checked for its exact type (and size) before anything is formatted from it."""
     if type(payload) is not dict or payload.get('format') != FILE_FORMAT:
@@ -1545,13 +1105,16 @@ def _check_payload(payload, path, architecture, shapes, former):
     if type(version) is not int or version != FILE_VERSION:
         found = f"format version {version}" if _is_small_int(version) else "no valid format version"
         raise BestModelError(f"{path} has {found}, this code reads version {FILE_VERSION}")
-    saved_config = _saved_architecture(payload.get('config'), architecture, former)
-    if saved_config is None:
-        raise BestModelError(f"{path} has no valid network configuration (the fields {', '.join(architecture)})")
-    if saved_config != architecture:
-        differences = ', '.join(f"{key}: file {saved_config[key]}, model {architecture[key]}"
-                                for key in architecture if saved_config[key] != architecture[key])
-        arguments = ', '.join(f'{key}={value!r}' for key, value in saved_config.items())
+    config = payload.get('config')
+    if (type(config) is not dict or set(config) != set(architecture) or not all(
+            _is_small_int(config[key]) if type(value) is int else type(config[key]) is str and len(config[key]) <= 20
+            for key, value in architecture.items())):
+        raise BestModelError(f"{path} has no valid network configuration (the fields {', '.join(architecture)}; "
+                             f"files older than the upsampling field hold networks that no longer ship)")
+    if config != architecture:
+        differences = ', '.join(f"{key}: file {config[key]}, model {architecture[key]}"
+                                for key in architecture if config[key] != architecture[key])
+        arguments = ', '.join(f'{key}={config[key]!r}' for key in architecture)
         raise BestModelError(f"{path} holds a network of another configuration ({differences}); "
                              f"load it into Model({arguments})")
     saved_parameters = payload.get('parameters')
@@ -1580,9 +1143,7 @@ def _decode_parameters(saved_parameters, parameters, path):
     return values
 
 
-# ----------------------------------------------------------------------------------------------------
-# Training and prediction: what Model does with its network
-# ----------------------------------------------------------------------------------------------------
+# -------------------- Training and prediction: what Model does with its network --------------------
 
 @dataclass(frozen=True)
 class Continuation:
@@ -1593,8 +1154,8 @@ class Continuation:
     ``MIN_HOLDOUT`` of them, else none) is kept out of it: their noisy-to-noisy loss, which estimates the
     denoising error plus the noise's variance when the two noisy copies' noises are independent, then chooses
     how much of the change to keep: the point ``loaded + f·(trained − loaded)`` for each ``f`` of ``KEEP`` (0:
-    the loaded weights, 1: the trained ones). The other settings ``others/continued.py`` measured (a lower
-    rate, a warm-up, an anchor, weight averaging, blending) live in ``others/continuation_options.py``.
+    the loaded weights, 1: the trained ones). The other settings measured before (a lower rate, a warm-up, an
+    anchor, weight averaging, blending) are history (docs/history.md).
     """
     holdout: float = 0.0
 
@@ -1702,36 +1263,29 @@ def _random_symmetry(input, target, generator):
 def _random_swap(input, target, generator):
     """Each pair's two noisy copies exchanged with probability 1/2: in Noise2Noise either one is the other's
     target, so the exchange is a second training pair for free."""
-    swapped = input.new_tensor([generator.random() < 0.5 for _ in range(len(input))], dtype=_BOOL)
-    swapped = swapped.view(-1, 1, 1, 1)
+    swapped = input.new_tensor([generator.random() < 0.5 for _ in range(len(input))], dtype=_BOOL).view(-1, 1, 1, 1)
     return target.where(swapped, input), input.where(swapped, target)
 
 
 def _receptive_radius(network, period):
-    """How far, in pixels, an output pixel of ``network`` (a ``Sequential`` of ``_build_network``'s blocks)
-    sees beyond its own position in the input, on the farther side: ``predict``'s tiles carry that much
-    context, so that tiling changes no output pixel.
-
-    Each block maps the interval of rows an output row reads back to its input's rows (a convolution:
-    ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling: ``[a, b] -> [a // f, b // f]``; a
-    transposed convolution: ``[a, b] -> [⌈(a + p - d·(k - 1)) / s⌉, ⌊(b + p) / s⌋]``),
-    for output positions that are each residue modulo the network's total stride ``period``, and along both
-    axes.
-    """
+    """How far, in pixels, an output pixel of ``network`` (``_build_network``'s blocks) sees beyond its own
+    position in the input: the context ``predict``'s tiles carry. Each block maps the rows an output row reads
+    back to its input's (a convolution: ``[a, b] -> [s·a - p, s·b - p + d·(k - 1)]``; nearest upsampling:
+    ``[a // f, b // f]``; a transposed convolution: ``[⌈(a + p - d·(k - 1)) / s⌉, ⌊(b + p) / s⌋]``), for each
+    output position modulo the network's stride ``period``, along both axes."""
     radius = 0
     for axis in (0, 1):
         for position in range(period):
             low = high = position
             for block in reversed(network.modules):
-                if isinstance(block, Conv2d):
+                if isinstance(block, _ConvNd):
                     step, pad = block.stride[axis], block.padding[axis]
                     span = block.dilation[axis] * (block.kernel_size[axis] - 1)
+                if isinstance(block, Conv2d):
                     low, high = step * low - pad, step * high - pad + span
                 if isinstance(block, Upsampling):
                     low, high = low // block.scale_factor, high // block.scale_factor
                 if isinstance(block, TransposeConv2d):  # output row o reads input rows (o + p - d·u) / s
-                    step, pad = block.stride[axis], block.padding[axis]
-                    span = block.dilation[axis] * (block.kernel_size[axis] - 1)
                     low, high = -(-(low + pad - span) // step), (high + pad) // step
             radius = max(radius, position - low, high - position)
     return radius
@@ -1746,9 +1300,7 @@ def _initialise_he(network):
             parameter.zero_()
 
 
-# ----------------------------------------------------------------------------------------------------
-# The model: its configuration, then Model
-# ----------------------------------------------------------------------------------------------------
+# -------------------- The model: its configuration, then Model -------------------------------------
 
 # Config.loss -> the loss block Model trains with.
 LOSSES = {'mse': MSE, 'l1': L1}
@@ -1756,19 +1308,15 @@ LOSSES = {'mse': MSE, 'l1': L1}
 
 @dataclass(frozen=True)
 class Config:
-    """What a ``Model`` is built from: its architecture, saved with the weights (a file loads only into a
-    model of the same), and how it trains (not saved). ``others/train.py`` makes its command-line options
-    from these fields and records them in its history; the defaults are the configuration the upsampling
-    study chose (stride-2 transposed convolutions of kernel 3, width 160: docs/upsampling.md).
-    """
+    """What a ``Model`` is built from: its architecture, saved with the weights (a file loads only into a model of
+    the same), and how it trains (not saved); ``others/train.py``'s options. The defaults are the shipped
+    network's, the upsampling study's choice (stride-2 transposed convolutions of kernel 3, width 160)."""
     width: int = field(default=160, metadata={'help': 'hidden channels'})
     kernel_size: int = field(default=3, metadata={'help': 'kernel size of the strided convolutions'})
     up_kernel_size: int = field(default=3, metadata={
-        'help': "kernel size of the upsampling stages: their convolutions after nearest upsampling (odd), or "
-                "their transposed convolutions"})
+        'help': "kernel size of the upsampling stages' (transposed) convolutions; odd with 'nearest'"})
     upsampling: str = field(default='transposed', metadata={
-        'help': "the upsampling stages: 'nearest' (nearest upsampling + convolution, an Upsampling block) or "
-                "'transposed' (a stride-2 TransposeConv2d)"})
+        'help': "the upsampling stages: 'transposed' (a stride-2 TransposeConv2d) or 'nearest' (an Upsampling block)"})
     lr: float = field(default=1.5e-3, metadata={'help': 'learning rate'})
     batch_size: int = 16
     optimizer: str = 'adam'
@@ -1780,12 +1328,9 @@ class Config:
     swap: bool = field(default=False, metadata={
         'help': "exchange each pair's input and target with probability 1/2, drawn anew each epoch"})
     init: str = field(default='he', metadata={
-        'help': "weight initialisation: 'torch' (torch's default) or 'he' (normal, std sqrt(2 / fan_in), "
-                "biases 0)"})
+        'help': "weight initialisation: 'torch' (torch's default) or 'he' (normal, std sqrt(2 / fan_in), biases 0)"})
 
     ARCHITECTURE = ('width', 'kernel_size', 'up_kernel_size', 'upsampling')
-    # What files written before a field existed hold: its value then.
-    FORMER_ARCHITECTURE = {'upsampling': 'nearest'}
     CHOICES = {'optimizer': ('adam', 'sgd'), 'loss': tuple(LOSSES), 'schedule': ('constant', 'cosine'),
                'init': ('torch', 'he'), 'upsampling': ('nearest', 'transposed')}
 
@@ -1808,33 +1353,29 @@ class Config:
 
 
 class Model:
-    """The Noise2Noise denoiser of the required shape:
-    ``Conv2d(stride 2), ReLU, Conv2d(stride 2), ReLU, Upsampling, ReLU, Upsampling, Sigmoid``.
+    """The Noise2Noise denoiser of the required shape, ``Conv2d(stride 2), ReLU, Conv2d(stride 2), ReLU,
+    Upsampling, ReLU, Upsampling, Sigmoid``, trained on the loss between its prediction for one noisy image and
+    another noisy version of it.
 
-    Trained on the loss between the prediction for one noisy image and another noisy version of it.
-
-    ``Model(**options)`` or ``Model(config)``: ``config`` a ``Config`` (architecture and training), whose
-    fields ``options`` may also give one by one (``Model(width=16)``). Besides:
-
-    * ``self_ensemble`` (default on): ``predict`` averages the outputs for the 8 flips and transpositions of
-      the input, each turned back; the noise differs in each view, so the errors partly cancel (8 times the
-      prediction cost). An attribute, which may be switched at any time.
-    * ``continuation``, a ``Continuation``: how ``train`` continues from loaded weights.
-    * ``device``: where the network lives and computes (default: CUDA when there is one, else the CPU).
+    ``Model(**options)`` or ``Model(config)``: a ``Config``, whose fields ``options`` may also give one by one
+    (``Model(width=16)``). Besides: ``self_ensemble`` (an attribute, default on): ``predict`` averages the
+    outputs for the 8 flips and transpositions of the input, each turned back (the noise differs in each view,
+    so the errors partly cancel; 8 times the cost); ``continuation``: how ``train`` continues from loaded
+    weights; ``device``: where the network lives and computes (default: CUDA when there is one, else the CPU).
     """
 
     # The file's (see the section above), here for callers that have the class.
     FILE_FORMAT, FILE_VERSION = FILE_FORMAT, FILE_VERSION
     # The network downsamples by 2 twice: predict pads inputs to a multiple of this.
     SIZE_MULTIPLE = 4
-    # predict's memory bound (docs/usage.md): chunks of about this many pixels, and square windows of this side
+    # predict's memory bound (docs/network.md): chunks of about this many pixels, and square windows of this side
     # (context included) for an image larger than a chunk.
     PREDICT_CHUNK_PIXELS = 1 << 18
     PREDICT_TILE_SIZE = 384
     # Larger than the file of any sensible configuration: a larger one is refused unread.
     MAX_FILE_BYTES = 1 << 30
     # Plain training on all but 2 % of the pairs, which then choose between the loaded and the trained weights
-    # (others/continued.py, docs/continued.md).
+    # (others/continued.py, docs/evaluation.md).
     CONTINUATION = Continuation(holdout=0.02)
 
     # Found through the class by others/train.py, for both mini-projects' models.
@@ -1849,8 +1390,7 @@ class Model:
         self.continuation = self.CONTINUATION if continuation is None else continuation
         if not isinstance(self.continuation, Continuation):
             raise TypeError(f"continuation must be a Continuation, got {type(continuation).__name__}")
-        # The weights load_pretrained_model loaded: continued training starts from and is held near them.
-        self.loaded_weights = None
+        self.loaded_weights = None  # what load_pretrained_model loaded: continued training starts from them
         self.device = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
         self.network = self._build_network(**self.config.architecture()).to(self.device)
         self._tile_margin = self._padded_size(_receptive_radius(self.network, self.SIZE_MULTIPLE))
@@ -1861,9 +1401,7 @@ class Model:
         self.history = []
 
     @staticmethod
-    def _build_network(width, kernel_size, up_kernel_size, upsampling='nearest'):
-        # upsampling defaults to the former network's, as files without the field load (Config.FORMER_ARCHITECTURE):
-        # the tools that build the networks of earlier revisions call it without the field.
+    def _build_network(width, kernel_size, up_kernel_size, upsampling='transposed'):
         # (k - 1) // 2 halves any size that is a multiple of 2, for odd and even k alike.
         down_padding = (kernel_size - 1) // 2
 
@@ -1898,12 +1436,9 @@ class Model:
         return path
 
     def load_pretrained_model(self, path=None):
-        """Load ``bestmodel.pth`` (default: beside this file, whatever the working directory).
-
-        The whole file is checked before any weight changes: one that ``save_model`` did not write for this
-        configuration, or that holds NaN or infinite weights, raises ``BestModelError`` and leaves the model
-        as it was. The checks take time in proportion to the file's size, whatever it holds.
-        """
+        """Load ``bestmodel.pth`` (default: beside this file, whatever the working directory), checked whole
+        first: one that ``save_model`` did not write for this configuration, or with NaN or infinite weights,
+        raises ``BestModelError`` and changes nothing. The checks take time in proportion to the file's size."""
         path = Path(path) if path is not None else self.default_path()
         if not path.exists():
             raise FileNotFoundError(
@@ -1911,10 +1446,9 @@ class Model:
                 f"`python -m Proj_123456_654321.Miniproject_2.others.train --data DATA_FOLDER`")
         payload = self._read_payload(path)
         parameters = [parameter for parameter, _ in self.network.param()]
-        _check_payload(payload, path, self.config.architecture(), [parameter.shape for parameter in parameters],
-                       self.config.FORMER_ARCHITECTURE)
+        _check_payload(payload, path, self.config.architecture(), [parameter.shape for parameter in parameters])
         values = _decode_parameters(payload['parameters'], parameters, path)
-        for (parameter, _), value in zip(self.network.param(), values):
+        for parameter, value in zip(parameters, values):
             parameter.copy_(value)
         self.loaded_weights = values
         self.optimizer = self._make_optimizer()
@@ -1944,14 +1478,12 @@ class Model:
         of 4) for ``num_epochs`` epochs, continuing from the current weights; after ``load_pretrained_model``,
         as ``self.continuation`` says (see ``Continuation``).
 
-        Keyword-only: ``batch_size`` and ``lr`` override the model's for this call; ``validation=(noisy,
-        clean)`` reports the PSNR after each epoch; ``seed`` makes the shuffling, the augmentation and the
-        held-out pairs reproducible; ``verbose=False`` is silent; ``after_epoch(record)``, if given, is called
-        after each epoch (the training command saves the best epoch with it). Each epoch appends ``{epoch,
-        loss, lr, seconds, images_per_second, val_psnr}`` to ``self.history`` (``lr``: the rate at the epoch's
-        start); continued training adds ``kept`` to the last epoch's record (the fraction of the change the
-        held-out pairs chose from ``Continuation.KEEP``, or None without held-out pairs), and with held-out pairs
-        ``heldout_losses``, their loss at each fraction.
+        Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports the
+        PSNR after each epoch; ``seed`` makes shuffling, augmentation and held-out pairs reproducible;
+        ``verbose=False`` is silent; ``after_epoch(record)`` is called after each epoch. Each epoch appends
+        ``{epoch, loss, lr, seconds, images_per_second, val_psnr}`` to ``self.history`` (``lr``: the rate at its
+        start); continued training adds ``kept`` (the fraction of the change kept, None without held-out pairs)
+        and ``heldout_losses`` (with held-out pairs, their loss at each fraction) to the last record.
         """
         batch_size = self.config.batch_size if batch_size is None else batch_size
         _check_training_arguments(train_input, train_target, num_epochs, batch_size, lr, validation,
@@ -1983,9 +1515,8 @@ class Model:
                 self._restore(snapshot)
                 problem = (f"the training loss became {mean_loss}" if not math.isfinite(mean_loss)
                            else "the weights became NaN or infinite")
-                raise FloatingPointError(
-                    f"{problem} in epoch {epoch}; the weights from before that epoch "
-                    f"are restored. Try a lower learning rate (now {base_lr}).")
+                raise FloatingPointError(f"{problem} in epoch {epoch}; the weights from before that epoch are "
+                                         f"restored. Try a lower learning rate (now {base_lr}).")
             finishing_continuation = epoch == num_epochs and continuing
             if finishing_continuation:
                 kept, losses = self._finish_continuation(inputs[heldout], targets[heldout])
@@ -2005,9 +1536,8 @@ class Model:
         return self.history
 
     def _train_epoch(self, inputs, targets, order, batch_size, rates, generators, progress):
-        """One pass over the pairs ``order`` indexes, in that order, batch by batch, batch ``i`` at the rate
-        ``rates[i]``, augmented and swapped as the configuration says by ``generators`` (one for each); returns
-        the mean training loss."""
+        """One pass over the pairs ``order`` indexes, batch ``i`` at the rate ``rates[i]``, augmented and swapped
+        by ``generators`` as the configuration says; returns the mean training loss."""
         augmenter, swapper = generators
         order = arange(1, device=self.device).new_tensor(order)
         loss_sum = 0
@@ -2066,11 +1596,8 @@ class Model:
     def predict(self, test_input):
         """Denoise ``[N, 3, H, W]`` images (uint8 or float in [0, 255], any N, H, W) -> float in [0, 255].
 
-        Images are padded (edge replication) to a multiple of 4 and cropped back. Memory stays bounded: images
-        go through the network in chunks of about ``PREDICT_CHUNK_PIXELS`` pixels, and an image larger than that
-        in overlapping windows of ``PREDICT_TILE_SIZE`` pixels a side, which give the output of one pass (see
-        ``_predict_in_tiles``). With ``self_ensemble``, each output is the mean over the 8 symmetries of the
-        square (see the class docstring).
+        Images are padded (edge replication) to a multiple of 4 and cropped back. Memory stays bounded: chunks of
+        about ``PREDICT_CHUNK_PIXELS`` pixels, and a larger image in overlapping windows (``_predict_in_tiles``).
         """
         _check_images(test_input, 'test_input')
         n, _, height, width = test_input.shape
@@ -2102,11 +1629,10 @@ class Model:
         return denoised[:, :, :height, :width] * 255
 
     def _predict_in_tiles(self, image, output):
-        """Denoise one ``[1, 3, H, W]`` image into ``output`` tile by tile: each square tile goes through the
-        network with ``_tile_margin`` pixels of context on every side (the network's receptive radius, rounded
-        up to a multiple of 4), so that each output pixel sees what it sees in one pass. Tiles and windows start
-        at multiples of 4 and the windows of the last row and column reach the padded image's edge, so the
-        strided convolutions sample the pixels they sample in one pass, in every flip and transposition.
+        """Denoise one ``[1, 3, H, W]`` image into ``output`` tile by tile, each tile with ``_tile_margin`` pixels of
+        context on every side (the receptive radius, rounded up to a multiple of 4), so that each output pixel is
+        that of one pass: tiles and windows start at multiples of 4 and the last windows reach the padded edge,
+        so the strided convolutions sample what they sample in one pass, in every flip and transposition.
         """
         margin = self._tile_margin
         room = self.PREDICT_TILE_SIZE - 2 * margin

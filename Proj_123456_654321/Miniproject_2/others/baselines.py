@@ -24,30 +24,19 @@ for ``--skip`` in brackets):
   ``load_pretrained_model()``, ``predict(uint8 images)``, exactly as the course harness calls them. A model
   whose ``model.py`` or ``bestmodel.pth`` is missing, or that fails to load, is skipped with the reason.
 
-Tuning is *oracle*: the blur σ and the NLM ``h`` are chosen as the best on the evaluated images
-themselves, with their clean versions. This favours the baselines (a real user has no clean images to tune
-on), so a model that beats them beats them for real. The baselines' outputs are clipped to [0, 1], the
-known image range (clipping can only raise their PSNR); the models' outputs are scored as the harness
-scores them.
-
-Figures
--------
-* **PSNR (dB)**: the harness's definition: images scaled to [0, 1], per image
-  ``-10·log10(mean((denoised - clean)²))`` over C, H, W, then the mean over images (``model.psnr``, in
-  float32 torch as the harness computes it).
-* **gain (dB)**: PSNR minus the noisy input's PSNR on the same images.
-* **seconds**: wall-clock time to denoise all evaluated images once: for blur and NLM with the chosen
-  parameter (the whole sweep's time is in the JSON), for BM3D with all ``--workers`` processes (their
-  start-up included), for the models the ``predict`` call only (not the loading).
-
-Everything printed is also written as JSON (default ``others/results/baselines.json``), with every sweep's
-per-parameter PSNR and time and ``"tuning": "oracle, on the evaluated images"``.
+Tuning is *oracle*: the blur σ and the NLM ``h`` are the best on the evaluated images themselves, with their
+clean versions, which favours the baselines (a real user has no clean images), so a model that beats them
+beats them for real. Their outputs are clipped to [0, 1] (which can only raise their PSNR); the models'
+are scored as the harness scores them. **PSNR** is the harness's (``model.psnr``, float32), **gain** the
+PSNR minus the noisy input's, **seconds** the time to denoise all images once (blur and NLM with the chosen
+parameter; BM3D with all ``--workers``, start-up included; the models' ``predict`` call, not the loading).
+Everything printed is also written as JSON (default ``results/baselines.json``) with every sweep's
+per-parameter PSNR and time.
 
 ``--keep`` takes the named methods' rows from the existing ``--json`` file instead of running them again
-(each kept row says from which run, ``kept_from``): the classical denoisers are deterministic, so when only
-a model changed its row is all that needs measuring (BM3D alone takes a quarter of an hour here). The file
-must be of the same images (same ``--data``, ``--limit`` and noisy-input PSNR), else nothing is kept and
-the command stops.
+(each says from which run, ``kept_from``): the classical denoisers are deterministic, so when only a model
+changed its row is all that needs measuring. The file must be of the same images (same ``--limit`` and
+noisy-input PSNR) and σ, else the command stops.
 """
 import argparse
 import datetime
@@ -68,8 +57,7 @@ import torch
 from scipy.ndimage import gaussian_filter, median_filter
 from skimage.restoration import denoise_nl_means
 
-from .both_projects import PROJECT_FOLDER, model_module
-from .data import load_val
+from .data import PROJECT_FOLDER, load_val, model_module
 from ..model import Progress, psnr as tensor_psnr
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
@@ -384,8 +372,7 @@ def main(argv=None):
                        log=lambda line: print(line, flush=True))
     order = list(METHOD_NAMES)
     results['methods'] = sorted(results['methods'] + list(kept.values()), key=lambda row: order.index(row['key']))
-    print()
-    print(format_table(results))
+    print('\n' + format_table(results))
 
     results = {'data': str(arguments.data), 'limit': arguments.limit,
                'date': datetime.datetime.now().isoformat(timespec='seconds'),

@@ -1,47 +1,44 @@
 """Benchmark our framework against the same network written with torch.nn + autograd + torch.optim.
 
     python -m Proj_123456_654321.Miniproject_2.others.benchmark [--widths 16 32 64] [--batch-sizes 16 32 64]
-        [--upsampling nearest|transposed] [--up-kernel-size 3] [--repeats 30] [--warmup 3] [--threads N]
-        [--device cpu|cuda] [--epoch-size 50000] [--data DIR]
+        [--repeats 30] [--warmup 3] [--threads N] [--device cpu|cuda] [--epoch-size 50000] [--data DIR]
         [--skip-epoch] [--skip-predict] [--json PATH]
+    python -m Proj_123456_654321.Miniproject_2.others.benchmark dispatch-count [--widths ...] [--batch-sizes ...]
 
-Both sides always run the same network with the same weights, the same data, the same thread count and
-the same device. The torch side ("twin", ``others/twin.py``) is built from our network's blocks, each by its
-torch.nn equivalent: ``Conv2d(s2), ReLU, Conv2d(s2), ReLU, Upsample, Conv2d, ReLU, Upsample, Conv2d, Sigmoid``.
+Both sides run the shipped network (``Model()``'s default ``Config``) with the same weights, data, thread count
+and device; the torch side (the "twin", ``others/twin.py``) is built from our blocks, each by its torch.nn
+equivalent. Figures (everything printed is also written as JSON, default ``results/benchmark_<device>.json``):
 
-Figures
--------
-* **step**: one training step = forward, MSE loss, zero_grad, backward, Adam step (lr 1e-3) on one batch of
-  32×32 images already on the device. Rows: the submitted network (``Model()``'s width, kernel sizes and
-  batch size), then every ``--widths`` × ``--batch-sizes`` pair with kernel 3. Before timing, one forward and
-  backward pass on both sides must agree (outputs, loss and every parameter gradient), else the run stops.
-  The two sides' steps alternate (ours, torch, ours, ...) after ``--warmup`` untimed steps each, so that
-  both see the same machine load; ``ours ms`` / ``torch ms`` are the medians of ``--repeats`` steps.
-* **ratio** = ours / torch: at most 1.0 means our framework is as fast or faster.
-* **img/s** = images per second of our side (batch size / median time).
-* **epoch**: ``Model.train`` for one epoch on ``--epoch-size`` random uint8 pairs (the first that many pairs
-  of ``DIR/train_data.pkl`` with ``--data DIR``) against ``Model.train`` of the torch twin (``others/twin.py``:
-  the same loop, shuffling, augmentation and learning-rate schedule, with a torch.nn + autograd +
-  torch.optim step), each side in a fresh Python process so that its memory can be measured. Before the
-  timed epoch each process trains a throwaway copy on 64 pairs, so that one-time costs (imports, kernel
-  selection) are not counted. ``peak RSS`` is the process's resident-memory high-water mark (``VmHWM``)
-  during the epoch: it is reset just before (Linux ``/proc/self/clear_refs``; where that fails the JSON says
-  ``peak_is_epoch_only: false`` and it is the whole process's). ``epoch extra`` is that peak minus the
-  resident memory just before the epoch, when the data and the network are already loaded:
-  what training itself costs. The JSON also holds ``process_peak_rss_kib``, the whole process's
-  ``ru_maxrss`` (imports, data and warm-up included; it cannot be reset), and on CUDA the epoch's
-  ``torch.cuda.max_memory_allocated``. One epoch is timed once: run it on a quiet machine.
-* **predict**: ``Model.predict`` (``self_ensemble`` off: one forward pass) on 1,000 uint8 32×32 images and on one 512×512 image (created on the
-  device, so no host transfer is timed) against ``twin(images / 255) * 255`` under ``torch.inference_mode``;
-  medians of ``--repeats`` alternating runs.
+* **step**: one training step (forward, MSE loss, zero_grad, backward, Adam at lr 1e-3) on a batch of 32×32
+  images already on the device: the submitted network at ``Model()``'s batch size, then the same network at
+  every ``--widths`` × ``--batch-sizes`` pair. One forward and backward pass on both sides must agree first
+  (outputs, loss, every parameter gradient), else the run stops. The sides' steps alternate after ``--warmup``
+  untimed ones, so that both see the same machine load; ``ours ms`` / ``torch ms`` are medians of
+  ``--repeats``; **ratio** = ours / torch (at most 1: ours as fast or faster); **img/s**: ours.
+* **epoch**: ``Model.train`` for one epoch on ``--epoch-size`` random uint8 pairs (or the first pairs of
+  ``DIR/train_data.pkl``) against the twin's ``Model.train`` (same loop, shuffling, augmentation and schedule;
+  a torch.nn + autograd + torch.optim step), each in a fresh process after a throwaway epoch of 64 pairs (one-
+  time costs). ``peak RSS``: the resident-memory high-water mark (``VmHWM``) during the epoch, reset just
+  before (``/proc/self/clear_refs``; where that fails, ``peak_is_epoch_only: false``, the whole process's);
+  ``epoch extra``: that peak minus the resident memory before the epoch, what training itself costs. The JSON
+  also has the process's ``ru_maxrss`` and on CUDA ``torch.cuda.max_memory_allocated``. Timed once: run it on
+  a quiet machine.
+* **predict**: ``Model.predict`` (``self_ensemble`` off: one forward pass) of 1,000 uint8 32×32 images and of
+  one 512×512 image, created on the device, against ``twin(images / 255) * 255`` under
+  ``torch.inference_mode``; medians of ``--repeats`` alternating runs.
 
-On CUDA, TF32 is switched off for both sides so that both compute in full float32 (our blocks use plain
-matrix products, which torch runs in float32 by default, while cuDNN convolutions default to TF32), and the
+On CUDA, TF32 is off for both sides (cuDNN convolutions default to it, our matrix products do not), and the
 device is synchronised before every timer reading.
 
-Everything printed is also written as JSON (default ``others/results/benchmark_<device>.json``).
+``dispatch-count`` times nothing: it counts the ATen operations that one training step of each row
+dispatches, ours against the twin's, on the CPU (default JSON ``results/dispatch_count.json``). On a GPU every
+operation that is not a view launches a kernel or more, and every operation costs host time: a step as small as
+ours is bound by those costs. A ``TorchDispatchMode`` tallies the operations of one step after an uncounted one
+(so that the optimizers' state exists). A view returns an alias of an input without writing to it (``view``,
+``permute``, ``select``, ...; also ``_unsafe_view``, which relabels a tensor without a kernel).
 """
 import argparse
+import collections
 import datetime
 import hashlib
 import json
@@ -56,6 +53,7 @@ from typing import List, NamedTuple
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from .. import model as framework
 from ..model import Model
@@ -64,6 +62,7 @@ from .twin import AgreementError, TorchTwinModel, copy_weights, twin_network
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results'
+DISPATCH_COUNT_FILE = RESULTS_FOLDER / 'dispatch_count.json'
 IMAGE_SIZE = 32
 LEARNING_RATE = 1e-3
 SEED = 0
@@ -172,11 +171,10 @@ def time_rounds(names, run, rounds, report=print):
     return seconds
 
 
-def our_training_step(network, inputs, targets, blocks=framework):
-    """One training step of our ``network`` (MSE, Adam) as a function; ``blocks`` is the module whose MSE and
-    Adam it uses (another revision's ``model.py`` in ``revision_check``)."""
-    loss_function = blocks.MSE()
-    optimizer = blocks.Adam(network.param(), lr=LEARNING_RATE)
+def our_training_step(network, inputs, targets):
+    """One training step of our ``network`` (MSE, Adam) as a function."""
+    loss_function = framework.MSE()
+    optimizer = framework.Adam(network.param(), lr=LEARNING_RATE)
 
     def step():
         output = network.forward(inputs)
@@ -208,36 +206,35 @@ def _row(name, times, images, **extra):
                 torch_images_per_second=images / (times.median_b_ms / 1000))
 
 
-def submitted_settings():
-    """Configuration and batch size of the network ``Model()`` trains by default."""
-    config = Model.Config()
-    return dict(config.architecture(), batch_size=config.batch_size)
-
-
 def _configuration_name(config, batch_size):
-    """'w112 k3/5 b16' (nearest upsampling + 5×5 convolutions) or 'w112 k3/t4 b16' (4×4 transposed ones)."""
-    upsampling = 't' if config.get('upsampling') == 'transposed' else ''
+    """'w160 k3/t3 b16' (3×3 transposed upsampling stages) or 'w112 k3/5 b16' (nearest upsampling + 5×5
+    convolutions)."""
+    upsampling = 't' if config['upsampling'] == 'transposed' else ''
     return f"w{config['width']} k{config['kernel_size']}/{upsampling}{config['up_kernel_size']} b{batch_size}"
 
 
-def step_configurations(widths, batch_sizes, upsampling='nearest', up_kernel_size=3):
-    """``(name, network configuration, batch size)`` of the submitted network, then of each width × batch size
-    with 3×3 strided kernels and the upsampling stages given."""
-    submitted = submitted_settings()
-    batch_size = submitted.pop('batch_size')
-    configurations = [(f"submitted {_configuration_name(submitted, batch_size)}", submitted, batch_size)]
-    grid = [({'width': width, 'kernel_size': 3, 'up_kernel_size': up_kernel_size, 'upsampling': upsampling},
-             batch_size) for width in widths for batch_size in batch_sizes]
-    return configurations + [(_configuration_name(config, size), config, size) for config, size in grid]
+def step_configurations(widths, batch_sizes):
+    """``(name, architecture, batch size)`` of the submitted network (``Model()``'s default ``Config``), then of
+    the same network at each width × batch size."""
+    config = Model.Config()
+    submitted = config.architecture()
+    grid = [({**submitted, 'width': width}, batch_size) for width in widths for batch_size in batch_sizes]
+    return ([(f"submitted {_configuration_name(submitted, config.batch_size)}", submitted, config.batch_size)]
+            + [(_configuration_name(architecture, size), architecture, size) for architecture, size in grid])
 
 
-def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print, upsampling='nearest', up_kernel_size=3):
+def _networks(architecture, device='cpu'):
+    """Our network of ``architecture`` (seeded weights) and its torch twin with the same weights."""
+    torch.manual_seed(SEED)
+    ours = Model._build_network(**architecture).to(device)
+    return ours, copy_weights(ours, twin_network(ours).to(device))
+
+
+def step_table(widths, batch_sizes, repeats, device, warmup=3, report=print):
     """Time one training step of both sides for the submitted network and for each width × batch size."""
     rows = []
-    for name, config, batch_size in step_configurations(widths, batch_sizes, upsampling, up_kernel_size):
-        torch.manual_seed(SEED)
-        ours = Model._build_network(**config).to(device)
-        theirs = copy_weights(ours, twin_network(ours).to(device))
+    for name, config, batch_size in step_configurations(widths, batch_sizes):
+        ours, theirs = _networks(config, device)
         inputs, targets = _random_batch(batch_size, device)
         differences = check_agreement(ours, theirs, inputs, targets)
         times = time_alternating(our_training_step(ours, inputs, targets),
@@ -387,6 +384,81 @@ def predict_benchmark(repeats, device, warmup=3, report=print):
 
 
 # ----------------------------------------------------------------------------------------------------
+# What one training step dispatches
+# ----------------------------------------------------------------------------------------------------
+
+# Operations whose schema returns a new tensor but which only relabel the storage of one they were given,
+# launching no kernel: counted with the views.
+METADATA_ONLY = {'_unsafe_view'}
+
+
+def is_view(operation):
+    """Whether an ATen operation returns a view of an input: an alias that it does not write."""
+    if operation.overloadpacket.__name__ in METADATA_ONLY:
+        return True
+    returns = operation._schema.returns
+    return bool(returns) and all(value.alias_info is not None and not value.alias_info.is_write
+                                 for value in returns)
+
+
+class OperationCounter(TorchDispatchMode):
+    """Counts the ATen operations dispatched inside its ``with`` block, by name (``aten.add_.Tensor`` is
+    ``add_``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+        self.views = set()
+
+    def __torch_dispatch__(self, operation, types, args=(), kwargs=None):
+        name = operation.overloadpacket.__name__
+        self.counts[name] += 1
+        if is_view(operation):
+            self.views.add(name)
+        return operation(*args, **(kwargs or {}))
+
+    def summary(self):
+        views = sum(count for name, count in self.counts.items() if name in self.views)
+        total = sum(self.counts.values())
+        return {'total': total, 'not_views': total - views, 'views': views,
+                'by_operation': dict(self.counts.most_common()), 'view_operations': sorted(self.views)}
+
+
+def count_step(step):
+    """The operations of one call of ``step``, after one uncounted call."""
+    step()
+    counter = OperationCounter()
+    with counter:
+        step()
+    return counter.summary()
+
+
+def count_configuration(architecture, batch_size):
+    """Ours and the twin's counts of one training step of a network on the CPU, on a batch of ``batch_size``."""
+    ours, theirs = _networks(architecture)
+    inputs, targets = _random_batch(batch_size, 'cpu')
+    return {'ours': count_step(our_training_step(ours, inputs, targets)),
+            'torch': count_step(_torch_training_step(theirs, inputs, targets))}
+
+
+def dispatch_count(widths, batch_sizes, report=print):
+    """The counts of every row of ``step_configurations``; the first row's most frequent operations reported."""
+    rows = []
+    for name, config, batch_size in step_configurations(widths, batch_sizes):
+        counts = count_configuration(config, batch_size)
+        rows.append({'config': name, **config, 'batch_size': batch_size, **counts})
+        ours, theirs = counts['ours'], counts['torch']
+        report(f"{name:<26} ours {ours['not_views']:4d} not views {ours['total']:4d} in all | torch "
+               f"{theirs['not_views']:4d} not views {theirs['total']:4d} in all | ratio "
+               f"{ours['not_views'] / theirs['not_views']:.2f} / {ours['total'] / theirs['total']:.2f}")
+        for side in ('ours', 'torch') if len(rows) == 1 else ():
+            views, most = set(counts[side]['view_operations']), list(counts[side]['by_operation'].items())[:12]
+            report(f"  {side}: " + ', '.join(f"{operation}{' (view)' if operation in views else ''} {count}"
+                                             for operation, count in most))
+    return {'torch': torch.__version__, 'rows': rows}
+
+
+# ----------------------------------------------------------------------------------------------------
 # Report
 # ----------------------------------------------------------------------------------------------------
 
@@ -440,9 +512,8 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--widths', type=int, nargs='+', default=[16, 32, 64])
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[16, 32, 64])
-    parser.add_argument('--upsampling', choices=['nearest', 'transposed'], default='nearest',
-                        help="the grid's upsampling stages (default: %(default)s)")
-    parser.add_argument('--up-kernel-size', type=int, default=3, help="the grid's upsampling kernel (default: 3)")
+    parser.add_argument('mode', nargs='?', choices=['dispatch-count'],
+                        help='count the ATen operations of one training step of each row instead of timing')
     parser.add_argument('--repeats', type=int, default=30, help='timed runs of each side (default: %(default)s)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed runs of each side first (default: %(default)s)')
     parser.add_argument('--threads', type=int, default=None, help="torch threads (default: torch's default)")
@@ -452,7 +523,8 @@ def parse_arguments(argv=None):
     parser.add_argument('--skip-epoch', action='store_true')
     parser.add_argument('--skip-predict', action='store_true')
     parser.add_argument('--json', type=Path, default=None,
-                        help='where to write the results (default: others/results/benchmark_<device>.json)')
+                        help='where to write the results (default: others/results/benchmark_<device>.json, '
+                             'or dispatch_count.json)')
     parser.add_argument('--_epoch-worker', dest='epoch_worker', choices=['ours', 'torch'], help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.device == 'cuda' and not torch.cuda.is_available():
@@ -466,19 +538,8 @@ def parse_arguments(argv=None):
     return arguments
 
 
-def main(argv=None):
-    arguments = parse_arguments(argv)
-    if arguments.threads is not None:
-        torch.set_num_threads(arguments.threads)
-    if arguments.device == 'cuda':
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-    if arguments.epoch_worker is not None:
-        result = epoch_worker(arguments.epoch_worker, arguments.epoch_size, arguments.device, arguments.data)
-        print(WORKER_RESULT_PREFIX + json.dumps(result), flush=True)
-        return result
-
-    report = lambda line: print(line, flush=True)  # noqa: E731
+def timings(arguments, report):
+    """The step, epoch and predict figures of the module docstring, with the environment and settings."""
     results = dict(environment=environment(arguments.device),
                    settings=dict(widths=arguments.widths, batch_sizes=arguments.batch_sizes,
                                  repeats=arguments.repeats, warmup=arguments.warmup, image_size=IMAGE_SIZE,
@@ -494,7 +555,7 @@ def main(argv=None):
     report('\ntraining step (forward, MSE, zero_grad, backward, Adam)')
     report(COLUMNS)
     results['step'] = step_table(arguments.widths, arguments.batch_sizes, arguments.repeats, arguments.device,
-                                 arguments.warmup, report, arguments.upsampling, arguments.up_kernel_size)
+                                 arguments.warmup, report)
     results['epoch'] = None
     if not arguments.skip_epoch:
         report('\none epoch of Model.train vs the torch loop, each in a fresh process (times in ms)')
@@ -505,8 +566,27 @@ def main(argv=None):
         report('\nModel.predict vs the torch twin under inference_mode')
         report(COLUMNS)
         results['predict'] = predict_benchmark(arguments.repeats, arguments.device, arguments.warmup, report)
+    return results
 
-    path = arguments.json or RESULTS_FOLDER / f"benchmark_{arguments.device}.json"
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+    if arguments.threads is not None:
+        torch.set_num_threads(arguments.threads)
+    if arguments.device == 'cuda':
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    if arguments.epoch_worker is not None:
+        result = epoch_worker(arguments.epoch_worker, arguments.epoch_size, arguments.device, arguments.data)
+        print(WORKER_RESULT_PREFIX + json.dumps(result), flush=True)
+        return result
+
+    report = lambda line: print(line, flush=True)  # noqa: E731
+    if arguments.mode == 'dispatch-count':
+        results, path = dispatch_count(arguments.widths, arguments.batch_sizes, report), DISPATCH_COUNT_FILE
+    else:
+        results, path = timings(arguments, report), RESULTS_FOLDER / f"benchmark_{arguments.device}.json"
+    path = arguments.json or path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + '\n')
     report(f"\nwritten to {path}")

@@ -1,20 +1,18 @@
 """Denoise your own images with a trained Noise2Noise model.
 
-Command::
-
     python -m Proj_123456_654321.Miniproject_2.others.denoise IMAGE [IMAGE ...] --out DIR \\
         [--add-noise] [--seed 0] [--miniproject 2] [--model PATH] [--force]
 
 Each ``NAME.ext`` (PNG or JPEG of any size; grayscale, palette and RGBA are converted to RGB, alpha is
-dropped) gives ``DIR/NAME_denoised.png``. The models learnt Gaussian noise of σ = 25 (0-255 scale), so
-they suit images with about that much noise. To try them on a clean photo, ``--add-noise`` first adds
-that noise as the data recipe does (``build_data.add_noise``, seeded by ``--seed``), also writes
-``DIR/NAME_noisy.png``, and prints the PSNR of the noisy and of the denoised image against the original
-(10 log10(1 / MSE), values in [0, 1], over the whole image).
+dropped) gives ``DIR/NAME_denoised.png``. The shipped models learnt the course's pixelation, Gaussian noise
+of σ up to 55 (0-255 scale) and a camera-like noise. To try them on a clean photo, ``--add-noise`` first adds
+Gaussian noise of σ = 25 as the data recipe does (``build_data.add_noise``, seeded by ``--seed``), also
+writes ``DIR/NAME_noisy.png``, and prints the PSNR of the noisy and of the denoised image against the
+original (10 log10(1 / MSE), values in [0, 1], over the whole image).
 
-``--miniproject 2`` (default) runs our framework's model, ``--miniproject 1`` the torch.nn U-Net; both
-load ``--model`` (default: the ``bestmodel.pth`` beside their ``model.py``) into ``Model()``. Large images
-go through the network in overlapping tiles, so memory stays bounded. Existing outputs are kept unless
+``--miniproject 2`` (default) runs our framework's model, ``--miniproject 1`` the torch.nn U-Net; both load
+``--model`` (default: the ``bestmodel.pth`` beside their ``model.py``) into ``Model()``. Large images go
+through the network in overlapping tiles, so memory stays bounded. Existing outputs are kept unless
 ``--force``; every PNG is written atomically. Inputs that are no regular file (FIFOs, devices, folders) are
 skipped with a warning. Errors exit with status 1 and a one-line message.
 """
@@ -24,14 +22,13 @@ import itertools
 import os
 import sys
 import time
-import uuid
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
 from .build_data import add_noise, int_at_least
-from .images import check_depth, to_rgb
+from .data import check_depth, to_rgb, write_atomically
 from ..model import Progress, psnr as mean_psnr
 
 # Tiles of TILE_SIZE² pixels, each seen with TILE_MARGIN more pixels on every side. The margin exceeds
@@ -97,18 +94,6 @@ def read_rgb(path):
     return np.ascontiguousarray(pixels.transpose(2, 0, 1))
 
 
-def write_png_atomically(pixels, path):
-    """Save uint8 [3, H, W] through a temporary file in the same folder, so no PNG is ever half-written."""
-    folder, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(folder, f'.{name}.{uuid.uuid4().hex}.tmp')
-    try:
-        Image.fromarray(pixels.transpose(1, 2, 0)).save(temporary, format='PNG')
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def denoise(model, pixels, tile_size=TILE_SIZE, margin=TILE_MARGIN, label=None):
     """Denoise uint8 [3, H, W] tile by tile (one big image would need memory in proportion to its area);
     with a ``label``, show the progress over the tiles under that name."""
@@ -168,9 +153,10 @@ def run(args):
         # A generator per image: its noise depends on the seed only, not on the other images listed.
         noisy = add_noise(clean[None], np.random.default_rng(args.seed))[0] if args.add_noise else clean
         denoised = denoise(model, noisy, label=image)
-        if noisy_path:
-            write_png_atomically(noisy, noisy_path)
-        write_png_atomically(denoised, denoised_path)
+        for pixels, path in ((noisy, noisy_path), (denoised, denoised_path)):
+            if path:
+                image = Image.fromarray(pixels.transpose(1, 2, 0))
+                write_atomically(path, lambda temporary: image.save(temporary, format='PNG'))
         scores = (f"  PSNR noisy {psnr(noisy, clean):.2f} dB, denoised {psnr(denoised, clean):.2f} dB"
                   if args.add_noise else '')
         written = ', '.join(filter(None, (noisy_path, denoised_path)))

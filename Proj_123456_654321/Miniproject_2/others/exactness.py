@@ -36,7 +36,7 @@ def upsample(x, scale_factor=2):
     return F.interpolate(x, scale_factor=scale_factor, mode='nearest')
 
 
-def network_reference(x, *parameters, kernel_size=3, up_kernel_size=3, upsampling='nearest'):
+def network_reference(x, *parameters, kernel_size=3, up_kernel_size=3, upsampling='transposed'):
     """torch's functions for ``Model._build_network``'s shape and these arguments, with its parameters in
     ``param()`` order."""
     w1, b1, w2, b2, w3, b3, w4, b4 = parameters
@@ -69,6 +69,10 @@ IM2COL_CASES = {
     'TransposeConv2d(8, 3, 3, stride=2, padding=1, output_padding=1)': (
         lambda: m.TransposeConv2d(8, 3, 3, stride=2, padding=1, output_padding=1),
         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), (1, 8, 16, 16)),
+    # the shipped network's first upsampling stage, on the 8×8 features of a 32×32 image
+    'TransposeConv2d(160, 160, 3, stride=2, padding=1, output_padding=1)': (
+        lambda: m.TransposeConv2d(160, 160, 3, stride=2, padding=1, output_padding=1),
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1), (1, 160, 8, 8)),
     'NearestUpsampling(2)': (lambda: m.NearestUpsampling(2), upsample, (1, 3, 32, 32)),
     'Upsampling(3, 3, 3, padding=1)': (
         lambda: m.Upsampling(3, 3, 3, padding=1),
@@ -77,11 +81,11 @@ IM2COL_CASES = {
     'LeakyReLU()': (m.LeakyReLU, F.leaky_relu, (1, 3, 32, 32)),
     'Sigmoid()': (m.Sigmoid, torch.sigmoid, (1, 3, 32, 32)),
     'Tanh()': (m.Tanh, torch.tanh, (1, 3, 32, 32)),
-    'the required network, width 8, kernels 3': (
-        lambda: m.Model._build_network(8, 3, 3), network_reference, (1, 3, 32, 32)),
+    'the required network, width 8, kernels 3, nearest upsampling': (
+        lambda: m.Model._build_network(8, 3, 3, 'nearest'),
+        lambda x, *parameters: network_reference(x, *parameters, upsampling='nearest'), (1, 3, 32, 32)),
     'the required network, width 8, kernels 3, transposed upsampling': (
-        lambda: m.Model._build_network(8, 3, 3, 'transposed'),
-        lambda x, *parameters: network_reference(x, *parameters, upsampling='transposed'), (1, 3, 32, 32)),
+        lambda: m.Model._build_network(8, 3, 3, 'transposed'), network_reference, (1, 3, 32, 32)),
 }
 
 SHIPPED = m.Model.Config()

@@ -5,18 +5,15 @@
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection in-domain --out photos_indomain
     python -m Proj_123456_654321.Miniproject_2.others.fetch_photos --collection validation --out photos_val
 
-``training`` (the default): the wallpapers of ``mate-backgrounds`` and ``plasma-workspace-wallpapers``, the
-photos the shipped models were trained on beside the bundled ones.
+``training`` (the default): the wallpapers of ``mate-backgrounds`` and ``plasma-workspace-wallpapers``, training
+photos of the shipped models, as are ``more``'s and the bundled ones.
 
-``more``: 53 more photographs for training, listed in ``LISTED_PHOTOS`` (landscapes, animals, cities,
-plants, food, people): from the Debian packages
-``cimg-examples``, ``darktable``, ``gnome-taquin``, ``hugin-data``, ``lxqt-themes``, ``palapeli-data``,
-``puzzle-jigsaw``, ``scribus-template``, ``sddm-theme-maldives`` and ``tuxpaint-data``, and from the PyPI wheels
-of ``imgaug`` and ``ultralytics`` (``WHEELS``, fetched by ``pip download``). Those packages mix their
-photographs with drawings, renders, screenshots and textures, so the photographs are named one by one, one file
-per scene (the largest the package has), and written as ``PACKAGE_NAME.ext``. ``lomiri-wallpapers*`` stay out of
-it (kept for an independent check), and so do the in-domain photos below. A separate collection, so that
-``training`` keeps giving the photos of the models shipped so far.
+``more``: 53 more photographs for training (landscapes, animals, cities, plants, food, people), listed in
+``LISTED_PHOTOS``: of ten Debian packages and of the PyPI wheels of ``imgaug`` and ``ultralytics``
+(``WHEELS``, fetched by ``pip download``). Those packages mix their photographs with drawings, renders,
+screenshots and textures, so the photographs are named one by one, one file per scene (the largest the
+package has), written as ``PACKAGE_NAME.ext``. ``lomiri-wallpapers*`` stay out of it (kept for an
+independent check), and so do the in-domain photos below.
 
 ``in-domain``: 19 colour photographs of OpenCV's sample data (``opencv-doc``, ``examples/data``), one per
 scene, listed in ``IN_DOMAIN_PHOTOS``. No shipped model was trained on them: the continued-training
@@ -31,11 +28,10 @@ digiKam's). They must stay out of every training set: keep them out of every ``-
 
 Needs a Debian or Ubuntu machine (``apt-get download`` fetches the .deb files without installing them,
 ``dpkg-deb -x`` unpacks them) and, for ``more``, pip. The wallpaper packages ship most scenes in several
-resolutions (Plasma up to 12, MATE's Elephants 3): a data set built from every file would weigh those scenes
-more, and a split by file content could put two versions of one scene in different splits. So only the
-largest file of each scene is kept, named ``SCENE_WIDTHxHEIGHT.ext``. A listed photo in a format the data
-builder does not read (CImg's parrot, a PPM) is saved as PNG. Feed the folder to the data builder's
-``--train-images``.
+resolutions (Plasma up to 12): a data set built from every file would weigh those scenes more, and a split
+by content could put two versions of one scene in different splits, so only the largest file of each scene
+is kept, named ``SCENE_WIDTHxHEIGHT.ext``. A listed photo the data builder does not read (a PPM) is saved
+as PNG.
 """
 import argparse
 import re

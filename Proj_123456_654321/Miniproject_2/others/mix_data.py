@@ -16,8 +16,8 @@ import sys
 import numpy as np
 import torch
 
-from .build_data import TRAIN_FILE, VAL_FILE, check_out_folder, refuse_to_overwrite, save_atomically
-from .data import load_train
+from .build_data import check_out_folder, refuse_to_overwrite
+from .data import TRAIN_FILE, VAL_FILE, load_train, save_tensors
 
 
 def parse_take(text):
@@ -31,38 +31,25 @@ def parse_take(text):
     return folder, count
 
 
-def write_training_set(out_dir, make_pairs, val_dir, force=False):
-    """Write the pairs ``make_pairs()`` returns as ``out_dir/train_data.pkl`` and copy ``val_dir``'s
-    ``val_data.pkl`` beside it; return the pairs. The folder is checked, and existing files refused with
-    ``FileExistsError`` unless ``force``, before ``make_pairs`` runs: a set made from others (a mix, distilled
-    targets) is found unwritable before the work, not after it."""
+def mix(out_dir, takes, val_dir, seed=0, force=False):
+    """Write the mixed ``train_data.pkl`` and the copied ``val_data.pkl`` into ``out_dir``; return the number
+    of pairs. The folder is checked, and existing files refused with ``FileExistsError`` unless ``force``,
+    before any set is read; ``ValueError`` when a set holds fewer pairs than taken."""
     check_out_folder(out_dir)
     train_path, val_path = os.path.join(out_dir, TRAIN_FILE), os.path.join(out_dir, VAL_FILE)
     refuse_to_overwrite((train_path, val_path), force)
-    pairs = make_pairs()
+    firsts, seconds = [], []
+    for folder, count in takes:
+        first, second = load_train(folder)
+        if len(first) < count:
+            raise ValueError(f"{folder} holds {len(first)} training pairs, fewer than the {count} taken")
+        firsts.append(first[:count])
+        seconds.append(second[:count])
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(sum(count for _, count in takes)))
     os.makedirs(out_dir, exist_ok=True)
-    save_atomically(pairs, train_path)
+    save_tensors((torch.cat(firsts)[order].contiguous(), torch.cat(seconds)[order].contiguous()), train_path)
     shutil.copyfile(os.path.join(val_dir, VAL_FILE), val_path)
-    return pairs
-
-
-def mix(out_dir, takes, val_dir, seed=0, force=False):
-    """Write the mixed ``train_data.pkl`` and the copied ``val_data.pkl`` into ``out_dir``; return the number
-    of pairs. Raises ``FileExistsError`` when either exists and ``force`` is false, ``ValueError`` when a set
-    holds fewer pairs than taken."""
-    def mixed_pairs():
-        firsts, seconds = [], []
-        for folder, count in takes:
-            first, second = load_train(folder)
-            if len(first) < count:
-                raise ValueError(f"{folder} holds {len(first)} training pairs, fewer than the {count} taken")
-            firsts.append(first[:count])
-            seconds.append(second[:count])
-        order = torch.from_numpy(np.random.default_rng(seed).permutation(sum(count for _, count in takes)))
-        return torch.cat(firsts)[order].contiguous(), torch.cat(seconds)[order].contiguous()
-
-    first, _ = write_training_set(out_dir, mixed_pairs, val_dir, force)
-    return len(first)
+    return len(order)
 
 
 def main(argv=None):

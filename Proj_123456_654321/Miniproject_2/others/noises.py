@@ -1,12 +1,11 @@
-"""The noises a noisy patch may carry: the course's pixelation, the Gaussian of the first stand-in, per-pair
-noise levels, and the family of the robustness evaluation (``others/robustness.py``).
+"""The noises a noisy patch may carry: the course's pixelation, Gaussian noise (one level or one per pair),
+and the family of the robustness evaluation (``others/robustness.py``).
 
 ``Pixelation(factors)``, the course's degradation ("downsampled, pixelated images"), is made from a
-high-resolution image, not from a clean patch: each noisy pixel is one pixel of the high-resolution image,
-picked at random inside the output pixel's footprint of ``factor × factor`` pixels (the same pick for the
-three channels, independently per pixel and per noisy copy), and the clean patch is the image's antialiased
-(Lanczos) downsampling. The pick is the footprint's mean plus a heavy-tailed, channel-shared, spatially white
-residual; the factor sets its level (``build_data`` draws the high-resolution crops).
+high-resolution image (``build_data`` draws the crops), not from a clean patch: each noisy pixel is one pixel
+of the high-resolution image, picked at random inside the output pixel's ``factor × factor`` footprint (the
+same for the three channels, independently per pixel and copy); the clean patch is the image's Lanczos
+downsampling. The pick is the footprint's mean plus a heavy-tailed, channel-shared, spatially white residual.
 
 Every other noise maps clean uint8 patches ``[N, 3, H, W]`` (numpy) to noisy ones, ``clamp(round(clean + n), 0,
 255)`` as uint8, with ``n`` drawn from a ``numpy.random.Generator``:
@@ -125,11 +124,8 @@ class Correlated:
 @dataclass(frozen=True)
 class Pixelation:
     """One random high-resolution pixel per output pixel; the integer factor drawn per pair uniformly in
-    ``factors`` (LOW, HIGH), both ends included. ``zoom_out``: build_data crops a side of at least
-    ``zoom_out · 32 f`` photo pixels, so that above 1 every high-resolution image is itself a downsampled (sharper)
-    view of its photo; it does not change the pick."""
+    ``factors`` (LOW, HIGH), both ends included."""
     factors: tuple
-    zoom_out: float = 1.0
 
     def draw_factors(self, count, rng):
         """The factor of each of ``count`` pairs (no draw when the range is one value)."""

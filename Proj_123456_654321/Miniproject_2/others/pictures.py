@@ -3,29 +3,21 @@
     python -m Proj_123456_654321.Miniproject_2.others.pictures --data DIR [--noise gaussian|pixelated]
         [--count 6] [--indices I ...] [--out PATH.png] [--baselines-json PATH] [--scale 4]
 
-One row per image of ``DIR/val_data.pkl``; columns (``COLUMNS``), for a Gaussian set (``--noise gaussian``,
-the default): noisy input, Mini-project 2 (ours, ``bestmodel.pth``), non-local means, BM3D, Mini-project 1
-(U-Net), clean; for a set of the course's degradation (``--noise pixelated``): noisy input, the tuned Gaussian
-blur, Mini-project 2, Mini-project 1, clean. Each tile is titled with its PSNR against the clean
-image (the clean one with its index in the set); the bottom line gives each column's mean PSNR over the
-images shown. The images are ``--count`` indices evenly spaced over the whole set (``linspace(0, N - 1, count)``, rounded), so the
-choice is fixed in advance and not picked for looks; ``--indices`` chooses them instead.
-
-The classical methods' parameters are those the baselines script chose on the whole validation set
-(oracle-tuned there; ``--baselines-json``, run ``python -m Proj_123456_654321.Miniproject_2.others.baselines
---data DIR ...`` first): for a Gaussian set (σ = 25, ``data_gaussian``, ``baselines_gaussian.json``) the NLM
-filter strength, BM3D getting σ = 25/255; for a pixelated one (``data``, ``baselines.json``) the blur's σ. The
-models are called as the course harness calls them. Scores use ``baselines.psnr``
-(the harness's formula); like there, the models' outputs are scored unclipped, but shown clipped.
-
-Tiles are upscaled ``--scale`` times by pixel repetition and drawn 1:1 with ``interpolation='nearest'``, so
-the PNG shows the 32×32 pixels as they are. Beside the PNG goes a JSON (same stem) with the indices and
-every tile's PSNR, so any number read off the picture can be quoted from a file.
+One row per image of ``DIR/val_data.pkl``: ``--count`` indices evenly spaced over the set
+(``linspace(0, N - 1, count)``, rounded: fixed in advance, not picked for looks), or ``--indices``. Columns
+(``COLUMNS``) for a Gaussian set (the default): noisy input, Mini-project 2 (ours), non-local means, BM3D,
+Mini-project 1 (U-Net), clean; for one of the course's degradation (``--noise pixelated``): noisy input, the
+tuned Gaussian blur, Mini-project 2, Mini-project 1, clean. Each tile is titled with its PSNR against the
+clean image (``baselines.psnr``, the harness's; the models' outputs scored unclipped, shown clipped), the
+clean one with its index; the bottom line gives each column's mean. The classical methods' parameters are
+those the baselines command chose on the whole set (``--baselines-json``: ``baselines_gaussian.json``'s NLM
+strength, BM3D told σ = 25, or ``baselines.json``'s blur σ). Tiles are upscaled ``--scale`` times by pixel
+repetition and drawn 1:1, so the PNG shows the 32×32 pixels as they are. Beside the PNG goes a JSON (same
+stem) with the indices and every tile's PSNR, so any number read off the picture can be quoted from a file.
 """
 import argparse
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +25,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import baselines
-from .data import load_val
+from .data import load_val, write_atomically
 
 DEFAULT_OUT = baselines.RESULTS_FOLDER / 'pictures.png'
 # Per kind of set (--noise): (key, column header) of each column; the models' keys are those of
@@ -141,16 +133,6 @@ def draw(images, clean, psnrs, keys, indices, scale, headers):
         mean = f"{np.mean(psnrs[key]):.2f} dB" if key != 'clean' else f"over {len(clean)} images"
         text(left + tile / 2, top + tile + 3, f"mean PSNR\n{mean}", va='top', linespacing=1.2)
     return figure
-
-
-def write_atomically(path, save):
-    """``save(temporary path)``, then rename over ``path``: an interrupted run leaves no half-written file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        save(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def weights_digest(number):

@@ -4,18 +4,17 @@
 
 1. runs the analysis notebooks (``Miniproject_{1,2}/others/analysis.ipynb``) headless; they read the results
    files and draw the figures into ``report/figures/``;
-2. writes ``report/generated/results.tex``: one LaTeX macro per number the reports quote and the tables, all
-   read from the results files of the baseline, benchmark, study and training commands, and the size of the
-   correctness grid read from the test suite (``pytest --collect-only``);
+2. writes ``report/generated/``: ``results.tex``, one LaTeX macro per number the reports quote, and the tables,
+   all read from the results files that ``make train``, ``make train-unet`` and ``make evaluate`` write for the
+   shipped models, from the history files (``results/history/*.json``: the studies and the models shipped
+   before, each with the commit that made it, which the reports name) and, for the size of the correctness
+   grid, from the test suite (``pytest --collect-only``);
 3. typesets ``report/report_{1,2}.tex`` with latexmk (pdfLaTeX), checks the page limits (3 and 4 pages) and
    copies the PDFs to ``Miniproject_1/Report_1.pdf`` and ``Miniproject_2/Report_2.pdf``.
 
 ``--pages`` also renders every page to ``report/build/pages/`` as PNG (pdftoppm), to read them as a reader
-would. ``--no-pdf`` stops after steps 1 and 2 (no LaTeX needed). ``--costs`` prints, from the results files,
-how long each experiment behind the reports took when it was run, and exits.
-
-LaTeX comes from Debian's packages: ``apt-get install texlive-latex-base texlive-latex-recommended
-texlive-fonts-recommended lmodern latexmk poppler-utils`` (``make report-tools``).
+would. ``--no-pdf`` stops after steps 1 and 2 (no LaTeX needed). LaTeX comes from Debian's packages
+(``make report-tools``).
 """
 
 import argparse
@@ -29,11 +28,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import capacity, continued, fetch_photos, robustness, study, upsampling_study
-from .both_projects import PROJECT_FOLDER, results_folder
-from ...Miniproject_1.others import capacity as unet_capacity
-from ...Miniproject_1.others import speed as unet_speed_module
-from ...Miniproject_1 import model as unet_model
+from . import continued, fetch_photos, robustness
+from .data import PROJECT_FOLDER, results_folder
+from ...Miniproject_1.others import speed as unet_speed
 
 ROOT = PROJECT_FOLDER.parent
 REPORT_FOLDER = ROOT / 'report'
@@ -47,8 +44,13 @@ NOTEBOOKS = (PROJECT_FOLDER / 'Miniproject_2' / 'others' / 'analysis.ipynb',
 REPORTS = (('report_2', PROJECT_FOLDER / 'Miniproject_2' / 'Report_2.pdf', 4),
            ('report_1', PROJECT_FOLDER / 'Miniproject_1' / 'Report_1.pdf', 3))
 LATEX_TOOLS = ('latexmk', 'pdflatex', 'pdfinfo')
-LATEX_PACKAGES = ('texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern latexmk '
-                  'poppler-utils')
+LATEX_PACKAGES = 'texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern latexmk poppler-utils'
+# The history files the reports quote (macro prefix: path). Each holds 'commit', which the reports name (macro
+# PREFIXCommit), and 'rerun', the command that made it at that commit (docs/history.md).
+HISTORY = {**{name: MP2_RESULTS / 'history' / f'{name}.json'
+              for name in ('study', 'capacity', 'upsampling', 'robustness', 'blind', 'continued')},
+           'unetCapacity': MP1_RESULTS / 'history' / 'capacity.json', 'width': MP1_RESULTS / 'history' / 'width.json',
+           'dataStudy': MP1_RESULTS / 'history' / 'data_study.json'}
 # The tests that compare with torch, and what each compares (for the report's correctness table).
 CORRECTNESS_TESTS = (
     ('test_blocks.py', 'test_conv2d', 'Conv2d', 'output, all gradients'),
@@ -72,538 +74,23 @@ class ReportError(RuntimeError):
     """A step of the report build failed; the message says which and what to do."""
 
 
-# -- numbers -------------------------------------------------------------------------------------------------
+# -- reading and wording -------------------------------------------------------------------------------------
 
 def read_json(path):
     if not path.is_file():
-        raise ReportError(f"{path} is missing: run the command that writes it (see the README's report section)")
+        raise ReportError(f"{path} is missing: `make train`, `make train-unet` and `make evaluate` write the results "
+                          f"files (docs/reports.md); results/history/ is committed")
     return json.loads(path.read_text())
 
 
-def continued_results():
-    """Both mini-projects' continued-training measurements (``continued.RESULTS_FILES``), by key."""
-    for path in continued.RESULTS_FILES.values():
-        read_json(path)  # a ReportError that names the command if one is missing
-    return continued.load_results()
+def history(name):
+    """The history file ``HISTORY[name]``."""
+    return read_json(HISTORY[name])
 
 
 def latex_escape(text):
     return (str(text).replace('\\', r'\textbackslash{}').replace('&', r'\&').replace('%', r'\%')
             .replace('_', r'\_').replace('#', r'\#').replace('σ', r'$\sigma$'))
-
-
-def tolerance_of(test_file):
-    """The ``TOL = dict(rtol=..., atol=...)`` a test file compares with, read without importing it."""
-    tree = ast.parse((ROOT / 'tests' / test_file).read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == 'TOL' for t in node.targets):
-            return {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.value.keywords}
-    raise ReportError(f"tests/{test_file} defines no TOL")
-
-
-def collected_test_counts():
-    """``{(file, test function): number of collected cases}`` for the correctness tests."""
-    files = sorted({file for file, *_ in CORRECTNESS_TESTS})
-    completed = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q',
-                                *(f'tests/{file}' for file in files)],
-                               cwd=ROOT, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise ReportError(f"pytest --collect-only failed:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
-    counts = {}
-    for line in completed.stdout.splitlines():
-        match = re.match(r'tests/(\S+?)::(\w+)', line)
-        if match:
-            counts[match.groups()] = counts.get(match.groups(), 0) + 1
-    return counts
-
-
-def method_rows(baselines):
-    return {method['key']: method for method in baselines['methods']}
-
-
-def numbers():
-    """``{macro name: LaTeX text}`` of every number the reports quote."""
-    values = {}
-    baselines = read_json(MP2_RESULTS / 'baselines_gaussian.json')
-    methods = method_rows(baselines)
-    # macro names cannot hold digits; the Gaussian sets' baselines were measured before the median was added
-    names = {key: name for key, name in BASELINE_MACROS.items() if key != 'median'}
-    for key, name in names.items():
-        method = methods[key]
-        values[f'psnr{name}'] = f"{method['psnr_db']:.2f}"
-    values['valImages'] = thousands(baselines['images'])
-    second_set = read_json(MP2_RESULTS / 'baselines_val2_gaussian.json')
-    values['valImagesTwo'] = thousands(second_set['images'])
-    second_methods = method_rows(second_set)
-    for key, name in names.items():
-        values[f'psnr{name}Two'] = f"{second_methods[key]['psnr_db']:.2f}"
-    values['noiseSigma'] = f"{baselines['noise_sigma_255']:g}"
-    for name, first, second in (('oursVersusNlm', 'mp2', 'nlm'), ('oursVersusBm', 'mp2', 'bm3d'),
-                                ('unetVersusBm', 'mp1', 'bm3d'), ('unetVersusOurs', 'mp1', 'mp2')):
-        values[name] = versus(methods[first]['psnr_db'] - methods[second]['psnr_db'])
-
-    mp2_history = read_json(MP2_RESULTS / 'bestmodel_history.json')
-    values['oursEpochs'] = str(len(mp2_history['history']))
-    values['oursBestEpoch'] = str(mp2_history['best_epoch'])
-    values['oursTrainMinutes'] = f"{mp2_history['total_seconds'] / 60:.1f}"
-    values['oursEpochSeconds'] = f"{study.seconds_per_epoch(mp2_history):.1f}"
-    values['oursThreads'] = str(mp2_history['threads'])
-    runs = mp2_history.get('runs', [{'epochs': len(mp2_history['history'])}])
-    values['oursPieces'] = str(len(runs))
-    values['oursPieceEpochs'] = in_words([str(run['epochs']) for run in runs])
-    values['oursBestValPsnr'] = f"{mp2_history['best_val_psnr']:.2f}"
-    values['oursTrainPairs'] = thousands(mp2_history['train_size'])
-    config, training = mp2_history['config'], mp2_history['training']
-    values['oursWidth'] = str(config['width'])
-    values['oursKernel'] = str(config['kernel_size'])
-    values['oursUpKernel'] = str(config['up_kernel_size'])
-    values['oursLr'] = f"{training['lr']:g}"
-    values['oursBatch'] = str(training['batch_size'])
-
-    mp1_history = read_json(MP1_RESULTS / 'bestmodel_history.json')
-    values['unetEpochs'] = str(len(mp1_history['history']))
-    values['unetBestEpoch'] = str(mp1_history['best_epoch'])
-    values['unetTrainMinutes'] = f"{mp1_history['total_seconds'] / 60:.0f}"
-    values['unetTrainPairs'] = thousands(mp1_history['train_size'])
-    values['unetEpochSeconds'] = f"{study.seconds_per_epoch(mp1_history):.0f}"
-    values['unetThreads'] = str(mp1_history['threads'])
-    values['unetPieceEpochs'] = in_words([str(run['epochs']) for run in mp1_history['runs']])
-    values['unetBestValPsnr'] = f"{mp1_history['best_val_psnr']:.2f}"
-    values['unetWidth'] = str(mp1_history['config']['width'])
-    values['unetLr'] = f"{mp1_history['training']['lr']:g}"
-    values['unetWarmupSteps'] = str(unet_model.Model.WARMUP_STEPS)
-    values['unetBatch'] = str(mp1_history['training']['batch_size'])
-    former_unet = read_json(unet_capacity.STUDY.folder / 'shipped.json')
-    values['unetFormerBestValPsnr'] = f"{former_unet['best_val_psnr']:.2f}"
-    values['unetFormerEpochs'] = str(len(former_unet['history']))
-    for width_file in sorted((MP1_RESULTS / 'width').glob('w*.json'), key=lambda p: int(p.stem[1:])):
-        width = read_json(width_file)
-        name = {'64': 'SixtyFour', '96': 'NinetySix'}.get(width_file.stem[1:])
-        if name is None:
-            continue
-        values[f'unetWidth{name}Best'] = f"{width['best_val_psnr']:.2f}"
-        values[f'unetWidth{name}BestEpoch'] = str(width['best_epoch'])
-        values[f'unetWidth{name}Final'] = f"{width['history'][-1]['val_psnr']:.2f}"
-        losses = [record['loss'] for record in width['history']]
-        jumps = [epoch for epoch in range(1, len(losses)) if losses[epoch] > 100 * losses[epoch - 1]]
-        if jumps:
-            values[f'unetWidth{name}JumpEpoch'] = str(jumps[0] + 1)
-            values[f'unetWidth{name}LossBefore'] = f"{losses[jumps[0] - 1]:.4f}"
-            values[f'unetWidth{name}LossAfter'] = f"{losses[jumps[0]]:.0f}"
-    unet_speed = read_json(MP1_RESULTS / 'speed.json')
-    values['unetSpeedRatio'] = f"{unet_speed['time']['ratio']:.2f}"
-    values['unetSpeedMinutes'] = f"{unet_speed['time']['shipped_seconds_per_50000_pairs'] / 60:.1f}"
-    budget = unet_speed['budget']
-    for shape, shape_name in (('tapered', 'Tapered'), ('light', 'Light')):
-        for setting, setting_name in zip(unet_speed_module.BUDGET_SETTINGS, ('FloatLast', 'FloatContiguous', 'Bf')):
-            minutes = budget['seconds_per_50000_pairs'][f'{shape} / {setting}'] / 60
-            values[f'unetBudget{shape_name}{setting_name}'] = f"{minutes:.1f}"
-    values['unetCpuEpochSeconds'] = f"{harness_epoch_seconds(1):.0f}"
-    values['oursHarnessEpochSeconds'] = f"{harness_epoch_seconds(2):.1f}"
-
-    benchmark = read_json(MP2_RESULTS / 'benchmark_cpu.json')
-    submitted = benchmark['step'][0]
-    values['stepOursMs'] = f"{submitted['ours_ms']:.1f}"
-    values['stepTorchMs'] = f"{submitted['torch_ms']:.1f}"
-    values['stepRatio'] = f"{submitted['ratio']:.2f}"
-    grid = benchmark['step'][1:]
-    values['gridRatioMin'] = f"{min(row['ratio'] for row in grid):.2f}"
-    values['gridRatioMax'] = f"{max(row['ratio'] for row in grid):.2f}"
-    epoch = benchmark['epoch']
-    values['epochOursSeconds'] = f"{epoch['ours']['seconds']:.1f}"
-    values['epochTorchSeconds'] = f"{epoch['torch']['seconds']:.1f}"
-    values['epochRatio'] = f"{epoch['ours']['seconds'] / epoch['torch']['seconds']:.2f}"
-    values['benchThreads'] = str(benchmark['environment']['threads'])
-    values['benchTorch'] = latex_escape(benchmark['environment']['torch_version'])
-    values['benchCpu'] = latex_escape(benchmark['environment']['cpu_model'])
-    values['benchRepeats'] = str(benchmark['settings']['repeats'])
-    for row in benchmark['predict']:
-        name = 'Small' if row['shape'][0] > 1 else 'Large'
-        values[f'predict{name}Ratio'] = f"{row['ratio']:.2f}"
-
-    cuda = read_json(MP2_RESULTS / 'benchmark_cuda.json')
-    values['cudaDevice'] = latex_escape(cuda['environment']['device_name'])
-    values['cudaWidth'] = str(cuda['step'][0]['width'])
-    values['cudaStepRatio'] = f"{cuda['step'][0]['ratio']:.2f}"
-    values['cudaEpochRatio'] = f"{cuda['epoch']['ours']['seconds'] / cuda['epoch']['torch']['seconds']:.2f}"
-    for row in cuda['predict']:
-        values[f"cudaPredict{'Small' if row['shape'][0] > 1 else 'Large'}Ratio"] = f"{row['ratio']:.2f}"
-
-    values.update(architecture_numbers())
-
-    results = study.load_results()
-    values['studyBaseConfig'] = latex_escape(', '.join(f'{key}={value}' for key, value in study.BASE.items()))
-    values['studyRuns'] = str(len(results))
-    values['studyHours'] = f"{sum(result['total_seconds'] for result in results.values()) / 2 / 3600:.1f}"
-    values['studyEpochs'] = str(len(results['base']['history']))
-    for name, macro in (('default', 'studyDefault'), ('default-twin', 'studyTwin'),
-                        ('default-w48', 'studyNarrowDefault'), ('default-w48-clean', 'studyNarrowClean')):
-        values[macro] = f"{results[name]['history'][-1]['val_psnr']:.2f}"
-    values['studyTwinGap'] = f"{abs(float(values['studyDefault']) - float(values['studyTwin'])):.2f}"
-    values['studyNarrowWidth'] = str(results['default-w48']['config']['width'])
-    values['studyCleanGain'] = f"{float(values['studyNarrowClean']) - float(values['studyNarrowDefault']):.2f}"
-
-    counts = collected_test_counts()
-    values['correctnessCases'] = str(sum(counts.get((file, test), 0) for file, test, *_ in CORRECTNESS_TESTS))
-    for file, prefix in (('test_blocks.py', 'block'), ('test_optim.py', 'optim')):
-        tolerance = tolerance_of(file)
-        values[f'{prefix}Rtol'] = latex_number(tolerance['rtol'])
-        values[f'{prefix}Atol'] = latex_number(tolerance['atol'])
-    values.update(exactness_numbers())
-    values.update(continued_numbers(continued_results()))
-    values.update(capacity_numbers())
-    values.update(upsampling_numbers())
-    unet_values, unet_winner, unet_results = study_gain_numbers(unet_capacity.STUDY, 'unetCap',
-                                                                 UNET_CAPACITY_WINNER)
-    values.update(unet_values)
-    # The third piece, kept apart: how much worse its kept epoch is than the shipped weights on the second set.
-    branch = unet_results['psnr']['w32-tapered-residual-3']['data_val2_gaussian']
-    values['unetBranchLossTwo'] = f"{unet_results['psnr'][unet_winner]['data_val2_gaussian'] - branch:.2f}"
-    values.update(unet_data_study_numbers())
-    values.update(robustness_numbers(read_json(robustness.RESULTS_FILE)))
-    values.update(pixelation_numbers(read_json(robustness.RESULTS_FILE)))
-    return values, counts
-
-
-# The U-Net capacity study's winner, which issue 36 pruned into the shipped 'light' U-Net.
-UNET_CAPACITY_WINNER = 'w32-tapered-residual'
-# Mini-project 2's capacity study's winner, shipped until issue 40's upsampling study replaced it.
-CAPACITY_WINNER = 'w112k3u5-lr1.5e-3'
-
-
-# The robustness evaluation's sets and models, and the noises its goal covers (Gaussian σ 10 to 50 and the
-# signal-dependent noise).
-ROBUSTNESS_SETS = (('data_gaussian', ''), ('data_val2_gaussian', 'Two'))
-# The Gaussian-trained weights keep their rows under their own names ('mp2-gaussian': blind to σ, shipped
-# before the pixelation training; 'mp2-sigma25' before that); 'mp2' and 'mp1' are the shipped weights.
-ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former', r'MP2, $\sigma$ 25'), ('mp2-gaussian', 'Ours', 'MP2, blind'),
-                     ('mp2', 'Shipped', 'MP2, shipped'), ('mp1-gaussian', 'Unet', 'MP1, blind'),
-                     ('mp1', 'UnetShipped', 'MP1, shipped'))
-# Report 2's table: ours blind to σ and shipped, and the shipped U-Net.
-ROBUSTNESS_TABLE_MODELS = tuple(model for model in ROBUSTNESS_MODELS if model[0] in ('mp2-gaussian', 'mp2', 'mp1'))
-# Report 1's table: the U-Net trained blind to σ, the one shipped before issue 41 (the end of a chain of
-# stages, 'mp1-chain'), and the shipped one, trained from random weights in one recipe.
-UNET_ROBUSTNESS_MODELS = (('mp1-gaussian', 'Unet', 'blind'), ('mp1-chain', 'UnetChain', 'before'),
-                          ('mp1', 'UnetShipped', 'shipped'))
-# Row labels short enough for a column: σ alone for the Gaussian noises.
-ROBUSTNESS_SHORT_LABELS = {**{f'gaussian-{sigma}': f'σ = {sigma}' for sigma in robustness.GAUSSIAN_SIGMAS},
-                           'poisson-gaussian': 'Poisson–Gaussian', 'correlated': 'correlated'}
-ROBUSTNESS_GOAL_NOISES = tuple(f'gaussian-{sigma}' for sigma in robustness.GAUSSIAN_SIGMAS if sigma >= 10) + (
-    'poisson-gaussian',)
-
-
-# The last commit whose Makefile made the rows of the models shipped before (docs/history.md).
-HISTORY_COMMIT = 'c61896f'
-
-
-def robustness_commit(method):
-    """Where `make robustness` makes ``method``'s rows: '' for the classical denoisers and the shipped models,
-    else the commit whose Makefile made the rows of the models shipped before."""
-    return '' if method in robustness.METHODS else f' at commit {HISTORY_COMMIT} (docs/history.md)'
-
-
-def robustness_differences(results, set_name, method):
-    """``{noise: (mean, standard error)}`` of ``method`` minus BM3D on the set's BM3D subset."""
-    differences = {}
-    for noise in robustness.CLEAN_PATCH_NOISES:
-        row, reference = (robustness.find_row(results, set_name, noise, key) for key in (method, 'bm3d'))
-        if row is None or reference is None:
-            raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method if row is None else 'bm3d'} row of "
-                              f"{set_name}, {noise}: run `make robustness`{robustness_commit(method)}")
-        differences[noise] = robustness.paired_difference(row, reference)
-    return differences
-
-
-def robustness_numbers(results):
-    """Macros of the robustness paragraphs: per model and set, the worst difference to BM3D over the goal's
-    noises, worded "0.50 dB below", and where it is (``robustOursWorst``, ``robustOursWorstAt``, ``...Two`` on
-    the second set), the difference at σ 25, and how many images BM3D scored."""
-    values = {'robustBmImages': str(results['bm3d_images'])}
-    blind = read_json(MP2_RESULTS / 'blind' / 'mp2_blind_history.json')
-    values['blindEpochs'] = str(len(blind['history']))
-    values['blindPieceEpochs'] = in_words([str(run['epochs']) for run in blind['runs']])
-    values['blindMinutes'] = f"{blind['total_seconds'] / 60:.0f}"
-    study_results = read_json(MP2_RESULTS / 'blind' / 'study' / 'results.json')
-    for variant, name in (('bias', 'Bias'), ('bias-free', 'BiasFree'), ('output-bias', 'OutputBias')):
-        row = robustness.find_row(study_results, 'data_gaussian', 'gaussian-25', variant)
-        values[f'blindStudy{name}'] = f"{row['psnr_db']:.2f}"
-    for set_name, suffix in ROBUSTNESS_SETS:
-        for method, name, _ in dict.fromkeys(ROBUSTNESS_MODELS + UNET_ROBUSTNESS_MODELS):
-            differences = robustness_differences(results, set_name, method)
-            worst = min(ROBUSTNESS_GOAL_NOISES, key=lambda noise: differences[noise][0])
-            values[f'robust{name}Worst{suffix}'] = versus(differences[worst][0])
-            values[f'robust{name}WorstAt{suffix}'] = latex_escape(ROBUSTNESS_SHORT_LABELS[worst])
-            values[f'robust{name}AtTwentyFive{suffix}'] = versus(differences['gaussian-25'][0])
-            values[f'robust{name}Ten{suffix}'] = versus(differences['gaussian-10'][0])
-        # The σ-10 specialist (make sigma10-specialist at commit c61896f, docs/history.md): what the shape reaches
-        # at σ 10 when it need not be blind.
-        specialist, reference = (robustness.find_row(results, set_name, 'gaussian-10', method)
-                                 for method in ('specialist-sigma10', 'bm3d'))
-        if specialist is None:
-            raise ReportError(f"{robustness.RESULTS_FILE} lacks the specialist-sigma10 row of {set_name}: run "
-                              f"`make sigma10-specialist` at commit {HISTORY_COMMIT} (docs/history.md)")
-        values[f'robustSpecialistTen{suffix}'] = versus(robustness.paired_difference(specialist, reference)[0])
-    return values
-
-
-# The course's degradation: the robustness evaluation's pixelation rows on both pixelated validation sets
-# (set, macro suffix, label) and the methods of their table (key, macro name, label).
-PIXELATION_SETS = (('data', '', 'first set'), ('data_val2', 'Two', 'second set'))
-PIXELATION_METHODS = (('noisy', 'Noisy', 'noisy'), ('blur', 'Blur', 'blur'),
-                      ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2-nearest', 'OursNearest', 'MP2, n.'),
-                      ('mp2', 'Ours', 'MP2'),
-                      ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'), ('mp1-chain', 'UnetChain', 'MP1, b.'),
-                      ('mp1', 'Unet', 'MP1'))
-BASELINE_MACROS = {'noisy': 'Noisy', 'blur': 'Blur', 'median': 'Median', 'nlm': 'Nlm', 'bm3d': 'Bm',
-                   'mp2': 'Ours', 'mp1': 'Unet'}
-
-
-def pixelation_rows(results):
-    """``{(set, noise, method): PSNR}`` of the table's sets, factors and methods, or a ReportError naming the
-    command of a missing row."""
-    rows = {}
-    for set_name, *_ in PIXELATION_SETS:
-        for noise in robustness.PIXELATION_NOISES:
-            for method, *_ in PIXELATION_METHODS:
-                row = robustness.find_row(results, set_name, noise, method)
-                if row is None:
-                    raise ReportError(f"{robustness.RESULTS_FILE} lacks the {method} row of {set_name}, {noise}: "
-                                      f"run `make robustness`{robustness_commit(method)}")
-                rows[set_name, noise, method] = row['psnr_db']
-    return rows
-
-
-def pixelation_numbers(results):
-    """Macros of the course's degradation: per set (suffix ``Two`` for the second) each model's least and
-    largest PSNR minus the tuned blur's over the downsampling factors (``pixOursBlurMin``, ...), the
-    baselines on the pixelated validation pairs (``pixPsnrBlur``, ...)."""
-    rows, values = pixelation_rows(results), {}
-    for set_name, suffix, _ in PIXELATION_SETS:
-        for method, name, _ in PIXELATION_METHODS[2:]:
-            margins = [rows[set_name, noise, method] - rows[set_name, noise, 'blur']
-                       for noise in robustness.PIXELATION_NOISES]
-            values[f'pix{name}BlurMin{suffix}'] = f"{min(margins):+.2f}"
-            values[f'pix{name}BlurMax{suffix}'] = f"{max(margins):+.2f}"
-    for file, suffix in (('baselines.json', ''), ('baselines_val2.json', 'Two')):
-        pixelated = read_json(MP2_RESULTS / file)
-        values[f'pixValImages{suffix}'] = thousands(pixelated['images'])
-        for key, method in method_rows(pixelated).items():
-            values[f'pixPsnr{BASELINE_MACROS[key]}{suffix}'] = f"{method['psnr_db']:.2f}"
-    return values
-
-
-# The U-Net's data study (issue 41, Miniproject_1/others/data_study.sh): each run's record and robustness rows.
-UNET_DATA_STUDY = MP1_RESULTS / 'data_study'
-
-
-def unet_data_study_numbers():
-    """Macros of the U-Net's data study: data/'s validation PSNR after the last epoch of each run
-    (``dataStudyPlain``, ...), the spread of the two seeds of the same mix, and the factor-1 pairs' gain at
-    Gaussian σ 5 and 10 and at factor 2 of the pixelation (negative: a loss)."""
-    rows = read_json(UNET_DATA_STUDY / 'robustness.json')
-    values, last = {}, {}
-    for run, name in (('plain', 'Plain'), ('plain-seed1', 'PlainSeed'), ('fewer-seed1', 'Fewer'),
-                      ('sharp', 'Sharp'), ('lowsigma', 'LowSigma'), ('f1', 'Identity')):
-        last[run] = read_json(UNET_DATA_STUDY / f'{run}.json')['history'][-1]['val_psnr']
-        values[f'dataStudy{name}'] = f"{last[run]:.2f}"
-    values['dataStudySeedSpread'] = f"{abs(last['plain'] - last['plain-seed1']):.2f}"
-    for noise, name in (('gaussian-5', 'Five'), ('gaussian-10', 'Ten'), ('pixelation-2', 'PixTwo')):
-        identity, plain = (robustness.find_row(rows, 'data_gaussian' if noise.startswith('gaussian') else 'data',
-                                               noise, f'unet-{run}')['psnr_db'] for run in ('f1', 'plain'))
-        values[f'dataStudyIdentityGain{name}'] = f"{identity - plain:+.2f}"
-    return values
-
-
-def study_gain_numbers(study_of_capacity, prefix, name=None):
-    """Macros (named ``prefix`` + ...) of a capacity study: the candidate ``name`` (default: the shipped
-    configuration) against the one shipped before the study, on both Gaussian validation sets (no suffix:
-    ``data_gaussian``; ``Two``: ``data_val2_gaussian``), their epoch-time ratio and the issue's bound on it; and
-    the candidate's name."""
-    name = study_of_capacity.now_shipped() if name is None else name
-    if name is None:
-        raise ReportError(f"Model()'s defaults are none of the candidates of {study_of_capacity.title!r}")
-    results = read_json(study_of_capacity.results_file)
-    values = {f'{prefix}OldWidth': str(study_of_capacity.candidates['shipped']['width']),
-              f'{prefix}EpochLimit': f"{study_of_capacity.epoch_time_limit:g}",
-              f'{prefix}EpochRatio': f"{results['time'][name]['ratio']:.2f}"}
-    for folder, suffix in (('data_gaussian', ''), ('data_val2_gaussian', 'Two')):
-        gain = results['vs_shipped'][name][folder]
-        values[f'{prefix}OldPsnr{suffix}'] = f"{results['psnr']['shipped'][folder]:.2f}"
-        values[f'{prefix}Psnr{suffix}'] = f"{results['psnr'][name][folder]:.2f}"
-        values[f'{prefix}Gain{suffix}'] = f"{gain['mean']:.2f}"
-        values[f'{prefix}GainError{suffix}'] = f"{gain['standard_error']:.2f}"
-    return values, name, results
-
-
-def capacity_numbers():
-    """Macros of Mini-project 2's width paragraph (``cap...``; see ``study_gain_numbers``), and what the width
-    and rate brought apart from the photos."""
-    values, name, results = study_gain_numbers(capacity.STUDY, 'cap', CAPACITY_WINNER)
-    # The shipped configuration's first piece against the width-48 one trained alike (both 10 epochs on the
-    # same data, seed 0), on the first set: what the width and rate bring apart from the photos.
-    wide = read_json(capacity.STUDY.folder / f'{name}.json')
-    first_piece = wide['history'][:wide['runs'][0]['epochs']]
-    values['capPieceEpochs'] = str(len(first_piece))
-    values['capWideFirstPiecePsnr'] = f"{max(record['val_psnr'] for record in first_piece):.2f}"
-    values['capNarrowMorePsnr'] = f"{results['psnr']['w48k3u5']['data_gaussian']:.2f}"
-    values['capNarrowMoreGain'] = f"{results['vs_shipped']['w48k3u5']['data_gaussian']['mean']:.2f}"
-    values['capWidthGain'] = f"{float(values['capWideFirstPiecePsnr']) - float(values['capNarrowMorePsnr']):.2f}"
-    return values
-
-
-# The upsampling study's rows in the report: the race's two sides at width 112, and the swap's.
-UPSAMPLING_RACE = ('nearest-w112', 't3-w112')
-UPSAMPLING_SWAP = ('t4-w112', 't4-w112-swap')
-UPSAMPLING_SETS = (('data', ''), ('data_val2', 'Two'))
-
-
-def upsampling_label(fields):
-    """'nearest + 5×5' or 'transposed 3×3' (and ', swapped' where the pairs' copies are), in LaTeX."""
-    kernel = fields['up_kernel_size']
-    kind = 'nearest + ' if fields['upsampling'] == 'nearest' else 'transposed '
-    return f"{kind}{kernel}$\\times${kernel}" + (', swapped' if fields.get('swap') else '')
-
-
-def upsampling_candidates():
-    """``(chosen, names)``: the upsampling study's candidate that is ``Model()``'s defaults, and the candidates
-    trained on its pairs (the study's race; 'shipped' and runs on other pairs left out), in the study's order."""
-    chosen = upsampling_study.STUDY.now_shipped()
-    if chosen is None:
-        raise ReportError("Model()'s defaults are none of the upsampling study's candidates")
-    folder = upsampling_study.STUDY.folder
-    pairs = read_json(folder / f'{chosen}.json')['data']
-    names = [name for name in upsampling_study.STUDY.candidates
-             if name != 'shipped' and read_json(folder / f'{name}.json')['data'] == pairs]
-    return chosen, names
-
-
-def upsampling_numbers():
-    """Macros of the upsampling study (``up...``; suffix ``Two`` for the second set): the shipped candidate's
-    PSNR after the study's epochs and its epoch-time ratio, the race at width 112 (nearest + 5×5 against
-    transposed 3×3, the same epochs on the same pairs), the swap's difference, the study's epochs and pairs,
-    and the first pixelated validation set's photographs."""
-    results = read_json(upsampling_study.STUDY.results_file)
-    chosen, names = upsampling_candidates()
-    history = read_json(upsampling_study.STUDY.folder / f'{chosen}.json')
-    values = {'upStudyEpochs': str(len(history['history'])), 'upStudyPairs': thousands(history['train_size']),
-              'upStudyRuns': str(len(names)),
-              'upChosenEpochRatio': f"{results['time'][chosen]['ratio']:.2f}",
-              'pixValPhotos': str(sum(len(files) for _, files in fetch_photos.VALIDATION_PHOTOS.values()))}
-    nearest, transposed = UPSAMPLING_RACE
-    plain, swapped = UPSAMPLING_SWAP
-    for folder, suffix in UPSAMPLING_SETS:
-        psnr = {name: scores[folder] for name, scores in results['psnr'].items()}
-        values[f'upChosenPsnr{suffix}'] = f"{psnr[chosen]:.2f}"
-        values[f'upNearestPsnr{suffix}'] = f"{psnr[nearest]:.2f}"
-        values[f'upTransposedPsnr{suffix}'] = f"{psnr[transposed]:.2f}"
-        values[f'upRaceGain{suffix}'] = f"{psnr[transposed] - psnr[nearest]:.2f}"
-        values[f'upSwapGain{suffix}'] = f"{psnr[swapped] - psnr[plain]:+.2f}"
-    return values
-
-
-def upsampling_table():
-    """The upsampling study: each candidate trained on the shipped one's pairs, with its upsampling stages, width
-    and strided kernel, its PSNR on both pixelated validation sets after the same epochs, and its epoch time
-    relative to the network shipped before."""
-    results = read_json(upsampling_study.STUDY.results_file)
-    chosen, names = upsampling_candidates()
-    lines = [r'\begin{tabular}{lrrrrr}', r'\toprule',
-             r'upsampling & width & strided & first & second & epoch \\', r'\midrule']
-    for name in names:
-        fields = upsampling_study.STUDY.candidates[name]
-        timing = results.get('time', {}).get(name)
-        strided = f"{fields['kernel_size']}$\\times${fields['kernel_size']}"
-        cells = [upsampling_label(fields), str(fields['width']), strided,
-                 *(f"{results['psnr'][name][folder]:.2f}" for folder, _ in UPSAMPLING_SETS),
-                 f"{timing['ratio']:.2f}" if timing else '--']
-        if name == chosen:
-            cells = [rf'\textbf{{{cell}}}' for cell in cells]
-        lines.append(' & '.join(cells) + r' \\')
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
-
-
-def continued_measurement(results, key, arguments):
-    """``results[key]``, or a ReportError naming the ``continued`` command (its ``arguments``) that measures it."""
-    if key not in results:
-        raise ReportError(f"{continued.RESULTS_FILES[int(key[2])]} lacks {key}: run `python -m "
-                          f"Proj_123456_654321.Miniproject_2.others.continued {arguments}`")
-    return results[key]
-
-
-# The sets of the continued-training table (continued.py's interpolate): key, macro suffix, LaTeX label. The
-# pixelation sets were measured on the shipped weights, the others on the blind Gaussian weights shipped before.
-CONTINUED_SETS = (('pixelation', 'Pixelation', 'in-domain, pixelated'),
-                  ('pixelation-cross-domain', 'PixelationCross', r'\code{data/}, pixelated'),
-                  ('in-domain', 'In', r'in-domain, $\sigma$ 25'), ('sigma-65', 'SigmaSixtyFive', r'$\sigma$ 65'),
-                  ('poisson-gaussian', 'Pg', 'Poisson--Gaussian'), ('correlated', 'Correlated', 'correlated'),
-                  ('cross-domain', 'Cross', 'cross-domain'))
-
-
-def continued_rows(results):
-    """``{project: {set: (loaded PSNR, plain epoch's gain, held-out choice's α, its gain)}}`` from
-    ``continued interpolate``'s measurements."""
-    rows = {}
-    for project in (2, 1):
-        rows[project] = {}
-        for key, _, _ in CONTINUED_SETS:
-            result = continued_measurement(results, f"mp{project}/interpolate/{key}",
-                                           f"interpolate --project {project} --sets {key}")
-            alpha = continued.held_out_choice(project, result)
-            psnrs, before = result['val_psnr'], result['before']
-            rows[project][key] = (before, psnrs[result['alphas'].index(1)] - before, alpha,
-                                  psnrs[result['alphas'].index(alpha)] - before)
-    return rows
-
-
-def continued_numbers(results):
-    """Macros of the continued-training table: ``cont{One,Two}{Plain,Kept}{set}Gain`` and
-    ``cont{One,Two}Kept{set}Alpha`` (the fraction of the change the held-out choice keeps)."""
-    values = {}
-    for project, sets in continued_rows(results).items():
-        name = 'One' if project == 1 else 'Two'
-        for key, short, _ in CONTINUED_SETS:
-            _, plain, alpha, kept = sets[key]
-            values[f'cont{name}Plain{short}Gain'] = f"{plain:+.2f}"
-            values[f'cont{name}Kept{short}Gain'] = f"{kept:+.2f}"
-            values[f'cont{name}Kept{short}Alpha'] = f"{alpha:g}"
-    return values
-
-
-def continued_table(results):
-    rows = continued_rows(results)
-    lines = [r'\begin{tabular}{lrrrrrr}', r'\toprule',
-             r' & \multicolumn{3}{c}{Mini-project 2} & \multicolumn{3}{c}{Mini-project 1 (U-Net)} \\',
-             r'set & loaded & plain & \code{train} ($\alpha$) & loaded & plain & \code{train} ($\alpha$) \\',
-             r'\midrule']
-    for key, _, label in CONTINUED_SETS:
-        cells = []
-        for project in (2, 1):
-            before, plain, alpha, kept = rows[project][key]
-            cells += [f"{before:.2f}", f"{plain:+.2f}", f"{kept:+.2f} ({alpha:g})"]
-        lines.append(f"{label} & {' & '.join(cells)} \\\\")
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
-
-
-def exactness_numbers():
-    """The course's tolerance and what our blocks meet, from ``others/exactness.py``'s results file."""
-    exactness = read_json(MP2_RESULTS / 'exactness.json')
-    published, im2col = exactness['published_checks'], exactness['im2col_cases'].values()
-    onednn = exactness['onednn_cases']
-    shipped = next(row for name, row in onednn.items() if name.startswith('the shipped network'))
-    from ..model import Conv2d
-    return {'imcolMaxValues': thousands(Conv2d.TORCH_IM2COL_MAX_VALUES),
-            'exactPublishedChecks': thousands(3 * published['draws']),
-            'exactPublishedDraws': thousands(published['draws']),
-            'exactPublishedFailed': str(published['failed']),
-            'exactCases': str(len(im2col)),
-            'exactCaseDraws': str(min(row['draws'] for row in im2col)),
-            'exactCaseFailed': str(sum(row['failed_draws'] for row in im2col)),
-            'onednnDraws': str(min(row['draws'] for row in onednn.values())),
-            'onednnFailedDraws': str(min(row['failed_draws'] for row in onednn.values())),
-            'onednnMedianMax': latex_number(max(row['median_scaled_difference'] for row in onednn.values())),
-            'onednnShippedMax': latex_number(shipped['max_scaled_difference'])}
 
 
 def versus(difference):
@@ -620,151 +107,475 @@ def in_words(items):
     return ' and '.join(filter(None, [', '.join(items[:-1]), items[-1]]))
 
 
-# The Upsampling block of the network shipped before issue 40 (nearest ×2, then a 5×5 convolution): the
-# report's example of what its decomposition saves.
-FORMER_UPSAMPLING = dict(kernel_size=5, scale_factor=2, padding=2)
-
-
-def architecture_numbers():
-    """Parameter counts of both shipped networks, computed from the models themselves, and the multiply-adds
-    that the upsampling decomposition saves on ``FORMER_UPSAMPLING``."""
-    from ...Miniproject_1.model import Model as UNetModel
-    from ..model import Model, Upsampling
-    ours = Model()
-    upsampling = Upsampling(1, 1, **FORMER_UPSAMPLING)
-    rows, columns = upsampling._axes(16, 16)
-    direct = upsampling.scale_factor ** 2 * upsampling.kernel_size[0] * upsampling.kernel_size[1]
-    decomposed = len(rows.forward_keys) * len(columns.forward_keys)
-    unet = UNetModel()
-    encoder, decoder = unet.network.channels(unet.config.width, unet.config.shape)
-    return {'oursParameters': thousands(sum(parameter.numel() for parameter, _ in ours.network.param())),
-            'unetParameters': thousands(sum(parameter.numel() for parameter in unet.network.parameters())),
-            'unetEncoderChannels': ', '.join(map(str, encoder)), 'unetDecoderChannels': ', '.join(map(str, decoder)),
-            'upsamplingGroups': str(decomposed), 'upsamplingDirectTaps': str(direct),
-            'upsamplingSaving': f'{direct / decomposed:.2f}'}
-
-
 def latex_number(value):
     mantissa, exponent = f'{value:.0e}'.split('e')
     return f'$10^{{{int(exponent)}}}$' if mantissa == '1' else f'${mantissa}\\times10^{{{int(exponent)}}}$'
 
 
-def harness_epoch_seconds(miniproject):
-    """One training epoch's time on the CPU, as the course harness printed it in ``results/demo_cpu.log``."""
-    log = MP2_RESULTS / 'demo_cpu.log'
-    # test.py's line since it mirrors the course's output, then the line of logs written before.
-    match = (re.search(rf'\[PSNR {miniproject}: [\d.]+ dB\] after one epoch on \d+ pairs in ([\d.]+) s', log.read_text())
-             or re.search(rf'Miniproject_{miniproject}: one epoch on \d+ pairs took ([\d.]+) s', log.read_text()))
-    if match is None:
-        raise ReportError(f"{log} has no epoch time of Mini-project {miniproject}: rerun `make demo`")
-    return float(match.group(1))
+def tabular(columns, header, rows):
+    """A booktabs table: ``header`` (LaTeX lines), then one line per row of cells."""
+    return '\n'.join([rf'\begin{{tabular}}{{{columns}}}', r'\toprule', *header, r'\midrule',
+                      *(' & '.join(map(str, cells)) + r' \\' for cells in rows), r'\bottomrule', r'\end{tabular}'])
 
 
-# -- tables --------------------------------------------------------------------------------------------------
+def two_sets_header(first, labels):
+    """The header of a table with one group of ``labels`` per validation set, after a ``first`` column."""
+    count = len(labels)
+    return [' & ' + ' & '.join(rf'\multicolumn{{{count}}}{{c}}{{{name} set}}' for name in ('first', 'second')) + r' \\',
+            rf'\cmidrule(lr){{2-{1 + count}}}\cmidrule(lr){{{2 + count}-{1 + 2 * count}}}',
+            first + ''.join(f' & {label}' for label in labels) * 2 + r' \\']
+
+
+# -- the shipped models --------------------------------------------------------------------------------------
+
+def tolerance_of(test_file):
+    """The ``TOL = dict(rtol=..., atol=...)`` a test file compares with, read without importing it."""
+    for node in ast.parse((ROOT / 'tests' / test_file).read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(target, 'id', None) == 'TOL' for target in node.targets):
+            return {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.value.keywords}
+    raise ReportError(f"tests/{test_file} defines no TOL")
+
+
+def collected_test_counts():
+    """``{(file, test function): number of collected cases}`` for the correctness tests."""
+    files = sorted({file for file, *_ in CORRECTNESS_TESTS})
+    completed = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q', '-p', 'no:cacheprovider',
+                                *(f'tests/{file}' for file in files)], cwd=ROOT, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise ReportError(f"pytest --collect-only failed:\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
+    counts = {}
+    for match in re.finditer(r'^tests/(\S+?)::(\w+)', completed.stdout, re.MULTILINE):
+        counts[match.groups()] = counts.get(match.groups(), 0) + 1
+    return counts
+
+
+def method_rows(baselines):
+    return {method['key']: method for method in baselines['methods']}
+
+
+BASELINE_MACROS = {'noisy': 'Noisy', 'blur': 'Blur', 'median': 'Median', 'nlm': 'Nlm', 'bm3d': 'Bm',
+                   'mp2': 'Ours', 'mp1': 'Unet'}
+
+
+def baseline_numbers():
+    """The baselines of both Gaussian sets (``psnrBm``, ``psnrBmTwo``, ...) and of both pixelated sets
+    (``pixPsnrBlur``, ...), and how the networks compare on the first Gaussian set."""
+    values = {}
+    for file, prefix, suffix in (('baselines_gaussian', 'psnr', ''), ('baselines_val2_gaussian', 'psnr', 'Two'),
+                                 ('baselines', 'pixPsnr', ''), ('baselines_val2', 'pixPsnr', 'Two')):
+        baselines = read_json(MP2_RESULTS / f'{file}.json')
+        for key, method in method_rows(baselines).items():
+            values[f'{prefix}{BASELINE_MACROS[key]}{suffix}'] = f"{method['psnr_db']:.2f}"
+        values[f"{'valImages' if prefix == 'psnr' else 'pixValImages'}{suffix}"] = thousands(baselines['images'])
+    gaussian = read_json(MP2_RESULTS / 'baselines_gaussian.json')
+    values['noiseSigma'] = f"{gaussian['noise_sigma_255']:g}"
+    psnr = {key: method['psnr_db'] for key, method in method_rows(gaussian).items()}
+    for name, first, second in (('oursVersusNlm', 'mp2', 'nlm'), ('oursVersusBm', 'mp2', 'bm3d'),
+                                ('unetVersusBm', 'mp1', 'bm3d'), ('unetVersusOurs', 'mp1', 'mp2')):
+        values[name] = versus(psnr[first] - psnr[second])
+    values['pixValPhotos'] = str(sum(len(files) for _, files in fetch_photos.VALIDATION_PHOTOS.values()))
+    return values
+
+
+def training_numbers():
+    """Both shipped models' training records (``make train``, ``make train-unet``), their epoch in the harness
+    (``results/demo_cpu.log``) and Mini-project 1's epoch budget (``others/speed.py budget``)."""
+    values = {}
+    for prefix, results, decimals in (('ours', MP2_RESULTS, 1), ('unet', MP1_RESULTS, 0)):
+        record = read_json(results / 'bestmodel_history.json')
+        # The median epoch: the first epoch of a process pays for warm-up.
+        epoch_seconds = sorted(epoch['seconds'] for epoch in record['history'])[len(record['history']) // 2]
+        config, training = record['config'], record['training']
+        values.update({f'{prefix}Epochs': str(len(record['history'])), f'{prefix}BestEpoch': str(record['best_epoch']),
+                       f'{prefix}BestValPsnr': f"{record['best_val_psnr']:.2f}",
+                       f'{prefix}TrainMinutes': f"{record['total_seconds'] / 60:.{decimals}f}",
+                       f'{prefix}EpochSeconds': f"{epoch_seconds:.{decimals}f}",
+                       f'{prefix}Threads': str(record['threads']), f'{prefix}Pieces': str(len(record['runs'])),
+                       f'{prefix}PieceEpochs': in_words([str(run['epochs']) for run in record['runs']]),
+                       f'{prefix}TrainPairs': thousands(record['train_size']), f'{prefix}Width': str(config['width']),
+                       f'{prefix}Lr': f"{training['lr']:g}", f'{prefix}Batch': str(training['batch_size'])})
+        if prefix == 'ours':
+            values.update(oursKernel=str(config['kernel_size']), oursUpKernel=str(config['up_kernel_size']))
+    from ...Miniproject_1.model import Model as UNetModel
+    values['unetWarmupSteps'] = str(UNetModel.WARMUP_STEPS)
+    budget = read_json(unet_speed.RESULTS_FILE)['budget']['seconds_per_50000_pairs']
+    for shape in ('tapered', 'light'):
+        for setting, name in zip(unet_speed.BUDGET_SETTINGS, ('FloatLast', 'FloatContiguous', 'Bf')):
+            values[f'unetBudget{shape.title()}{name}'] = f"{budget[f'{shape} / {setting}'] / 60:.1f}"
+    log = (MP2_RESULTS / 'demo_cpu.log').read_text()
+    for project, name, decimals in ((1, 'unetCpuEpochSeconds', 0), (2, 'oursHarnessEpochSeconds', 1)):
+        match = re.search(rf'\[PSNR {project}: [\d.]+ dB\] after one epoch on \d+ pairs in ([\d.]+) s', log)
+        if match is None:
+            raise ReportError(f"results/demo_cpu.log has no epoch of Mini-project {project}: rerun `make evaluate`")
+        values[name] = f"{float(match.group(1)):.{decimals}f}"
+    return values
+
+
+def benchmark_numbers():
+    """Our blocks against torch.nn on the CPU (``others/benchmark.py``, ``make evaluate``)."""
+    benchmark = read_json(MP2_RESULTS / 'benchmark_cpu.json')
+    step, grid, epoch, environment = (benchmark['step'][0], benchmark['step'][1:], benchmark['epoch'],
+                                      benchmark['environment'])
+    values = {'stepOursMs': f"{step['ours_ms']:.1f}", 'stepTorchMs': f"{step['torch_ms']:.1f}",
+              'stepRatio': f"{step['ratio']:.2f}", 'gridRatioMin': f"{min(row['ratio'] for row in grid):.2f}",
+              'gridRatioMax': f"{max(row['ratio'] for row in grid):.2f}",
+              'epochOursSeconds': f"{epoch['ours']['seconds']:.1f}",
+              'epochTorchSeconds': f"{epoch['torch']['seconds']:.1f}",
+              'epochRatio': f"{epoch['ours']['seconds'] / epoch['torch']['seconds']:.2f}",
+              'benchThreads': str(environment['threads']), 'benchTorch': latex_escape(environment['torch_version']),
+              'benchCpu': latex_escape(environment['cpu_model']), 'benchRepeats': str(benchmark['settings']['repeats'])}
+    for row in benchmark['predict']:
+        values[f"predict{'Small' if row['shape'][0] > 1 else 'Large'}Ratio"] = f"{row['ratio']:.2f}"
+    return values
+
+
+def architecture_numbers():
+    """Parameter counts and channels of both shipped networks, from the models themselves."""
+    from ...Miniproject_1.model import Model as UNetModel
+    from ..model import Model
+    unet = UNetModel()
+    encoder, decoder = unet.network.channels(unet.config.width, unet.config.shape)
+    return {'oursParameters': thousands(sum(parameter.numel() for parameter, _ in Model().network.param())),
+            'unetParameters': thousands(sum(parameter.numel() for parameter in unet.network.parameters())),
+            'unetEncoderChannels': ', '.join(map(str, encoder)), 'unetDecoderChannels': ', '.join(map(str, decoder))}
+
+
+def exactness_numbers():
+    """The course's tolerance and what our blocks meet, from ``others/exactness.py``'s results file."""
+    exactness = read_json(MP2_RESULTS / 'exactness.json')
+    published, im2col, onednn = (exactness['published_checks'], exactness['im2col_cases'].values(),
+                                 exactness['onednn_cases'])
+    shipped = next(row for name, row in onednn.items() if name.startswith('the shipped network'))
+    from ..model import Conv2d
+    return {'imcolMaxValues': thousands(Conv2d.TORCH_IM2COL_MAX_VALUES),
+            'exactPublishedChecks': thousands(3 * published['draws']),
+            'exactPublishedDraws': thousands(published['draws']), 'exactPublishedFailed': str(published['failed']),
+            'exactCases': str(len(im2col)), 'exactCaseDraws': str(min(row['draws'] for row in im2col)),
+            'exactCaseFailed': str(sum(row['failed_draws'] for row in im2col)),
+            'onednnDraws': str(min(row['draws'] for row in onednn.values())),
+            'onednnFailedDraws': str(min(row['failed_draws'] for row in onednn.values())),
+            'onednnMedianMax': latex_number(max(row['median_scaled_difference'] for row in onednn.values())),
+            'onednnShippedMax': latex_number(shipped['max_scaled_difference'])}
+
 
 def baselines_table():
-    """Both validation sets side by side: PSNR and gain on each, the first set's time; a parameter tuned to
-    another value on the second set is given as 'first / second'."""
-    methods = read_json(MP2_RESULTS / 'baselines_gaussian.json')['methods']
+    """Both Gaussian validation sets side by side: PSNR and gain on each, the first set's time; a parameter
+    tuned to another value on the second set is given as 'first / second'."""
     second = method_rows(read_json(MP2_RESULTS / 'baselines_val2_gaussian.json'))
-    lines = [r'\begin{tabular}{llrrrrr}', r'\toprule',
-             r' & & \multicolumn{2}{c}{first set} & \multicolumn{2}{c}{second set} & \\',
-             r'\cmidrule(lr){3-4}\cmidrule(lr){5-6}',
-             r'method & parameter & PSNR & gain & PSNR & gain & time (s) \\', r'\midrule']
-    short_names = {'mp2': r'\textbf{Mini-project 2}', 'mp1': r'\textbf{Mini-project 1}'}
-    for method in methods:
+    header = [r' & & \multicolumn{2}{c}{first set} & \multicolumn{2}{c}{second set} & \\',
+              r'\cmidrule(lr){3-4}\cmidrule(lr){5-6}', r'method & parameter & PSNR & gain & PSNR & gain & time (s) \\']
+    networks = {'mp2': r'\textbf{Mini-project 2}', 'mp1': r'\textbf{Mini-project 1}'}
+    rows = []
+    for method in read_json(MP2_RESULTS / 'baselines_gaussian.json')['methods']:
         other = second[method['key']]
-        trained = method['key'] in short_names
-        parameters = dict.fromkeys((method['parameter'], other['parameter']))
-        parameter = ' / '.join(map(latex_escape, parameters)) if method['parameter'] and not trained else '--'
-        name = short_names.get(method['key'], latex_escape(method['method']))
-        lines.append(f"{name} & {parameter} & {method['psnr_db']:.2f} & {method['gain_db']:+.2f} & "
-                     f"{other['psnr_db']:.2f} & {other['gain_db']:+.2f} & {method['seconds']:.1f} \\\\")
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
+        parameters = ' / '.join(map(latex_escape, dict.fromkeys((method['parameter'], other['parameter']))))
+        rows.append([networks.get(method['key'], latex_escape(method['method'])),
+                     parameters if method['parameter'] and method['key'] not in networks else '--',
+                     f"{method['psnr_db']:.2f}", f"{method['gain_db']:+.2f}", f"{other['psnr_db']:.2f}",
+                     f"{other['gain_db']:+.2f}", f"{method['seconds']:.1f}"])
+    return tabular('llrrrrr', header, rows)
 
 
 def speed_table():
     benchmark = read_json(MP2_RESULTS / 'benchmark_cpu.json')
-    lines = [r'\begin{tabular}{lrrr}', r'\toprule', r'measurement & ours & torch.nn & ratio \\', r'\midrule']
-    submitted = benchmark['step'][0]
-    lines.append(f"training step (ms) & {submitted['ours_ms']:.1f} & "
-                 f"{submitted['torch_ms']:.1f} & {submitted['ratio']:.2f} \\\\")
-    epoch = benchmark['epoch']
-    lines.append(f"epoch, {epoch['images'] // 1000}k pairs (s) & "
-                 f"{epoch['ours']['seconds']:.1f} & {epoch['torch']['seconds']:.1f} & "
-                 f"{epoch['ours']['seconds'] / epoch['torch']['seconds']:.2f} \\\\")
-    for row in benchmark['predict']:
-        n, _, height, _ = row['shape']
-        lines.append(f"predict {n}$\\times${height}$^2$ (ms) & {row['ours_ms']:.0f} & "
-                     f"{row['torch_ms']:.0f} & {row['ratio']:.2f} \\\\")
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
-
-
-def robustness_table(models=ROBUSTNESS_TABLE_MODELS):
-    """Per noise and set: BM3D's PSNR on its subset, and each of ``models``' paired difference to it."""
-    results = read_json(robustness.RESULTS_FILE)
-    columns = 1 + len(models)
-    lines = [r'\begin{tabular}{l' + 'r' * 2 * columns + '}', r'\toprule',
-             ' & ' + ' & '.join(rf'\multicolumn{{{columns}}}{{c}}{{{label}}}'
-                                for label in ('first set', 'second set')) + r' \\',
-             rf'\cmidrule(lr){{2-{1 + columns}}}\cmidrule(lr){{{2 + columns}-{1 + 2 * columns}}}',
-             'noise' + (' & BM3D' + ''.join(f' & {label}' for *_, label in models)) * 2 + r' \\',
-             r'\midrule']
-    differences = {(set_name, method): robustness_differences(results, set_name, method)
-                   for set_name, _ in ROBUSTNESS_SETS for method, *_ in models}
-    for noise in robustness.CLEAN_PATCH_NOISES:
-        cells = [latex_escape(ROBUSTNESS_SHORT_LABELS[noise])]
-        for set_name, _ in ROBUSTNESS_SETS:
-            cells.append(f"{robustness.find_row(results, set_name, noise, 'bm3d')['psnr_db']:.2f}")
-            cells += [f"{differences[set_name, method][noise][0]:+.2f}" for method, *_ in models]
-        lines.append(' & '.join(cells) + r' \\')
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
-
-
-def pixelation_table():
-    """Per downsampling factor and set: the noisy input's and the tuned blur's PSNR, and each model's PSNR minus
-    the blur's (the Gaussian-trained weights, G., beside the shipped ones)."""
-    rows = pixelation_rows(read_json(robustness.RESULTS_FILE))
-    columns = len(PIXELATION_METHODS)
-    lines = [r'\begin{tabular}{l' + 'r' * 2 * columns + '}', r'\toprule',
-             ' & ' + ' & '.join(rf'\multicolumn{{{columns}}}{{c}}{{{label}}}' for *_, label in PIXELATION_SETS)
-             + r' \\',
-             rf'\cmidrule(lr){{2-{1 + columns}}}\cmidrule(lr){{{2 + columns}-{1 + 2 * columns}}}',
-             'factor' + ''.join(f' & {label}' for *_, label in PIXELATION_METHODS) * 2 + r' \\', r'\midrule']
-    for noise in robustness.PIXELATION_NOISES:
-        cells = [noise.split('-')[1]]
-        for set_name, *_ in PIXELATION_SETS:
-            blur = rows[set_name, noise, 'blur']
-            cells += [f"{rows[set_name, noise, method]:.2f}" for method in ('noisy', 'blur')]
-            cells += [f"{rows[set_name, noise, method] - blur:+.2f}" for method, *_ in PIXELATION_METHODS[2:]]
-        lines.append(' & '.join(cells) + r' \\')
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
+    step, epoch = benchmark['step'][0], benchmark['epoch']
+    rows = [['training step (ms)', f"{step['ours_ms']:.1f}", f"{step['torch_ms']:.1f}", f"{step['ratio']:.2f}"],
+            [f"epoch, {epoch['images'] // 1000}k pairs (s)", f"{epoch['ours']['seconds']:.1f}",
+             f"{epoch['torch']['seconds']:.1f}", f"{epoch['ours']['seconds'] / epoch['torch']['seconds']:.2f}"]]
+    rows += [[f"predict {row['shape'][0]}$\\times${row['shape'][2]}$^2$ (ms)", f"{row['ours_ms']:.0f}",
+              f"{row['torch_ms']:.0f}", f"{row['ratio']:.2f}"] for row in benchmark['predict']]
+    return tabular('lrrr', [r'measurement & ours & torch.nn & ratio \\'], rows)
 
 
 def correctness_table(counts):
-    lines = [r'\begin{tabular}{llr}', r'\toprule', r'block & compared with torch & cases \\', r'\midrule']
-    for file, test, block, compared in CORRECTNESS_TESTS:
-        lines.append(f"{latex_escape(block)} & {compared} & {counts.get((file, test), 0)} \\\\")
-    lines += [r'\bottomrule', r'\end{tabular}']
-    return '\n'.join(lines)
+    return tabular('llr', [r'block & compared with torch & cases \\'],
+                   [[latex_escape(block), compared, counts.get((file, test), 0)]
+                    for file, test, block, compared in CORRECTNESS_TESTS])
+
+
+# -- robustness and the course's degradation (make robustness; the models shipped before from history) --------
+
+ROBUSTNESS_SETS = (('data_gaussian', ''), ('data_val2_gaussian', 'Two'))
+# (row name, macro name): the shipped weights and, from history, the Gaussian-trained weights shipped before
+# ('mp2-sigma25' at σ 25 only; '-gaussian' blind to σ) and the U-Net of a chain of stages ('mp1-chain').
+ROBUSTNESS_MODELS = (('mp2-sigma25', 'Former'), ('mp2-gaussian', 'Ours'), ('mp2', 'Shipped'),
+                     ('mp1-gaussian', 'Unet'), ('mp1-chain', 'UnetChain'), ('mp1', 'UnetShipped'))
+# The tables' columns (row name, label): Report 2's, then Report 1's.
+ROBUSTNESS_TABLES = {'robustness': (('mp2-gaussian', 'MP2, blind'), ('mp2', 'MP2, shipped'), ('mp1', 'MP1, shipped')),
+                     'robustness_unet': (('mp1-gaussian', 'blind'), ('mp1-chain', 'before'), ('mp1', 'shipped'))}
+ROBUSTNESS_SHORT_LABELS = {**{f'gaussian-{sigma}': f'σ = {sigma}' for sigma in robustness.GAUSSIAN_SIGMAS},
+                           'poisson-gaussian': 'Poisson–Gaussian', 'correlated': 'correlated'}
+# The noises of the goal: Gaussian σ 10 to 50 and the signal-dependent noise.
+ROBUSTNESS_GOAL_NOISES = tuple(f'gaussian-{sigma}' for sigma in robustness.GAUSSIAN_SIGMAS if sigma >= 10) + (
+    'poisson-gaussian',)
+PIXELATION_SETS = (('data', ''), ('data_val2', 'Two'))
+# (row name, macro name, column label), the noisy input and the blur first.
+PIXELATION_METHODS = (('noisy', 'Noisy', 'noisy'), ('blur', 'Blur', 'blur'),
+                      ('mp2-gaussian', 'OursGaussian', 'MP2, G.'), ('mp2-nearest', 'OursNearest', 'MP2, n.'),
+                      ('mp2', 'Ours', 'MP2'), ('mp1-gaussian', 'UnetGaussian', 'MP1, G.'),
+                      ('mp1-chain', 'UnetChain', 'MP1, b.'), ('mp1', 'Unet', 'MP1'))
+
+
+class RobustnessRows(dict):
+    """``{(set, noise, method): row}`` of ``make robustness`` and, from history, of the models shipped before;
+    a missing row is a ReportError."""
+
+    def __init__(self):
+        results = read_json(robustness.RESULTS_FILE)
+        super().__init__(((row['set'], row['noise'], row['method']), row)
+                         for row in results['rows'] + history('robustness')['rows'])
+        self.bm3d_images = results['bm3d_images']
+
+    def __missing__(self, key):
+        where = '`make robustness`' if key[2] in robustness.METHODS else f"(history) {HISTORY['robustness']}"
+        raise ReportError(f"no row of {', '.join(key)}: {where} should have it")
+
+    def versus_bm3d(self, set_name, method):
+        """``{noise: (mean, standard error)}`` of ``method`` minus BM3D on the set's BM3D subset."""
+        return {noise: robustness.paired_difference(self[set_name, noise, method], self[set_name, noise, 'bm3d'])
+                for noise in robustness.CLEAN_PATCH_NOISES}
+
+    def versus_blur(self, set_name, method):
+        """``method``'s PSNR minus the tuned blur's at each downsampling factor."""
+        return [self[set_name, noise, method]['psnr_db'] - self[set_name, noise, 'blur']['psnr_db']
+                for noise in robustness.PIXELATION_NOISES]
+
+
+def robustness_numbers(rows):
+    """Per model and set (suffix ``Two`` for the second), its worst difference to BM3D over the goal's noises,
+    worded "0.50 dB below", and where (``robustOursWorst``, ``robustOursWorstAt``), its difference at σ 25 and
+    σ 10; the σ-10 specialist's at σ 10; each network's least and largest margin over the blur across the
+    downsampling factors (``pixOursBlurMin``, ...); how many images BM3D scored; the bias-free study at σ 25."""
+    values = {'robustBmImages': str(rows.bm3d_images)}
+    for set_name, suffix in ROBUSTNESS_SETS:
+        for method, name in ROBUSTNESS_MODELS:
+            differences = rows.versus_bm3d(set_name, method)
+            worst = min(ROBUSTNESS_GOAL_NOISES, key=lambda noise: differences[noise][0])
+            values.update({f'robust{name}Worst{suffix}': versus(differences[worst][0]),
+                           f'robust{name}WorstAt{suffix}': latex_escape(ROBUSTNESS_SHORT_LABELS[worst]),
+                           f'robust{name}AtTwentyFive{suffix}': versus(differences['gaussian-25'][0]),
+                           f'robust{name}Ten{suffix}': versus(differences['gaussian-10'][0])})
+        specialist = robustness.paired_difference(rows[set_name, 'gaussian-10', 'specialist-sigma10'],
+                                                  rows[set_name, 'gaussian-10', 'bm3d'])
+        values[f'robustSpecialistTen{suffix}'] = versus(specialist[0])
+    for set_name, suffix in PIXELATION_SETS:
+        for method, name, _ in PIXELATION_METHODS[2:]:
+            margins = rows.versus_blur(set_name, method)
+            values[f'pix{name}BlurMin{suffix}'], values[f'pix{name}BlurMax{suffix}'] = (
+                f"{min(margins):+.2f}", f"{max(margins):+.2f}")
+    for variant, name in (('bias', 'Bias'), ('bias-free', 'BiasFree')):
+        values[f'blindStudy{name}'] = f"{history('blind')['psnr'][variant]['gaussian-25']:.2f}"
+    return values
+
+
+def robustness_table(rows, models):
+    """Per noise and set: BM3D's PSNR on its subset, and each of ``models``' paired difference to it."""
+    differences = {(set_name, method): rows.versus_bm3d(set_name, method)
+                   for set_name, _ in ROBUSTNESS_SETS for method, _ in models}
+    labels = ['BM3D'] + [label for _, label in models]
+    return tabular('l' + 'r' * 2 * len(labels), two_sets_header('noise', labels), [
+        [latex_escape(ROBUSTNESS_SHORT_LABELS[noise])]
+        + [cell for set_name, _ in ROBUSTNESS_SETS
+           for cell in [f"{rows[set_name, noise, 'bm3d']['psnr_db']:.2f}"]
+           + [f"{differences[set_name, method][noise][0]:+.2f}" for method, _ in models]]
+        for noise in robustness.CLEAN_PATCH_NOISES])
+
+
+def pixelation_table(rows):
+    """Per downsampling factor and set: the noisy input's and the tuned blur's PSNR, and each network's PSNR
+    minus the blur's."""
+    margins = {(set_name, method): rows.versus_blur(set_name, method)
+               for set_name, _ in PIXELATION_SETS for method, *_ in PIXELATION_METHODS[2:]}
+    table = []
+    for index, noise in enumerate(robustness.PIXELATION_NOISES):
+        cells = [noise.split('-')[1]]
+        for set_name, _ in PIXELATION_SETS:
+            cells += [f"{rows[set_name, noise, key]['psnr_db']:.2f}" for key in ('noisy', 'blur')]
+            cells += [f"{margins[set_name, method][index]:+.2f}" for method, *_ in PIXELATION_METHODS[2:]]
+        table.append(cells)
+    return tabular('l' + 'r' * 2 * len(PIXELATION_METHODS),
+                   two_sets_header('factor', [label for *_, label in PIXELATION_METHODS]), table)
+
+
+# -- continued training (make continued; the other sets from history) ----------------------------------------
+
+# (set, macro suffix, LaTeX label): the pixelated sets measured on the shipped weights by `make continued`, the
+# others on the blind Gaussian weights shipped before (history).
+CONTINUED_SETS = (('pixelation', 'Pixelation', 'in-domain, pixelated'),
+                  ('pixelation-cross-domain', 'PixelationCross', r'\code{data/}, pixelated'),
+                  ('in-domain', 'In', r'in-domain, $\sigma$ 25'), ('sigma-65', 'SigmaSixtyFive', r'$\sigma$ 65'),
+                  ('poisson-gaussian', 'Pg', 'Poisson--Gaussian'), ('correlated', 'Correlated', 'correlated'),
+                  ('cross-domain', 'Cross', 'cross-domain'))
+
+
+def continued_rows():
+    """``{project: {set: (loaded PSNR, plain epoch's gain, held-out choice's α, its gain)}}``."""
+    measured, former = continued.load_results(), history('continued')['results']
+    rows = {2: {}, 1: {}}
+    for project, sets in rows.items():
+        for key, _, _ in CONTINUED_SETS:
+            name = f"mp{project}/interpolate/{key}"
+            result = (measured if key in continued.DOMAINS else former).get(name)
+            if result is None:
+                raise ReportError(f"no {name}: run `make continued`" if key in continued.DOMAINS
+                                  else f"(history) {HISTORY['continued']} lacks {name}")
+            alpha, psnrs, before = continued.held_out_choice(project, result), result['val_psnr'], result['before']
+            sets[key] = (before, psnrs[result['alphas'].index(1)] - before, alpha,
+                         psnrs[result['alphas'].index(alpha)] - before)
+    return rows
+
+
+def continued_numbers(rows):
+    """``cont{One,Two}{Plain,Kept}{set}Gain`` and ``cont{One,Two}Kept{set}Alpha``."""
+    values = {}
+    for project, sets in rows.items():
+        name = 'One' if project == 1 else 'Two'
+        for key, short, _ in CONTINUED_SETS:
+            _, plain, alpha, kept = sets[key]
+            values.update({f'cont{name}Plain{short}Gain': f"{plain:+.2f}", f'cont{name}Kept{short}Alpha': f"{alpha:g}",
+                           f'cont{name}Kept{short}Gain': f"{kept:+.2f}"})
+    return values
+
+
+def continued_table(rows):
+    header = [r' & \multicolumn{3}{c}{Mini-project 2} & \multicolumn{3}{c}{Mini-project 1 (U-Net)} \\',
+              r'set & loaded & plain & \code{train} ($\alpha$) & loaded & plain & \code{train} ($\alpha$) \\']
+    return tabular('lrrrrrr', header, [
+        [label] + [cell for project in (2, 1) for before, plain, alpha, kept in [rows[project][key]]
+                   for cell in (f"{before:.2f}", f"{plain:+.2f}", f"{kept:+.2f} ({alpha:g})")]
+        for key, _, label in CONTINUED_SETS])
+
+
+# -- the studies (history) -----------------------------------------------------------------------------------
+
+# The upsampling study's race at width 112 (nearest + 5×5 against transposed 3×3) and its swap.
+UPSAMPLING_RACE = ('nearest-w112', 't3-w112')
+UPSAMPLING_SWAP = ('t4-w112', 't4-w112-swap')
+UPSAMPLING_SETS = (('data', ''), ('data_val2', 'Two'))
+
+
+def upsampling_candidates():
+    """``(chosen, {name: candidate})``: the upsampling study's choice, checked to be ``Model()``'s network, and
+    the candidates trained on its pairs, in the study's order."""
+    from ..model import Model
+    study = history('upsampling')
+    chosen, candidates = study['chosen'], study['candidates']
+    config = Model().config
+    if any(getattr(config, field) != candidates[chosen][field] for field in config.ARCHITECTURE):
+        raise ReportError(f"Model()'s network is not the upsampling study's choice {chosen!r}")
+    return chosen, {name: fields for name, fields in candidates.items() if fields['data'] == candidates[chosen]['data']}
+
+
+def upsampling_table():
+    """The upsampling study: each candidate trained on the chosen one's pairs, with its upsampling stages, width
+    and strided kernel, its PSNR on both pixelated validation sets, and its epoch time relative to the network
+    shipped before."""
+    chosen, candidates = upsampling_candidates()
+    rows = []
+    for name, fields in candidates.items():
+        kernel, strided = fields['up_kernel_size'], fields['kernel_size']
+        kind = 'nearest + ' if fields['upsampling'] == 'nearest' else 'transposed '
+        cells = [f"{kind}{kernel}$\\times${kernel}" + (', swapped' if fields.get('swap') else ''), fields['width'],
+                 f"{strided}$\\times${strided}", *(f"{fields['psnr'][folder]:.2f}" for folder, _ in UPSAMPLING_SETS),
+                 f"{fields['epoch_time_ratio']:.2f}" if 'epoch_time_ratio' in fields else '--']
+        rows.append([rf'\textbf{{{cell}}}' for cell in cells] if name == chosen else cells)
+    return tabular('lrrrrr', [r'upsampling & width & strided & first & second & epoch \\'], rows)
+
+
+def study_numbers():
+    """The history the reports quote: Mini-project 2's first study (the twin, clean targets), its width, its
+    upsampling study; the U-Net's widths, shapes and data study."""
+    study = history('study')
+    final = {name: run['val_psnr'][-1] for name, run in study['runs'].items()}
+    values = {'studyBaseConfig': latex_escape(', '.join(f'{key}={value}' for key, value in study['base'].items())),
+              'studyRuns': str(len(final)), 'studyEpochs': str(len(study['runs']['base']['val_psnr'])),
+              'studyDefault': f"{final['default']:.2f}", 'studyTwin': f"{final['default-twin']:.2f}",
+              'studyTwinGap': f"{abs(final['default'] - final['default-twin']):.2f}",
+              'studyNarrowWidth': str(study['runs']['default-w48']['width']),
+              'studyNarrowDefault': f"{final['default-w48']:.2f}",
+              'studyNarrowClean': f"{final['default-w48-clean']:.2f}",
+              'studyCleanGain': f"{final['default-w48-clean'] - final['default-w48']:.2f}",
+              'capGain': f"{history('capacity')['vs_before']['w112k3u5-lr1.5e-3']['data_gaussian']['mean']:.2f}"}
+
+    chosen, candidates = upsampling_candidates()
+    values.update(upStudyEpochs=str(candidates[chosen]['epochs']), upStudyPairs=thousands(candidates[chosen]['pairs']),
+                  upStudyRuns=str(len(candidates)), upChosenEpochRatio=f"{candidates[chosen]['epoch_time_ratio']:.2f}")
+    for folder, suffix in UPSAMPLING_SETS:
+        psnr = {name: fields['psnr'][folder] for name, fields in candidates.items()}
+        values[f'upChosenPsnr{suffix}'] = f"{psnr[chosen]:.2f}"
+        values[f'upRaceGain{suffix}'] = f"{psnr[UPSAMPLING_RACE[1]] - psnr[UPSAMPLING_RACE[0]]:.2f}"
+        values[f'upSwapGain{suffix}'] = f"{psnr[UPSAMPLING_SWAP[1]] - psnr[UPSAMPLING_SWAP[0]]:+.2f}"
+
+    shapes, winner = history('unetCapacity'), 'w32-tapered-residual'
+    psnr, branch = shapes['psnr'], f'{winner}-3'
+    values.update(unetCapOldWidth=str(shapes['candidates']['before']['width']),
+                  unetCapEpochLimit=f"{shapes['epoch_time_limit']:g}",
+                  unetCapEpochRatio=f"{shapes['epoch_time_ratio'][winner]:.2f}",
+                  unetFormerBestValPsnr=f"{shapes['before_training']['best_val_psnr']:.2f}",
+                  unetFormerEpochs=str(shapes['before_training']['epochs']),
+                  unetBranchLossTwo=f"{psnr[winner]['data_val2_gaussian'] - psnr[branch]['data_val2_gaussian']:.2f}")
+    for folder, suffix in (('data_gaussian', ''), ('data_val2_gaussian', 'Two')):
+        gain = shapes['vs_before'][winner][folder]
+        values.update({f'unetCapOldPsnr{suffix}': f"{psnr['before'][folder]:.2f}",
+                       f'unetCapPsnr{suffix}': f"{psnr[winner][folder]:.2f}",
+                       f'unetCapGain{suffix}': f"{gain['mean']:.2f}",
+                       f'unetCapGainError{suffix}': f"{gain['standard_error']:.2f}"})
+    for width, name in (('64', 'SixtyFour'), ('96', 'NinetySix')):
+        run = history('width')['widths'][width]
+        values.update({f'unetWidth{name}Best': f"{run['best_val_psnr']:.2f}",
+                       f'unetWidth{name}BestEpoch': str(run['best_epoch']),
+                       f'unetWidth{name}Final': f"{run['val_psnr'][-1]:.2f}"})
+        # Where the loss blew up: an epoch's mean loss over a hundred times the one before (Model.train's stop).
+        losses = run['loss']
+        for epoch in [epoch for epoch in range(1, len(losses)) if losses[epoch] > 100 * losses[epoch - 1]][:1]:
+            values.update({f'unetWidth{name}JumpEpoch': str(epoch + 1),
+                           f'unetWidth{name}LossBefore': f"{losses[epoch - 1]:.4f}",
+                           f'unetWidth{name}LossAfter': f"{losses[epoch]:.0f}"})
+
+    runs = history('dataStudy')['runs']
+    last = {run: record['val_psnr'][-1] for run, record in runs.items()}
+    for run, name in (('plain', 'Plain'), ('plain-seed1', 'PlainSeed'), ('fewer-seed1', 'Fewer'), ('sharp', 'Sharp'),
+                      ('lowsigma', 'LowSigma')):
+        values[f'dataStudy{name}'] = f"{last[run]:.2f}"
+    values['dataStudySeedSpread'] = f"{abs(last['plain'] - last['plain-seed1']):.2f}"
+    for noise, name in (('data_gaussian/gaussian-5', 'Five'), ('data_gaussian/gaussian-10', 'Ten'),
+                        ('data/pixelation-2', 'PixTwo')):
+        values[f'dataStudyIdentityGain{name}'] = f"{runs['f1']['psnr'][noise] - runs['plain']['psnr'][noise]:+.2f}"
+    return values
+
+
+# -- the generated LaTeX -------------------------------------------------------------------------------------
+
+def numbers(rows):
+    """``({macro name: LaTeX text} of every number the reports quote, the correctness tests' counts)``."""
+    values = {f'{name}Commit': history(name)['commit'] for name in HISTORY}
+    for part in (baseline_numbers, training_numbers, benchmark_numbers, architecture_numbers, exactness_numbers,
+                 study_numbers):
+        values.update(part())
+    values.update(robustness_numbers(rows))
+    values.update(continued_numbers(continued_rows()))
+    counts = collected_test_counts()
+    values['correctnessCases'] = str(sum(counts.get((file, test), 0) for file, test, *_ in CORRECTNESS_TESTS))
+    for file, prefix in (('test_blocks.py', 'block'), ('test_optim.py', 'optim')):
+        tolerance = tolerance_of(file)
+        values[f'{prefix}Rtol'], values[f'{prefix}Atol'] = (latex_number(tolerance['rtol']),
+                                                            latex_number(tolerance['atol']))
+    return values, counts
 
 
 def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
     """Write ``results.tex`` (the macros, and where the figures are) and the tables into ``folder``."""
-    values, counts = numbers()
+    rows = RobustnessRows()
+    values, counts = numbers(rows)
     folder.mkdir(parents=True, exist_ok=True)
     header = '% Generated by `python -m Proj_123456_654321.Miniproject_2.others.report`; do not edit.\n'
     graphics = f'\\graphicspath{{{{{figures_folder.resolve()}/}}{{{MP2_RESULTS}/}}}}\n'
     macros = ''.join(f'\\newcommand{{\\{name}}}{{{value}}}\n' for name, value in sorted(values.items()))
     (folder / 'results.tex').write_text(header + graphics + macros)
     tables = {'baselines': baselines_table(), 'speed': speed_table(), 'correctness': correctness_table(counts),
-              'continued': continued_table(continued_results()), 'robustness': robustness_table(),
-              'robustness_unet': robustness_table(UNET_ROBUSTNESS_MODELS), 'pixelation': pixelation_table(),
-              'upsampling': upsampling_table()}
+              'continued': continued_table(continued_rows()), 'pixelation': pixelation_table(rows),
+              'upsampling': upsampling_table(),
+              **{name: robustness_table(rows, models) for name, models in ROBUSTNESS_TABLES.items()}}
     for name, table in tables.items():
         (folder / f'table_{name}.tex').write_text(header + table + '\n')
     return values
@@ -773,20 +584,12 @@ def write_generated(folder=GENERATED_FOLDER, figures_folder=FIGURES_FOLDER):
 # -- figures and PDFs ----------------------------------------------------------------------------------------
 
 def run_notebook(path, figures_folder, timeout=600):
-    """Execute a notebook headless (nothing written back), with ``REPORT_FIGURES`` naming the figure folder."""
+    """Execute a notebook headless (nothing written back), its kernel told the figure folder (``REPORT_FIGURES``)."""
     import nbformat
     from nbclient import NotebookClient
     notebook = nbformat.read(path, as_version=4)
-    previous = os.environ.get('REPORT_FIGURES')
-    os.environ['REPORT_FIGURES'] = str(Path(figures_folder).resolve())
-    try:
-        NotebookClient(notebook, timeout=timeout, kernel_name='python3',
-                       resources={'metadata': {'path': str(path.parent)}}).execute()
-    finally:
-        if previous is None:
-            del os.environ['REPORT_FIGURES']
-        else:
-            os.environ['REPORT_FIGURES'] = previous
+    NotebookClient(notebook, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}
+                   ).execute(env={**os.environ, 'REPORT_FIGURES': str(Path(figures_folder).resolve())})
     return notebook
 
 
@@ -833,41 +636,12 @@ def render_pages(pdf):
     return sorted(folder.glob(f'{pdf.stem}-*.png'))
 
 
-# -- costs ---------------------------------------------------------------------------------------------------
-
-def experiment_costs():
-    """``[(experiment, seconds, where)]``: how long each experiment behind the reports took, from its results."""
-    costs = []
-    for name, results in (('Mini-project 2', MP2_RESULTS), ('Mini-project 1', MP1_RESULTS)):
-        history = read_json(results / 'bestmodel_history.json')
-        where = f"CPU, {history['threads']} threads" if history['device'] == 'cpu' else history['device']
-        costs.append((f'{name} final training', history['total_seconds'], where))
-    results = study.load_results()
-    total = sum(result['total_seconds'] for result in results.values())
-    costs.append((f'study ({len(results)} runs, one thread each, 2 at a time)', total / 2, 'CPU'))
-    widths = [read_json(path) for path in sorted((MP1_RESULTS / 'width').glob('w*.json'))]
-    if widths:
-        costs.append(('Mini-project 1 width runs (side by side)', max(w['total_seconds'] for w in widths),
-                      widths[0]['device']))
-    return costs
-
-
-def print_costs():
-    for name, seconds, where in experiment_costs():
-        print(f"{name:<55} {seconds / 60:7.1f} min  ({where})")
-    print("not recorded in results files: the data builds, baselines, pictures, benchmark and harness (see the README)")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--no-pdf', action='store_true', help='figures and generated LaTeX only (no LaTeX needed)')
     parser.add_argument('--pages', action='store_true', help='also render the pages to report/build/pages/*.png')
-    parser.add_argument('--costs', action='store_true', help='print how long the experiments took, and exit')
     arguments = parser.parse_args(argv)
-    if arguments.costs:
-        print_costs()
-        return
     try:
         if not arguments.no_pdf:
             check_latex_tools()
@@ -877,14 +651,12 @@ def main(argv=None):
             run_notebook(notebook, FIGURES_FOLDER)
         print("writing report/generated/ (collecting the tests' grid)", flush=True)
         write_generated()
-        if not arguments.no_pdf:
-            for source, destination, page_limit in REPORTS:
-                pdf, pages = typeset(REPORT_FOLDER / f'{source}.tex', BUILD_FOLDER, page_limit)
-                shutil.copyfile(pdf, destination)
-                print(f"{destination.relative_to(ROOT)}: {pages} pages", flush=True)
-                if arguments.pages:
-                    for png in render_pages(pdf):
-                        print(f"  {png.relative_to(ROOT)}")
+        for source, destination, page_limit in () if arguments.no_pdf else REPORTS:
+            pdf, pages = typeset(REPORT_FOLDER / f'{source}.tex', BUILD_FOLDER, page_limit)
+            shutil.copyfile(pdf, destination)
+            print(f"{destination.relative_to(ROOT)}: {pages} pages", flush=True)
+            for png in render_pages(pdf) if arguments.pages else ():
+                print(f"  {png.relative_to(ROOT)}")
         print(f"done in {time.perf_counter() - start:.0f} s")
     except ReportError as error:
         sys.exit(f"report: {error}")

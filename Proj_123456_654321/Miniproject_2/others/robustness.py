@@ -4,9 +4,8 @@
         --data data_val2 --photos photos_indomain --noises pixelation-2 pixelation-4 ...
     python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data_gaussian --data data_val2_gaussian
         [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy blur nlm bm3d mp2 mp1] [--force]
-    python -m Proj_123456_654321.Miniproject_2.others.robustness candidate NAME PATH --data data ...
-    python -m Proj_123456_654321.Miniproject_2.others.robustness keep-as mp2 mp2-before [--sets data_val2 ...]
     python -m Proj_123456_654321.Miniproject_2.others.robustness summary
+    python -m Proj_123456_654321.Miniproject_2.others.robustness target-gap [--data data --photos bundled ...]
 
 Two families of noises (``NOISES``, from the module ``others/noises.py``):
 
@@ -25,30 +24,30 @@ the same noisy images. Methods (keys for ``--methods``):
 * ``nlm``: non-local means (``baselines.denoise_nlm``), told the noise: its ``sigma`` is the noise's
   standard deviation and ``h`` is ``NLM_H_OVER_SIGMA`` times it (the factor the σ-25 baselines found best);
   under pixelation, the standard deviation of each image's residual ``noisy − clean`` (an oracle);
-* ``bm3d``: BM3D told the noise (``baselines.denoise_bm3d``; a standard deviation, or the power spectral
-  density of the correlated noise; under pixelation each image's residual standard deviation); about 1.3 s
-  an image here, so only on a seeded subset of
-  ``--bm3d-images`` images per set (the same for every noise);
+* ``bm3d``: BM3D told the noise (``baselines.denoise_bm3d``; a standard deviation, or the correlated noise's
+  power spectral density; under pixelation each image's residual standard deviation); about 1.3 s an image
+  here, so only on a seeded subset of ``--bm3d-images`` images per set (the same for every noise);
 * ``mp2``, ``mp1``: the shipped models of Mini-project 2 and 1, as the grader calls them (``Model()``,
-  ``load_pretrained_model()``, ``predict`` of uint8 images, self-ensembled);
-* ``candidate NAME PATH``: weights of Mini-project 2 that are not shipped (a training run's ``--out``),
-  loaded into ``Model(**their configuration)``, or into the class ``--model-class MODULE:CLASS`` (an
-  experiment's ``Model`` subclass).
+  ``load_pretrained_model()``, ``predict`` of uint8 images, self-ensembled).
 
-Every method but BM3D scores every image. Each row keeps the mean PSNR (the harness's definition) and the
-per-image PSNRs of the BM3D subset, so that the summary gives each method's difference to BM3D as a mean
-of paired differences on that subset, with its standard error. Results accumulate in
-``results/robustness/results.json`` (one row per set, noise and method; rows already there are kept unless
-``--force``), so a run stopped midway goes on where it stopped; ``--results PATH`` keeps a study's rows in a
-file of its own. ``keep-as METHOD NAME`` copies a method's rows under another name (of the ``--sets`` given,
-else all), the rows of a shipped model before new weights replace it: the same weights on the same images,
-so the same figures, without measuring them again. ``summary`` writes ``summary.md`` and the plot
-``robustness.png`` beside the file.
+Each row keeps the mean PSNR (the harness's definition) and the per-image PSNRs of the BM3D subset, so that
+the summary gives each method's difference to BM3D as a mean of paired differences on that subset, with its
+standard error. Rows accumulate in ``results/robustness/results.json`` (one per set, noise and method; those
+there are kept unless ``--force``), so a run stopped midway goes on where it stopped (the rows of the models
+shipped before are history: ``results/history/robustness.json``). ``summary`` writes ``summary.md`` and the
+plot ``robustness.png`` beside it.
+
+``target-gap``: what Noise2Noise's target costs under the course's pixelation. Trained on pairs of
+independent picks with the MSE, a network's best output is the mean of a pick given the noisy input: at the
+very best, each output pixel's footprint mean (the box average of the high-resolution pixels it covers),
+while the PSNR is measured against the antialiased (Lanczos) downsampling, which is sharper. It scores that
+footprint mean, the best any Noise2Noise denoiser could reach without clean images, on exactly the patches of
+the pixelation rows (``pixelated_images``: same photos, generator and draws), beside the blur's and the
+shipped models' rows where the results file has them, and writes ``results/pixelation/target_gap.json``.
 """
 import argparse
 import datetime
 import fcntl
-import importlib
 import json
 import math
 import sys
@@ -62,10 +61,10 @@ import torch
 from . import baselines, build_data
 from .data import load_val
 from .noises import CORRELATED, POISSON_GAUSSIAN, Gaussian, Pixelation
-from ..model import Model as FrameworkModel
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'robustness'
 RESULTS_FILE = RESULTS_FOLDER / 'results.json'
+TARGET_GAP_FILE = RESULTS_FOLDER.parent / 'pixelation' / 'target_gap.json'
 PIXELATION_FACTORS = (2, 4, 8, 12, 16)
 GAUSSIAN_SIGMAS = (5, 10, 15, 20, 25, 30, 35, 40, 50)
 PIXELATION_NOISES = {f'pixelation-{factor}': Pixelation((factor, factor)) for factor in PIXELATION_FACTORS}
@@ -169,15 +168,6 @@ def model_denoiser(model):
             output = model.predict(torch.from_numpy(noisy))
         return output.detach().to('cpu', torch.float64).numpy() / 255
     return denoise
-
-
-def candidate_model(path, model_class=FrameworkModel):
-    """``model_class(**configuration saved in path)`` with the weights of ``path`` loaded; the fields a file
-    predates take their former values (``Config.FORMER_ARCHITECTURE``), as loading reads them."""
-    config = model_class()._read_payload(Path(path))['config']
-    model = model_class(**{**model_class.Config.FORMER_ARCHITECTURE, **config})
-    model.load_pretrained_model(path)
-    return model
 
 
 def denoisers(methods):
@@ -330,7 +320,7 @@ def summary_table(results, set_name, methods):
 
 def methods_in(results):
     found = {row['method'] for row in results['rows']}
-    return [method for method in METHODS if method in found] + sorted(found - set(METHODS))
+    return [method for method in METHODS if method in found]
 
 
 def sets_in(results):
@@ -398,19 +388,6 @@ def plot(results, path):
     plt.close(figure)
 
 
-def keep_as(method, name, sets=None, path=RESULTS_FILE, log=print):
-    """Copy every row of ``method`` (of the sets ``sets``, else of all) under the method name ``name``, replacing
-    rows of that name; returns how many were copied."""
-    rows = [row for row in read_results(path)['rows']
-            if row['method'] == method and (sets is None or row['set'] in sets)]
-    if not rows:
-        raise SystemExit(f"robustness: error: no rows of {method!r} to keep in {path}")
-    for row in rows:
-        store_row({**row, 'method': name, 'kept_from': method}, {}, path)
-    log(f"kept {len(rows)} rows of {method} as {name}")
-    return len(rows)
-
-
 def summary(path=RESULTS_FILE):
     results = read_results(path)
     if not results['rows']:
@@ -418,7 +395,7 @@ def summary(path=RESULTS_FILE):
     methods = methods_in(results)
     parts = ['# Robustness: PSNR (dB) against the noise', '',
              'Made by `python -m Proj_123456_654321.Miniproject_2.others.robustness summary` from `results.json` '
-             '(rows by `robustness run` and `robustness candidate`; see that module\'s docstring). Each method '
+             '(rows by `robustness run`; see that module\'s docstring). Each method '
              f"scores every image of the set except BM3D, which scores a seeded subset of {results['bm3d_images']} "
              'images per set; "− BM3D" is the mean of the paired per-image differences on that subset, ± its '
              'standard error; "− blur" the difference to the Gaussian blur whose σ is best on the same images. '
@@ -436,52 +413,84 @@ def summary(path=RESULTS_FILE):
     print('\n'.join(parts))
 
 
+# ----------------------------------------------------------------------------------------------------
+# What Noise2Noise's target costs
+# ----------------------------------------------------------------------------------------------------
+
+class FootprintMean(Pixelation):
+    """Pixelation's draws, but each output pixel is its footprint's mean instead of one pick of it. It draws
+    the pick all the same, so that the generator, and every later patch, stays the pixelation's."""
+
+    @staticmethod
+    def pick(high_res, factor, rng):
+        Pixelation.pick(high_res, factor, rng)
+        height, width = high_res.shape[0] // factor, high_res.shape[1] // factor
+        blocks = high_res.reshape(height, factor, width, factor, 3).astype(np.float64)
+        return np.rint(blocks.mean(axis=(1, 3))).astype(np.uint8).transpose(2, 0, 1)
+
+
+def footprint_mean_psnr(photos, count, set_name, noise_name):
+    """Mean PSNR (dB, the harness's definition) of the footprint means against the clean patches, on the
+    patches that ``pixelated_images`` draws for this set and noise."""
+    clean, (means,) = build_data.sample_pixelated(photos, count, FootprintMean(PIXELATION_NOISES[noise_name].factors),
+                                                  noise_generator(set_name, noise_name), copies=1)
+    return float(per_image_psnr(means / 255, clean / 255).mean())
+
+
+def target_gap(folders, photo_sources, path):
+    """The footprint mean's PSNR on each set's pixelation rows, beside those of the blur and the shipped models."""
+    results = read_results()
+    rows = []
+    print(f"{'set':<10} {'noise':<14} {'footprint mean':>14} {'blur':>7} {'mp2':>7} {'mp1':>7}  (PSNR, dB)")
+    for folder, photo_source in zip(folders, photo_sources):
+        set_name, count = Path(folder).name, len(load_val(folder)[1])
+        photos = set_photos(photo_source)
+        for noise_name in PIXELATION_NOISES:
+            row = {'set': set_name, 'noise': noise_name, 'images': count,
+                   'footprint_mean_db': footprint_mean_psnr(photos, count, set_name, noise_name)}
+            for method in ('blur', 'mp2', 'mp1'):
+                found = find_row(results, set_name, noise_name, method)
+                row[f'{method}_db'] = None if found is None else found['psnr_db']
+            rows.append(row)
+            cells = ' '.join('      —' if row[f'{m}_db'] is None else f"{row[f'{m}_db']:7.2f}"
+                             for m in ('blur', 'mp2', 'mp1'))
+            print(f"{set_name:<10} {noise_name:<14} {row['footprint_mean_db']:14.2f} {cells}", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({'rows': rows}, indent=1) + '\n')
+    print(f"written to {path}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
-    for name in ('run', 'candidate'):
-        command = commands.add_parser(name)
-        if name == 'candidate':
-            command.add_argument('name', help='the row name, e.g. mp2-blind')
-            command.add_argument('weights', type=Path, help='a file written by Model.save_model')
-            command.add_argument('--model-class', help='MODULE:CLASS, a Model subclass to load them into')
-        else:
-            command.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
-        command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
-        command.add_argument('--photos', action='append', default=[],
-                             help=f"the photos of the pixelation rows of each --data in turn: a folder, or "
-                                  f"'{BUNDLED_PHOTOS}' (the data builder's bundled validation photos)")
-        command.add_argument('--noises', nargs='+', choices=list(NOISES), default=list(NOISES))
-        command.add_argument('--bm3d-images', type=int, default=DEFAULT_BM3D_IMAGES)
-        command.add_argument('--workers', type=int, default=1, help='processes for BM3D')
-        command.add_argument('--threads', type=int, help="torch's CPU threads")
-        command.add_argument('--force', action='store_true', help='redo rows already in the results')
-    command = commands.add_parser('keep-as')
-    command.add_argument('method', help='the method whose rows to copy, e.g. mp2')
-    command.add_argument('name', help='the name of the copies, e.g. mp2-before')
-    command.add_argument('--sets', nargs='+', help='only the rows of these sets (default: all)')
+    command = commands.add_parser('run')
+    command.add_argument('--methods', nargs='+', choices=METHODS, default=list(METHODS))
+    command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
+    command.add_argument('--photos', action='append', default=[],
+                         help=f"the photos of the pixelation rows of each --data in turn: a folder, or "
+                              f"'{BUNDLED_PHOTOS}' (the data builder's bundled validation photos)")
+    command.add_argument('--noises', nargs='+', choices=list(NOISES), default=list(NOISES))
+    command.add_argument('--bm3d-images', type=int, default=DEFAULT_BM3D_IMAGES)
+    command.add_argument('--workers', type=int, default=1, help='processes for BM3D')
+    command.add_argument('--threads', type=int, help="torch's CPU threads")
+    command.add_argument('--force', action='store_true', help='redo rows already in the results')
     commands.add_parser('summary')
-    for command in commands.choices.values():
-        command.add_argument('--results', type=Path, default=RESULTS_FILE,
-                             help='the results file (default %(default)s); the summary goes beside it')
+    command = commands.add_parser('target-gap')
+    command.add_argument('--data', action='append', help='a folder with val_data.pkl (default: data, data_val2)')
+    command.add_argument('--photos', action='append', help="each --data's photos (default: bundled, photos_indomain)")
     arguments = parser.parse_args(argv)
     if arguments.command == 'summary':
-        return summary(arguments.results)
-    if arguments.command == 'keep-as':
-        return keep_as(arguments.method, arguments.name, arguments.sets, arguments.results)
-    if arguments.threads:
-        torch.set_num_threads(arguments.threads)
-    if arguments.command == 'run':
-        methods = denoisers(arguments.methods)
-    else:
-        model_class = FrameworkModel
-        if arguments.model_class:
-            module, _, name = arguments.model_class.partition(':')
-            model_class = getattr(importlib.import_module(module), name)
-        methods = {arguments.name: model_denoiser(candidate_model(arguments.weights, model_class))}
+        return summary()
+    if arguments.command == 'target-gap':
+        folders, photos = arguments.data or ['data', 'data_val2'], arguments.photos or ['bundled', 'photos_indomain']
+        if len(photos) != len(folders):
+            parser.error('give one --photos per --data')
+        return target_gap(folders, photos, TARGET_GAP_FILE)
     if len(arguments.photos) > len(arguments.data):
         parser.error('more --photos than --data')
-    run(arguments.data, methods, arguments.bm3d_images, arguments.workers, arguments.force, arguments.results,
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
+    run(arguments.data, denoisers(arguments.methods), arguments.bm3d_images, arguments.workers, arguments.force,
         noise_names=arguments.noises, log=lambda line: print(line, flush=True), photos=arguments.photos)
 
 

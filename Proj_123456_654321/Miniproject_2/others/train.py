@@ -1,20 +1,19 @@
 """Train a denoiser and keep the epoch with the best validation PSNR.
 
-    python -m Proj_123456_654321.Miniproject_2.others.train --data data --epochs 80 [--out FILE] [--resume]
+    python -m Proj_123456_654321.Miniproject_2.others.train --data data --epochs 36 [--out FILE] [--resume]
     python -m Proj_123456_654321.Miniproject_1.others.train --data data --epochs 40   (the U-Net)
 
-By default the result replaces the mini-project's ``bestmodel.pth`` (written atomically, and only when the
-validation PSNR improves on the best seen in this run). ``--history FILE`` writes the configuration and the
-per-epoch record (loss, learning rate, validation PSNR, seconds) as JSON: the study (``others/study.py``)
-runs this command once per configuration. Options left out take ``Model()``'s defaults.
+Options left out take ``Model()``'s defaults: the shipped network and its training. By default the result
+replaces the mini-project's ``bestmodel.pth`` (written atomically, and only when the validation PSNR
+improves on the best seen in this run). ``--history FILE`` writes the configuration and the per-epoch record
+(loss, learning rate, validation PSNR, seconds) as JSON.
 
 A long run can be done in pieces that each finish: ``--resume`` starts from the weights in ``--out`` (only an
 epoch better than they are replaces them) and appends to the ``--history`` file. Each piece is one ``train``
 call, so a cosine schedule restarts from the full rate at each piece (warm restarts).
 
-Two comparisons for Mini-project 2: ``--twin`` trains the identical network with torch.nn, autograd and
-torch.optim by the same loop (``others/twin.py``); ``--clean-targets`` trains on clean targets
-(Noise2Clean) from the ``train_clean.pkl`` that ``build_data --with-clean`` writes.
+For Mini-project 2, ``--twin`` trains the identical network with torch.nn, autograd and torch.optim by the
+same loop (``others/twin.py``): a comparison of our framework with torch's.
 """
 import argparse
 import dataclasses
@@ -25,7 +24,7 @@ from pathlib import Path
 import torch
 
 from ..model import Model as FrameworkModel, psnr
-from .data import load_train, load_train_clean, load_val
+from .data import load_train, load_val
 
 
 def parse_arguments(argv, model_class):
@@ -34,8 +33,6 @@ def parse_arguments(argv, model_class):
     parser.add_argument('--epochs', type=int, default=20)
     add_config_options(parser, model_class.Config)
     parser.add_argument('--train-size', type=int, default=None, help='use only the first N training pairs')
-    parser.add_argument('--clean-targets', action='store_true',
-                        help='train on clean targets (Noise2Clean) from DATA/train_clean.pkl')
     parser.add_argument('--twin', action='store_true',
                         help='train the torch.nn + autograd + torch.optim twin of the network instead')
     parser.add_argument('--threads', type=int, help='CPU threads for torch (default: torch\'s choice)')
@@ -67,14 +64,12 @@ def main(argv=None, model_class=FrameworkModel):
         model.load_pretrained_model(arguments.out)
         # Resuming a run is plain training: the grader's continuation settings would slow and blend it.
         model.continuation = type(model.continuation)()
-    noisy_1, noisy_2 = load_train(arguments.data)
-    targets = load_train_clean(arguments.data) if arguments.clean_targets else noisy_2
+    noisy_1, targets = load_train(arguments.data)
     if arguments.train_size is not None:
         noisy_1, targets = noisy_1[:arguments.train_size], targets[:arguments.train_size]
     val_noisy, val_clean = load_val(arguments.data)
     noisy_psnr = psnr(val_noisy.float() / 255, val_clean.float() / 255)
-    print(f"training {type(model).__name__} {model.config} on {len(noisy_1)} pairs "
-          f"({'clean' if arguments.clean_targets else 'noisy'} targets) on {model.device}, "
+    print(f"training {type(model).__name__} {model.config} on {len(noisy_1)} pairs on {model.device}, "
           f"{torch.get_num_threads()} threads; noisy validation PSNR {noisy_psnr:.2f} dB", flush=True)
 
     # Made now rather than found missing after the first epoch.
@@ -96,7 +91,7 @@ def main(argv=None, model_class=FrameworkModel):
         """The record so far, rewritten after each epoch so that a run stopped midway keeps it."""
         record = {'model': type(model).__name__, 'config': model.config.architecture(),
                   'training': training_options(model),
-                  'clean_targets': arguments.clean_targets, 'train_size': len(noisy_1), 'data': str(arguments.data),
+                  'train_size': len(noisy_1), 'data': str(arguments.data),
                   'self_ensembled_validation': getattr(model, 'self_ensemble', False),
                   'seed': arguments.seed, 'device': str(model.device), 'threads': torch.get_num_threads(),
                   'total_seconds': time.perf_counter() - start, 'best_epoch': best['epoch'],
@@ -148,23 +143,6 @@ def add_config_options(parser, config_class):
         else:
             parser.add_argument(flag, type=field.type, choices=getattr(config_class, 'CHOICES', {}).get(field.name),
                                 help=help)
-
-
-def option_arguments(options, config_class):
-    """The arguments that give this command ``options`` (``{name: value}``, names as in ``Config`` or as the
-    switches ``twin`` and ``clean_targets``): ``--width 32``; a bool ``--residual`` when true, and when false
-    ``--no-residual`` for a ``Config`` field (``add_config_options`` made it so) and nothing for a plain
-    switch, which is off by default."""
-    config_fields = {field.name for field in dataclasses.fields(config_class)}
-    arguments = []
-    for name, value in options.items():
-        flag = '--' + name.replace('_', '-')
-        if isinstance(value, bool):
-            if value or name in config_fields:
-                arguments.append(flag if value else '--no-' + name.replace('_', '-'))
-        else:
-            arguments += [flag, str(value)]
-    return arguments
 
 
 def training_options(model):

@@ -5,13 +5,11 @@ and the identical training loop run with torch.nn, autograd and torch.optim inst
 block from each block's own attributes (as numpy-ml builds its torch twins from a layer's hyperparameters);
 ``copy_weights`` copies our weights into it. The benchmark (``others/benchmark.py``) times the two.
 
-``TorchTwinModel`` is a ``Model``: it draws the same initial weights (our blocks' initialisation, copied into
-the torch network), and ``Model.train`` shuffles, augments and schedules the learning rate as for our blocks;
-only the training step (forward, loss, backward, optimizer step) and the forward of ``predict`` are torch's.
-With the same seed, the two models differ only by floating-point rounding, so their validation PSNRs after
-the same schedule measure whether our framework trains as well as torch does:
-
-    python -m Proj_123456_654321.Miniproject_2.others.train --data DATA --epochs 5 --twin --out twin.pth
+``TorchTwinModel`` is a ``Model`` (by default the shipped one): it draws the same initial weights (our
+blocks' initialisation, copied into the torch network), and ``Model.train`` shuffles, augments and schedules
+as for our blocks; only the training step and the forward of ``predict`` are torch's. With the same seed the
+two differ only by floating-point rounding, so their validation PSNRs after the same schedule measure whether
+our framework trains as well as torch does (``train --twin``).
 """
 import copy
 
