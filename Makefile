@@ -176,7 +176,7 @@ baselines: setup $(EVALUATION_SETS)
 	$(TOOL).baselines --data $(DATA) --skip bm3d | tee $(MP2_RESULTS)/baselines.log
 	$(TOOL).baselines --data $(VAL2_DATA) --skip bm3d --json $(MP2_RESULTS)/baselines_val2.json \
 		| tee $(MP2_RESULTS)/baselines_val2.log
-	$(TOOL).robustness target-gap | tee $(MP2_RESULTS)/pixelation/target_gap.log
+	$(TOOL).robustness target-gap $(PIXELATION_SETS) | tee $(MP2_RESULTS)/pixelation/target_gap.log
 	for set in $(GAUSSIAN_DATA) $(VAL2_GAUSSIAN); do \
 		$(TOOL).baselines --data $$set --sigma 25 --keep bm3d --json $(MP2_RESULTS)/baselines_$${set#data_}.json \
 			| tee $(MP2_RESULTS)/baselines_$${set#data_}.log || exit 1; \

@@ -1,11 +1,11 @@
 """The denoisers under the noises a grader's images may carry: PSNR against the noise level and kind.
 
-    python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data --photos bundled \
+    python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data --photos photos_val \
         --data data_val2 --photos photos_indomain --noises pixelation-2 pixelation-4 ...
     python -m Proj_123456_654321.Miniproject_2.others.robustness run --data data_gaussian --data data_val2_gaussian
         [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy blur nlm bm3d mp2 mp1] [--force]
     python -m Proj_123456_654321.Miniproject_2.others.robustness summary
-    python -m Proj_123456_654321.Miniproject_2.others.robustness target-gap [--data data --photos bundled ...]
+    python -m Proj_123456_654321.Miniproject_2.others.robustness target-gap --data data --photos photos_val ...
 
 Two families of noises (``NOISES``, from the module ``others/noises.py``):
 
@@ -59,7 +59,7 @@ import numpy as np
 import torch
 
 from . import baselines, build_data
-from .data import load_val
+from .data import load_val, write_text
 from .noises import CORRELATED, POISSON_GAUSSIAN, Gaussian, Pixelation
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'robustness'
@@ -213,9 +213,7 @@ def store_row(row, settings, path=RESULTS_FILE):
             results['rows'].remove(old)
         results['rows'].append(row)
         results.update(settings)
-        partial = path.with_name(path.name + '.tmp')
-        partial.write_text(json.dumps(results, indent=1, ensure_ascii=False) + '\n')
-        partial.replace(path)
+        write_text(path, json.dumps(results, indent=1, ensure_ascii=False) + '\n')
 
 
 def set_images(folder, photos, noise_names):
@@ -476,16 +474,16 @@ def main(argv=None):
     command.add_argument('--force', action='store_true', help='redo rows already in the results')
     commands.add_parser('summary')
     command = commands.add_parser('target-gap')
-    command.add_argument('--data', action='append', help='a folder with val_data.pkl (default: data, data_val2)')
-    command.add_argument('--photos', action='append', help="each --data's photos (default: bundled, photos_indomain)")
+    command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
+    command.add_argument('--photos', action='append', default=[],
+                         help="each --data's photos, as the pixelation rows of `run` were given them")
     arguments = parser.parse_args(argv)
     if arguments.command == 'summary':
         return summary()
     if arguments.command == 'target-gap':
-        folders, photos = arguments.data or ['data', 'data_val2'], arguments.photos or ['bundled', 'photos_indomain']
-        if len(photos) != len(folders):
+        if len(arguments.photos) != len(arguments.data):
             parser.error('give one --photos per --data')
-        return target_gap(folders, photos, TARGET_GAP_FILE)
+        return target_gap(arguments.data, arguments.photos, TARGET_GAP_FILE)
     if len(arguments.photos) > len(arguments.data):
         parser.error('more --photos than --data')
     if arguments.threads:
