@@ -176,7 +176,7 @@ def test_interpolate_ends_at_the_loaded_and_at_the_plainly_trained_weights(saved
     loaded = small_model(module)
     assert result['val_psnr'][0] == pytest.approx(continued.validation_psnr(module, loaded, validation), abs=1e-9)
     # α = 1 is plain training on the pairs train's holdout keeps for training, in the same order.
-    order, heldout = module._split_heldout(3200, continued.HOLDOUT, continued.SEED)
+    order, heldout = module._split_heldout(3200, module.Model.CONTINUATION.holdout, continued.SEED)
     plain = small_model(module)
     plain.continuation = module.Continuation()
     plain.train(train_pairs[0][order], train_pairs[1][order], num_epochs=1, seed=continued.SEED, verbose=False)

@@ -2,7 +2,7 @@
 
 The grader calls ``Model()``, ``load_pretrained_model()``, then ``train(..., num_epochs=1)`` on its own photos
 and measures the PSNR on validation images of the same kind. ``train`` continues from loaded weights by plain
-training on all but ``HOLDOUT`` of the pairs, then keeps the point ``loaded + α·(trained − loaded)`` of
+training on all but the ``Model.CONTINUATION.holdout`` fraction of the pairs, then keeps the point ``loaded + α·(trained − loaded)`` of
 ``Continuation.KEEP`` whose noisy-to-noisy loss on the held-out pairs is smallest (``Continuation``). This
 script measures that choice along the change, for each mini-project, on two sets (``DOMAINS``):
 
@@ -28,7 +28,7 @@ import fcntl
 import json
 import sys
 
-from .data import load_train, load_val, model_module, parameters_of, results_folder
+from .data import load_train, load_val, model_module, parameters_of, results_folder, write_text
 
 # The comparison of both mini-projects (summary, plot) lives under Mini-project 2; each mini-project's
 # measurements under its own results/continued/results.json, keyed 'mp1/...' or 'mp2/...'.
@@ -36,9 +36,8 @@ RESULTS_FOLDER = results_folder(2) / 'continued'
 RESULTS_FILES = {project: results_folder(project) / 'continued' / 'results.json' for project in (1, 2)}
 DOMAINS = {'pixelation': 'data_indomain_pixelated', 'pixelation-cross-domain': 'data'}
 SEED = 0
-# The points along the change, and the fraction of the pairs train holds out (Continuation(holdout=HOLDOUT)).
+# The points along the change.
 ALPHAS = (0, 0.5, 1, 1.25, 1.5)
-HOLDOUT = 0.02
 
 
 def load_results(projects=(1, 2)):
@@ -60,9 +59,7 @@ def save_result(key, value):
         fcntl.flock(lock, fcntl.LOCK_EX)
         results = load_results((project,))
         results[key] = value
-        temporary = path.with_suffix('.tmp')
-        temporary.write_text(json.dumps(dict(sorted(results.items())), indent=1) + '\n')
-        temporary.replace(path)
+        write_text(path, json.dumps(dict(sorted(results.items())), indent=1) + '\n')
 
 
 def validation_psnr(module, model, validation):
@@ -94,7 +91,7 @@ def measure_interpolation(project, domain, folder):
     module = model_module(project)
     train_input, train_target = load_train(folder)
     validation = load_val(folder)
-    order, heldout = module._split_heldout(len(train_input), HOLDOUT, SEED)
+    order, heldout = module._split_heldout(len(train_input), module.Model.CONTINUATION.holdout, SEED)
     model = shipped_model(module)
     model.continuation = module.Continuation()
     # The same pairs in the same order as train with this holdout: its shuffle permutes positions alike.
@@ -143,9 +140,9 @@ def interpolation_lines(results):
     lines = ['# Continued training: one `train` epoch from the shipped weights', '',
              'Made by `python -m Proj_123456_654321.Miniproject_2.others.continued summary` from both mini-projects\' '
              '`results/continued/results.json`.', '',
-             f'`interpolate`: plain training on {1 - HOLDOUT:.0%} of the pairs, then each point loaded + '
-             'α·(trained − loaded); the choice is the α of `Continuation.KEEP` with the smallest held-out '
-             'loss; resolution: the standard error of the chosen point\'s held-out loss minus the loaded '
+             '`interpolate`: plain training on the pairs `train` keeps (all but `Model.CONTINUATION.holdout`), '
+             'then each point loaded + α·(trained − loaded); the choice is the α of `Continuation.KEEP` with the '
+             'smallest held-out loss; resolution: the standard error of the chosen point\'s held-out loss minus the loaded '
              'weights\', in units of that difference.', '',
              '| project | set | loaded | plain epoch (α = 1) | held-out choice | best α by validation | '
              'held-out loss, loaded → chosen (± s.e.) |', '|---|---|---|---|---|---|---|']

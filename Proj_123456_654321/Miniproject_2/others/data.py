@@ -54,6 +54,11 @@ def write_atomically(path, save):
         temporary.unlink(missing_ok=True)
 
 
+def write_text(path, text):
+    """``text`` to ``path`` atomically (a results file that readers may open at any time)."""
+    write_atomically(path, lambda temporary: temporary.write_text(text))
+
+
 def save_tensors(tensors, path):
     """``torch.save`` to ``path`` atomically, synced to the disk before the rename."""
     def save(temporary):

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from ..model import Model as FrameworkModel, psnr
-from .data import load_train, load_val
+from .data import load_train, load_val, write_text
 
 
 def parse_arguments(argv, model_class):
@@ -99,9 +99,7 @@ def main(argv=None, model_class=FrameworkModel):
         if earlier is not None:
             record = continued_history(earlier, record)
         arguments.history.parent.mkdir(parents=True, exist_ok=True)
-        partial = arguments.history.with_name(arguments.history.name + '.tmp')
-        partial.write_text(json.dumps(record, indent=1))
-        partial.replace(arguments.history)
+        write_text(arguments.history, json.dumps(record, indent=1))
 
     def after_epoch(record):
         if record['val_psnr'] > best['val_psnr']:
