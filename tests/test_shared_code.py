@@ -11,7 +11,7 @@ from Proj_123456_654321.Miniproject_2 import model as mp2
 
 SHARED = ('psnr', '_check_images', '_positive_int', '_finite_number', '_positive_number', 'Progress',
           'BestModelError', '_is_small_int', '_check_pickle_keys', 'Continuation',
-          '_check_training_arguments', '_split_heldout', '_epoch_line', '_keep_best', '_symmetric_mean',
+          '_check_training_arguments', '_split_heldout', '_epoch_line', '_next_pairs', '_keep_best', '_symmetric_mean',
           'Model._heldout_loss',
           'Model._padded_size', 'Model._to_unit', 'Model.default_path')
 

@@ -310,6 +310,14 @@ def _with_warmup(optimizer, schedule, steps):
     return torch.optim.lr_scheduler.ChainedScheduler([warmup, schedule], optimizer)
 
 
+def _next_pairs(epoch_pairs, epoch, previous, device):
+    """``epoch_pairs(epoch)`` on ``device``, checked to be pairs of the shape of ``previous``."""
+    pairs = tuple(images.to(device) for images in epoch_pairs(epoch))
+    if len(pairs) != 2 or any(images.shape != previous.shape for images in pairs):
+        raise ValueError(f"epoch_pairs({epoch}) must give two tensors of shape {tuple(previous.shape)}")
+    return pairs
+
+
 def _keep_best(parameters, loaded_weights, heldout_loss):
     """Move ``parameters`` to the point ``loaded + f·(trained − loaded)``, ``f`` in ``Continuation.KEEP``, whose
     ``heldout_loss()`` (the held-out pairs' noisy-to-noisy error) is smallest; return ``f`` and the loss at every
@@ -555,7 +563,7 @@ class Model:
         return images.to(self.device).float() / 255
 
     def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,
-              seed=None, verbose=True, after_epoch=None):
+              seed=None, verbose=True, after_epoch=None, epoch_pairs=None):
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
         of 8) for ``num_epochs`` epochs, continuing from the current weights, with Adam whose learning rate
         falls from ``lr`` to ``lr / 100`` along a cosine over this call's steps (from random weights, after a
@@ -565,7 +573,8 @@ class Model:
         Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports
         the PSNR after each epoch; ``seed`` makes shuffling and augmentation reproducible; ``verbose=False``
         is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
-        the best epoch with it). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
+        the best epoch with it); ``epoch_pairs(epoch)``, if given, gives the pairs of each epoch after the first
+        (as many as ``train_input``: the training command's fresh pairs). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
         to ``history``; continued training adds ``kept`` to the last epoch's record (the fraction of the
         change the held-out pairs chose from ``Continuation.KEEP``, or None without held-out pairs), and with
         held-out pairs ``heldout_losses``, their loss at each fraction.
@@ -591,6 +600,8 @@ class Model:
         # Importing Mini-project 2's model turns autograd off process-wide; this model needs it.
         with torch.enable_grad():
             for epoch in range(1, num_epochs + 1):
+                if epoch > 1 and epoch_pairs is not None:
+                    inputs, targets = _next_pairs(epoch_pairs, epoch, inputs, self.device)
                 self.network.train()
                 snapshot = {key: value.clone() for key, value in self.network.state_dict().items()}
                 start = time.perf_counter()

@@ -1205,6 +1205,14 @@ def _check_training_arguments(train_input, train_target, num_epochs, batch_size,
             raise ValueError("validation noisy and clean images must have the same shape")
 
 
+def _next_pairs(epoch_pairs, epoch, previous, device):
+    """``epoch_pairs(epoch)`` on ``device``, checked to be pairs of the shape of ``previous``."""
+    pairs = tuple(images.to(device) for images in epoch_pairs(epoch))
+    if len(pairs) != 2 or any(images.shape != previous.shape for images in pairs):
+        raise ValueError(f"epoch_pairs({epoch}) must give two tensors of shape {tuple(previous.shape)}")
+    return pairs
+
+
 def _keep_best(parameters, loaded_weights, heldout_loss):
     """Move ``parameters`` to the point ``loaded + f·(trained − loaded)``, ``f`` in ``Continuation.KEEP``, whose
     ``heldout_loss()`` (the held-out pairs' noisy-to-noisy error) is smallest; return ``f`` and the loss at every
@@ -1473,14 +1481,15 @@ class Model:
         self.optimizer.load_state_dict(optimizer_state)
 
     def train(self, train_input, train_target, num_epochs, *, batch_size=None, lr=None, validation=None,
-              seed=None, verbose=True, after_epoch=None):
+              seed=None, verbose=True, after_epoch=None, epoch_pairs=None):
         """Train on pairs of noisy images (uint8 or float in [0, 255], ``[N, 3, H, W]``, H and W multiples
         of 4) for ``num_epochs`` epochs, continuing from the current weights; after ``load_pretrained_model``,
         as ``self.continuation`` says (see ``Continuation``).
 
         Keyword-only: ``batch_size`` and ``lr`` override the model's; ``validation=(noisy, clean)`` reports the
         PSNR after each epoch; ``seed`` makes shuffling, augmentation and held-out pairs reproducible;
-        ``verbose=False`` is silent; ``after_epoch(record)`` is called after each epoch. Each epoch appends
+        ``verbose=False`` is silent; ``after_epoch(record)`` is called after each epoch; ``epoch_pairs(epoch)``
+        gives the pairs of each epoch after the first (as many as ``train_input``: fresh pairs). Each epoch appends
         ``{epoch, loss, lr, seconds, images_per_second, val_psnr}`` to ``self.history`` (``lr``: the rate at its
         start); continued training adds ``kept`` (the fraction of the change kept, None without held-out pairs)
         and ``heldout_losses`` (with held-out pairs, their loss at each fraction) to the last record.
@@ -1500,6 +1509,8 @@ class Model:
         steps_per_epoch = -(-len(order) // batch_size)
         total_steps = num_epochs * steps_per_epoch
         for epoch in range(1, num_epochs + 1):
+            if epoch > 1 and epoch_pairs is not None:
+                inputs, targets = _next_pairs(epoch_pairs, epoch, inputs, self.device)
             snapshot = self._snapshot()
             start = time.perf_counter()
             first_step = (epoch - 1) * steps_per_epoch

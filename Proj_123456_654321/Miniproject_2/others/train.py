@@ -1,7 +1,13 @@
 """Train a denoiser and keep the epoch with the best validation PSNR.
 
     python -m Proj_123456_654321.Miniproject_2.others.train --data data --epochs 36 [--out FILE] [--resume]
-    python -m Proj_123456_654321.Miniproject_1.others.train --data data --epochs 40   (the U-Net)
+    python -m Proj_123456_654321.Miniproject_2.others.train --data data --stream [MIX] --photos DIR [DIR ...]
+    python -m Proj_123456_654321.Miniproject_1.others.train ...   (the U-Net, the same options)
+
+Training pairs come from ``--data``'s ``train_data.pkl``, the same every epoch, or with ``--stream`` fresh every
+epoch from the photos under ``--photos`` and the bundled training photos (``others/stream.py``: the mix, the
+photos' ``--photo-side``, the ``--detail`` of the crops, ``--pairs`` an epoch); ``--data`` then gives only the
+validation pairs. The stream's seed is ``--seed``.
 
 Options left out take ``Model()``'s defaults: the shipped network and its training. By default the result
 replaces the mini-project's ``bestmodel.pth`` (written atomically, and only when the validation PSNR
@@ -24,6 +30,7 @@ from pathlib import Path
 import torch
 
 from ..model import Model as FrameworkModel, psnr
+from . import stream
 from .data import load_train, load_val, write_text
 
 
@@ -33,6 +40,15 @@ def parse_arguments(argv, model_class):
     parser.add_argument('--epochs', type=int, default=20)
     add_config_options(parser, model_class.Config)
     parser.add_argument('--train-size', type=int, default=None, help='use only the first N training pairs')
+    parser.add_argument('--stream', nargs='?', const=stream.DEFAULT_MIX, metavar='MIX',
+                        help='fresh pairs every epoch from --photos by this mix (default: %(const)s)')
+    parser.add_argument('--photos', nargs='+', default=[], help="the stream's photo folders")
+    parser.add_argument('--pairs', type=int, default=50000, help="the stream's pairs an epoch")
+    parser.add_argument('--photo-side', type=int, default=stream.PHOTO_SIDE,
+                        help="the stream's photos reduced to this short side (default: %(default)s)")
+    parser.add_argument('--detail', type=float, default=stream.DETAIL,
+                        help="the stream's crops drawn in proportion to their detail to this power (0: uniformly; "
+                             "default: %(default)s)")
     parser.add_argument('--twin', action='store_true',
                         help='train the torch.nn + autograd + torch.optim twin of the network instead')
     parser.add_argument('--threads', type=int, help='CPU threads for torch (default: torch\'s choice)')
@@ -46,6 +62,10 @@ def parse_arguments(argv, model_class):
     arguments = parser.parse_args(argv)
     if arguments.epochs < 1:
         parser.error('--epochs must be at least 1')
+    if arguments.stream is None and arguments.photos:
+        parser.error('--photos is for --stream')
+    if arguments.stream is not None and arguments.train_size is not None:
+        parser.error('--train-size is for fixed pairs; a stream makes --pairs an epoch')
     return arguments
 
 
@@ -64,9 +84,15 @@ def main(argv=None, model_class=FrameworkModel):
         model.load_pretrained_model(arguments.out)
         # Resuming a run is plain training: the grader's continuation settings would slow and blend it.
         model.continuation = type(model.continuation)()
-    noisy_1, targets = load_train(arguments.data)
-    if arguments.train_size is not None:
-        noisy_1, targets = noisy_1[:arguments.train_size], targets[:arguments.train_size]
+    pairs = None
+    if arguments.stream is not None:
+        pairs = stream.PairStream.of_folders(arguments.photos, arguments.stream, arguments.pairs, arguments.seed,
+                                             arguments.photo_side, arguments.detail)
+        noisy_1, targets = pairs.timed_epoch(1)
+    else:
+        noisy_1, targets = load_train(arguments.data)
+        if arguments.train_size is not None:
+            noisy_1, targets = noisy_1[:arguments.train_size], targets[:arguments.train_size]
     val_noisy, val_clean = load_val(arguments.data)
     noisy_psnr = psnr(val_noisy.float() / 255, val_clean.float() / 255)
     print(f"training {type(model).__name__} {model.config} on {len(noisy_1)} pairs on {model.device}, "
@@ -92,6 +118,7 @@ def main(argv=None, model_class=FrameworkModel):
         record = {'model': type(model).__name__, 'config': model.config.architecture(),
                   'training': training_options(model),
                   'train_size': len(noisy_1), 'data': str(arguments.data),
+                  **({} if pairs is None else {'stream': pairs.description()}),
                   'self_ensembled_validation': getattr(model, 'self_ensemble', False),
                   'seed': arguments.seed, 'device': str(model.device), 'threads': torch.get_num_threads(),
                   'total_seconds': time.perf_counter() - start, 'best_epoch': best['epoch'],
@@ -102,6 +129,8 @@ def main(argv=None, model_class=FrameworkModel):
         write_text(arguments.history, json.dumps(record, indent=1))
 
     def after_epoch(record):
+        if pairs is not None:
+            record['pairs_seconds'] = pairs.seconds[record['epoch']]
         if record['val_psnr'] > best['val_psnr']:
             best.update(record)
             model.save_model(arguments.out)
@@ -110,7 +139,7 @@ def main(argv=None, model_class=FrameworkModel):
             write_history()
 
     model.train(noisy_1, targets, arguments.epochs, validation=(val_noisy, val_clean), seed=arguments.seed,
-                after_epoch=after_epoch)
+                after_epoch=after_epoch, epoch_pairs=None if pairs is None else pairs.timed_epoch)
     source = {None: 'no epoch had a finite validation PSNR',
               0: 'the resumed weights, no epoch beat them'}.get(best['epoch'], f"epoch {best['epoch']}")
     print(f"best validation PSNR {best['val_psnr']:.2f} dB ({source}), in {arguments.out}; "
@@ -151,7 +180,7 @@ def training_options(model):
 
 def _run_summary(record):
     return {'epochs': len(record['history']), 'data': record['data'], 'training': record['training'],
-            'seconds': record['total_seconds']}
+            'seconds': record['total_seconds'], **({'stream': record['stream']} if 'stream' in record else {})}
 
 
 if __name__ == '__main__':
