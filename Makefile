@@ -88,30 +88,10 @@ $(INDOMAIN_PIXELATED)/train_data.pkl: $(INDOMAIN_PHOTOS)/.fetched
 EVALUATION_SETS := $(DATA)/train_data.pkl $(VAL2_DATA)/val_data.pkl $(GAUSSIAN_DATA)/train_data.pkl \
 	$(VAL2_GAUSSIAN)/val_data.pkl
 
-# The training data of both shipped models, from the training photos (bundled, $(PHOTOS), $(MORE_PHOTOS)),
-# validated on $(DATA): 30,000 pairs pixelated at factors 2 to 16 (drawn per pair), 15,000 of Gaussian noise
-# (σ drawn per pair in 1..55) and 5,000 of the Poisson-Gaussian noise (others/noises.py). The U-Net's mix
-# (issue 41) has 2,000 pairs at factor 1 in place of as many pixelated ones: clean pairs, which teach it to
-# pass a clean image through (docs/unet.md).
-MIX_BUILD := $(TOOL).build_data --train-images $(PHOTOS) $(MORE_PHOTOS) --val 200
-data_train_pixelated/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
-	$(MIX_BUILD) --out data_train_pixelated --factor 2:16 --train 30000 --seed 3
-data_train_gaussian/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
-	$(MIX_BUILD) --out data_train_gaussian --sigma 1:55 --train 15000 --seed 4
-data_train_pg/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
-	$(MIX_BUILD) --out data_train_pg --noise poisson-gaussian --train 5000 --seed 5
-data_train_identity/train_data.pkl: $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
-	$(MIX_BUILD) --out data_train_identity --factor 1 --train 2000 --seed 6
-# $(call mix_parts,TAKES): the training files that a mix's DIR:COUNT takes come from.
-mix_parts = $(foreach take,$(1),$(firstword $(subst :, ,$(take)))/train_data.pkl)
-TRAIN_MIX := data_train
-MIX_TAKES := data_train_pixelated:30000 data_train_gaussian:15000 data_train_pg:5000
-$(TRAIN_MIX)/train_data.pkl: $(call mix_parts,$(MIX_TAKES)) $(DATA)/train_data.pkl
-	$(TOOL).mix_data --out $(TRAIN_MIX) $(addprefix --take ,$(MIX_TAKES)) --val $(DATA)
-UNET_MIX := data_train_unet
-UNET_MIX_TAKES := data_train_pixelated:28000 data_train_identity:2000 $(wordlist 2,3,$(MIX_TAKES))
-$(UNET_MIX)/train_data.pkl: $(call mix_parts,$(UNET_MIX_TAKES)) $(DATA)/train_data.pkl
-	$(TOOL).mix_data --out $(UNET_MIX) $(addprefix --take ,$(UNET_MIX_TAKES)) --val $(DATA)
+# The training pairs of both shipped models: fresh every epoch (others/stream.py), from the training photos (bundled,
+# $(PHOTOS), $(MORE_PHOTOS)), by each recipe's mix; validated on $(DATA).
+TRAINING_PHOTOS := $(PHOTOS)/.fetched $(MORE_PHOTOS)/.fetched
+STREAM := --photos $(PHOTOS) $(MORE_PHOTOS) --data $(DATA)
 
 # $(call resumable_pieces,COMMAND,FOLDER,EPOCHS...): a training run from random weights in pieces, one per
 # number of epochs, each one cosine cycle with a seed of its own, each after the first resumed from the best
@@ -122,7 +102,7 @@ $(UNET_MIX)/train_data.pkl: $(call mix_parts,$(UNET_MIX_TAKES)) $(DATA)/train_da
 define resumable_pieces
 	mkdir -p $(2); piece=0; for epochs in $(3); do \
 		if [ ! -e $(2)/piece$$piece.done ]; then \
-			[ $$piece != 0 ] || rm -f $(2)/bestmodel.pth $(2)/history.json $(2)/train.log; \
+			[ $$piece != 0 ] || rm -rf $(2)/bestmodel.pth $(2)/history.json $(2)/train.log $(2)/snapshots; \
 			$(1) --out $(2)/bestmodel.pth --history $(2)/history.json --epochs $$epochs --seed $$piece \
 				$$([ $$piece = 0 ] || echo --resume) | tee -a $(2)/train.log || exit 1; \
 			touch $(2)/piece$$piece.done; \
@@ -131,22 +111,26 @@ define resumable_pieces
 	done
 endef
 
-# Mini-project 2's recipe (issue 40): Model()'s defaults, MP2_PIECES epochs on $(TRAIN_MIX) in $(MP2_RUN); then
-# the weights become bestmodel.pth, the record results/bestmodel_history.json, the log bestmodel_train_cpu.log.
+# Mini-project 2's recipe (issue 47): Model()'s defaults, MP2_PIECES epochs of MP2_MIX in $(MP2_RUN); then the
+# weights become bestmodel.pth, the record results/bestmodel_history.json, the log bestmodel_train_cpu.log.
 MP2_PIECES := 24 12
 MP2_RUN := runs/mp2
-train: setup $(TRAIN_MIX)/train_data.pkl
-	$(call resumable_pieces,$(TOOL).train --data $(TRAIN_MIX) --threads 2,$(MP2_RUN),$(MP2_PIECES))
+MP2_MIX := pixelation 2:16 0.6, gaussian 1:55 0.3, poisson-gaussian 0.1
+train: setup $(TRAINING_PHOTOS) $(DATA)/train_data.pkl
+	$(call resumable_pieces,$(TOOL).train --stream "$(MP2_MIX)" $(STREAM) --threads 2 --snapshots $(MP2_RUN)/snapshots,$(MP2_RUN),$(MP2_PIECES))
 	cp $(MP2_RUN)/bestmodel.pth $(PROJECT)/Miniproject_2/bestmodel.pth
 	cp $(MP2_RUN)/history.json $(MP2_RESULTS)/bestmodel_history.json
 	cp $(MP2_RUN)/train.log $(MP2_RESULTS)/bestmodel_train_cpu.log
 
 # Mini-project 1's recipe (issue 41): the U-Net of Model()'s defaults from random weights at half its rate
-# (at 1e-3 the loss blew up in the first epoch), UNET_PIECES epochs on $(UNET_MIX) in $(UNET_RUN), copied as above.
+# (at 1e-3 the loss blew up in the first epoch), UNET_PIECES epochs of UNET_MIX in $(UNET_RUN), copied as above.
+# Its clean pairs teach it to pass a clean image through (docs/unet.md).
 UNET_PIECES := 30 10
 UNET_RUN := runs/mp1
-UNET_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --data $(UNET_MIX) --lr 5e-4 --threads 2
-train-unet: setup $(UNET_MIX)/train_data.pkl
+UNET_MIX := pixelation 2:16 0.56, clean 0.04, gaussian 1:55 0.3, poisson-gaussian 0.1
+UNET_TRAIN := $(PY) -m $(PROJECT).Miniproject_1.others.train --stream "$(UNET_MIX)" $(STREAM) --lr 5e-4 --threads 2 \
+	--snapshots $(UNET_RUN)/snapshots
+train-unet: setup $(TRAINING_PHOTOS) $(DATA)/train_data.pkl
 	$(call resumable_pieces,$(UNET_TRAIN),$(UNET_RUN),$(UNET_PIECES))
 	cp $(UNET_RUN)/bestmodel.pth $(PROJECT)/Miniproject_1/bestmodel.pth
 	cp $(UNET_RUN)/history.json $(MP1_RESULTS)/bestmodel_history.json

@@ -199,3 +199,22 @@ def test_target_gap_scores_the_footprint_mean_of_every_pixelation_row(tmp_path, 
     assert 'footprint mean' in capsys.readouterr().out
     with pytest.raises(SystemExit):
         robustness.main(['target-gap', '--data', str(tmp_path)])
+
+
+def test_candidate_scores_weights_files_beside_the_stored_rows(small_set, photo_folder, tmp_path):
+    from Proj_123456_654321.Miniproject_2 import model as mp2
+    paths = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        paths.append(mp2.Model().save_model(tmp_path / f'weights{seed}.pth'))
+    stored = {'rows': [{'set': small_set.name, 'noise': 'gaussian-10', 'method': method, 'psnr_db': value}
+                       for method, value in (('noisy', 28.123), ('mp2', 31.456))]}
+    table = robustness.candidate(paths, 2, [small_set], [str(photo_folder)], ['gaussian-10', 'pixelation-4'],
+                                 results=stored)
+    lines = table.splitlines()
+    assert len(lines) == 4 and str(paths[1]) in lines[0]
+    assert lines[2].startswith(f'| {small_set.name} | gaussian-10 | 28.12 | – | 31.46 | ')
+    assert lines[3].startswith(f'| {small_set.name} | pixelation-4 | – | – | – | ')
+    # Each file's own score: two random networks score differently.
+    first, second = (float(cell) for cell in lines[2].strip(' |').split(' | ')[-2:])
+    assert first != second

@@ -160,11 +160,13 @@ def test_the_training_command_records_the_stream(tmp_path, val_photos, monkeypat
     torch.save((val[0], val[2].round().to(torch.uint8)), tmp_path / 'data' / 'val_data.pkl')
     train.main(['--data', str(tmp_path / 'data'), '--stream', 'pixelation 2:4 1, clean 1', '--pairs', '64',
                 '--epochs', '2', '--width', '8', '--out', str(tmp_path / 'best.pth'), '--history',
-                str(tmp_path / 'history.json'), '--seed', '3'])
+                str(tmp_path / 'history.json'), '--seed', '3', '--snapshots', str(tmp_path / 'snapshots')])
     record = json.loads((tmp_path / 'history.json').read_text())
     assert record['stream'] == {'mix': 'pixelation 2:4 1, clean 1', 'pairs': 64, 'photos': 3,
                                 'photo_side': stream.PHOTO_SIDE, 'detail': stream.DETAIL, 'seed': 3}
     assert record['train_size'] == 64 and len(record['history']) == 2
     assert all(epoch['pairs_seconds'] > 0 for epoch in record['history'])
+    assert sorted(path.name for path in (tmp_path / 'snapshots').iterdir()) == ['seed3-epoch001.pth',
+                                                                                'seed3-epoch002.pth']
     with pytest.raises(SystemExit):
         train.main(['--data', str(tmp_path / 'data'), '--photos', 'photos'])

@@ -275,3 +275,30 @@ def test_the_unet_command_takes_only_the_unets_options(data_folder, tmp_path, ca
     with pytest.raises(SystemExit):
         train.parse_arguments(['--data', 'd', '--kernel-size', '3'], mp1.Model)
     assert 'unrecognized arguments: --kernel-size' in capsys.readouterr().err
+
+
+def test_average_takes_the_mean_of_the_last_snapshots_and_keeps_the_best(tmp_path, capsys):
+    from Proj_123456_654321.Miniproject_2.others import average
+    snapshots = tmp_path / 'snapshots'
+    snapshots.mkdir()
+    weights = []
+    for epoch in (1, 2, 3):
+        torch.manual_seed(epoch)
+        model = m.Model()
+        model.save_model(snapshots / f'seed0-epoch{epoch:03d}.pth')
+        weights.append([parameter.clone() for parameter, _ in model.network.param()])
+    averaged = average.averaged(sorted(snapshots.glob('*.pth'))[-2:], m.Model)
+    for parameter, first, second in zip((p for p, _ in averaged.network.param()), weights[1], weights[2]):
+        torch.testing.assert_close(parameter, (first + second) / 2)
+    noisy, other, clean = noisy_pairs(8)
+    (tmp_path / 'data').mkdir()
+    torch.save((noisy, clean.round().to(torch.uint8)), tmp_path / 'data' / 'val_data.pkl')
+    average.main(['--data', str(tmp_path / 'data'), '--snapshots', str(snapshots), '--last', '2', '3',
+                  '--out', str(tmp_path / 'best.pth')])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(' epochs')[0] for line in lines[:3]] == ['last   1', 'last   2', 'last   3']
+    scores = [float(line.split(': ')[1].split()[0]) for line in lines[:3]]
+    assert lines[3].startswith(f'best: the last {[1, 2, 3][scores.index(max(scores))]} epochs')
+    assert (tmp_path / 'best.pth').exists()
+    with pytest.raises(SystemExit):
+        average.main(['--data', str(tmp_path / 'data'), '--snapshots', str(snapshots), '--last', '4'])

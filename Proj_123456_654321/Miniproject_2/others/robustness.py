@@ -6,6 +6,8 @@
         [--bm3d-images 64] [--workers 2] [--threads 2] [--methods noisy blur nlm bm3d mp2 mp1] [--force]
     python -m Proj_123456_654321.Miniproject_2.others.robustness summary
     python -m Proj_123456_654321.Miniproject_2.others.robustness target-gap --data data --photos photos_val ...
+    python -m Proj_123456_654321.Miniproject_2.others.robustness candidate WEIGHTS [WEIGHTS ...] [--project 2]
+        --data data --photos photos_val ... [--noises gaussian-5 pixelation-2 ...]
 
 Two families of noises (``NOISES``, from the module ``others/noises.py``):
 
@@ -30,6 +32,9 @@ the same noisy images. Methods (keys for ``--methods``):
 * ``mp2``, ``mp1``: the shipped models of Mini-project 2 and 1, as the grader calls them (``Model()``,
   ``load_pretrained_model()``, ``predict`` of uint8 images, self-ensembled).
 
+``candidate`` scores weights files that are not shipped (a study's) on the same rows, beside the noisy input, the
+blur and the shipped model of the results file, and stores nothing.
+
 Each row keeps the mean PSNR (the harness's definition) and the per-image PSNRs of the BM3D subset, so that
 the summary gives each method's difference to BM3D as a mean of paired differences on that subset, with its
 standard error. Rows accumulate in ``results/robustness/results.json`` (one per set, noise and method; those
@@ -48,6 +53,7 @@ shipped models' rows where the results file has them, and writes ``results/pixel
 import argparse
 import datetime
 import fcntl
+import itertools
 import json
 import math
 import sys
@@ -59,7 +65,7 @@ import numpy as np
 import torch
 
 from . import baselines, build_data
-from .data import load_val, write_text
+from .data import load_val, model_module, write_text
 from .noises import CORRELATED, POISSON_GAUSSIAN, Gaussian, Pixelation
 
 RESULTS_FOLDER = Path(__file__).resolve().parent / 'results' / 'robustness'
@@ -458,6 +464,30 @@ def target_gap(folders, photo_sources, path):
     print(f"written to {path}")
 
 
+def candidate(weights_files, project, data_folders, photo_sources, noise_names, results=None):
+    """``candidate``: the harness's PSNR of each weights file (a ``bestmodel.pth`` of ``project``'s ``Model``)
+    on the rows ``noise_names`` of each set, beside the results file's noisy, blur and shipped rows; a table."""
+    results = read_results() if results is None else results
+    shipped = f'mp{project}'
+    models = []
+    for path in weights_files:
+        model = model_module(project).Model()
+        model.load_pretrained_model(path)
+        models.append(model_denoiser(model))
+    lines = ['| set | noise | noisy | blur | shipped | ' + ' | '.join(map(str, weights_files)) + ' |',
+             '|' + '---|' * (5 + len(weights_files))]
+    for folder, photos in itertools.zip_longest(data_folders, photo_sources):
+        set_name, images = set_images(folder, photos, noise_names)
+        for noise_name, (noisy, clean) in images.items():
+            stored = [find_row(results, set_name, noise_name, method) for method in ('noisy', 'blur', shipped)]
+            scores = [float(per_image_psnr(denoise(noisy, clean, None, 1), clean / 255).mean()) for denoise in models]
+            lines.append(f'| {set_name} | {noise_name} | ' + ' | '.join(
+                '–' if row is None else f"{row['psnr_db']:.2f}" for row in stored) + ' | '
+                + ' | '.join(f'{score:.2f}' for score in scores) + ' |')
+            print(lines[-1], file=sys.stderr, flush=True)
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -477,7 +507,16 @@ def main(argv=None):
     command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
     command.add_argument('--photos', action='append', default=[],
                          help="each --data's photos, as the pixelation rows of `run` were given them")
+    command = commands.add_parser('candidate')
+    command.add_argument('weights', nargs='+', help="bestmodel.pth files of --project's Model")
+    command.add_argument('--project', type=int, choices=(1, 2), default=2)
+    command.add_argument('--data', action='append', required=True, help='a folder with val_data.pkl')
+    command.add_argument('--photos', action='append', default=[], help="each --data's photos, as for `run`")
+    command.add_argument('--noises', nargs='+', choices=list(NOISES), default=list(NOISES))
     arguments = parser.parse_args(argv)
+    if arguments.command == 'candidate':
+        print(candidate(arguments.weights, arguments.project, arguments.data, arguments.photos, arguments.noises))
+        return
     if arguments.command == 'summary':
         return summary()
     if arguments.command == 'target-gap':

@@ -12,7 +12,7 @@ validation pairs. The stream's seed is ``--seed``.
 Options left out take ``Model()``'s defaults: the shipped network and its training. By default the result
 replaces the mini-project's ``bestmodel.pth`` (written atomically, and only when the validation PSNR
 improves on the best seen in this run). ``--history FILE`` writes the configuration and the per-epoch record
-(loss, learning rate, validation PSNR, seconds) as JSON.
+(loss, learning rate, validation PSNR, seconds) as JSON; ``--snapshots DIR`` keeps every epoch's weights.
 
 A long run can be done in pieces that each finish: ``--resume`` starts from the weights in ``--out`` (only an
 epoch better than they are replaces them) and appends to the ``--history`` file. Each piece is one ``train``
@@ -59,6 +59,8 @@ def parse_arguments(argv, model_class):
     parser.add_argument('--out', type=Path, default=model_class.default_path(), help='default: %(default)s')
     parser.add_argument('--history', type=Path, default=None, help='write the configuration and the per-epoch '
                                                                    'record here (JSON)')
+    parser.add_argument('--snapshots', type=Path, default=None,
+                        help="keep every epoch's weights in this folder, as seedS-epochNNN.pth (for others/average.py)")
     arguments = parser.parse_args(argv)
     if arguments.epochs < 1:
         parser.error('--epochs must be at least 1')
@@ -129,6 +131,9 @@ def main(argv=None, model_class=FrameworkModel):
         write_text(arguments.history, json.dumps(record, indent=1))
 
     def after_epoch(record):
+        if arguments.snapshots is not None:
+            arguments.snapshots.mkdir(parents=True, exist_ok=True)
+            model.save_model(arguments.snapshots / f"seed{arguments.seed}-epoch{record['epoch']:03d}.pth")
         if pairs is not None:
             record['pairs_seconds'] = pairs.seconds[record['epoch']]
         if record['val_psnr'] > best['val_psnr']:
