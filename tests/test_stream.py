@@ -170,3 +170,30 @@ def test_the_training_command_records_the_stream(tmp_path, val_photos, monkeypat
                                                                                 'seed3-epoch002.pth']
     with pytest.raises(SystemExit):
         train.main(['--data', str(tmp_path / 'data'), '--photos', 'photos'])
+
+
+def test_the_command_writes_an_epoch_and_measures_detail(tmp_path, val_photos, monkeypatch, capsys):
+    monkeypatch.setattr(stream.PairStream, 'of_folders',
+                        classmethod(lambda cls, folders, *options: cls(val_photos, *options)))
+    val = noisy_pairs(4)
+    (tmp_path / 'data').mkdir()
+    torch.save((val[0], val[1]), tmp_path / 'data' / 'val_data.pkl')
+    stream.main(['write', '--out', str(tmp_path / 'fixed'), '--pairs', '40', '--seed', '2', '--mix', 'clean 1',
+                 '--val-from', str(tmp_path / 'data')])
+    first, second = torch.load(tmp_path / 'fixed' / 'train_data.pkl', weights_only=True)
+    expected = stream.PairStream(val_photos, 'clean 1', 40, 2).epoch(1)
+    assert torch.equal(first, expected[0]) and torch.equal(second, expected[1])
+    assert torch.equal(torch.load(tmp_path / 'fixed' / 'val_data.pkl', weights_only=True)[1], val[1])
+
+    (tmp_path / 'reference').mkdir()
+    val_photos[0].save(tmp_path / 'reference' / 'one.png')
+    stream.main(['detail', '--reference', str(tmp_path / 'reference'), '--settings', 'none:0', '400:1',
+                 '--pairs', '50'])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and lines[0].startswith('| photos | photo side | detail | factor 2 |')
+    assert lines[2].startswith(f"| {tmp_path / 'reference'} | as they are | 0 | ")
+    assert lines[3].startswith('| bundled | as they are | 0 | ') and lines[4].startswith('| bundled | 400 | 1 | ')
+    plain, weighted = ([float(cell) for cell in line.strip(' |').split(' | ')[3:]] for line in lines[3:])
+    assert all(a > b for a, b in zip(plain, weighted))  # detail-weighted crops are noisier at every factor
+    with pytest.raises(SystemExit, match='at least 1 pair'):
+        stream.main(['write', '--out', str(tmp_path / 'none'), '--pairs', '0'])

@@ -331,3 +331,86 @@ def _mixed(first, second, weight):
 def _unpacked(packed):
     """int64 ``[P]`` -> uint8 ``[P, 3]``."""
     return ((packed[:, None] >> CHANNEL_SHIFTS) & 255).to(torch.uint8)
+
+
+# -------------------- The command: the stream's detail, one epoch as a fixed set --------------------
+
+def detail_table(references, photos, settings, pairs, seed):
+    """The noisy input's PSNR per pixelation factor (markdown) of the stream's pairs: of each folder of
+    ``references`` as they are (the validation photos: no reduction, no weighting), then of the training photos
+    (``photos``: folders beside the bundled ones) at each ``(photo_side, detail)`` of ``settings``."""
+    factors = (2, 4, 8, 12, 16)
+    lines = ['| photos | photo side | detail | ' + ' | '.join(f'factor {f}' for f in factors) + ' | 2:16 |',
+             '|' + '---|' * (len(factors) + 4)]
+    rows = [(folder, PairStream(load_photos(same_photos([folder])[0], folder), photo_side=None, detail=0.0))
+            for folder in references]
+    training = ' + '.join(['bundled', *photos])
+    rows += [(training, PairStream.of_folders(photos, DEFAULT_MIX, 1, seed, side, detail)) for side, detail in settings]
+    for name, pair_stream in rows:
+        generator = torch.Generator().manual_seed(seed)
+        cells = [noisy_psnr(pair_stream, (low, high), pairs, generator)
+                 for low, high in [(f, f) for f in factors] + [(2, 16)]]
+        lines.append(f'| {name} | {pair_stream.photo_side or "as they are"} | {pair_stream.detail:g} | '
+                     + ' | '.join(f'{cell:.2f}' for cell in cells) + ' |')
+        print(lines[-1], file=sys.stderr, flush=True)
+    return '\n'.join(lines)
+
+
+def noisy_psnr(pair_stream, factors, pairs, generator):
+    """The harness's PSNR of ``pairs`` pixelated copies against their clean patches, over those that differ
+    (an identical copy, a flat crop, has an infinite PSNR)."""
+    noisy, _, clean, _ = pair_stream.make(Part('pixelation', factors, 1.0), pairs, generator, with_clean=True)
+    values = -10 * torch.log10(((noisy.float() - clean.float()) / 255).pow(2).mean((1, 2, 3)))
+    return values[values.isfinite()].mean().item()
+
+
+def parse_setting(text):
+    """``'768:0.75'`` -> ``(768, 0.75)``; ``'none:0'`` -> ``(None, 0.0)``."""
+    side, _, detail = text.partition(':')
+    return (None if side == 'none' else int(side)), float(detail or 0)
+
+
+def write_epoch(photos, out, mix, pairs, seed, val_from=None):
+    """``stream write``: epoch 1 of the stream to ``out``/train_data.pkl, ``val_from``'s val_data.pkl beside."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    pair_stream = PairStream.of_folders(photos, mix, pairs, seed)
+    start = time.perf_counter()
+    save_tensors(pair_stream.epoch(1), out / TRAIN_FILE)
+    print(f"{out / TRAIN_FILE}: {pairs} pairs of {mix!r} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    if val_from is not None:
+        save_tensors(load_val(val_from), out / VAL_FILE)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest='command', required=True)
+    detail = commands.add_parser('detail', help="the noisy input's PSNR per factor of the stream's pixelated pairs")
+    detail.add_argument('--reference', nargs='*', default=[], help='validation photo folders, as they are')
+    detail.add_argument('--photos', nargs='*', default=[], help='training photo folders (beside the bundled ones)')
+    detail.add_argument('--settings', nargs='+', type=parse_setting, default=[(PHOTO_SIDE, DETAIL)],
+                        metavar='SIDE:DETAIL', help="the training photos' short side ('none': as they are) and the "
+                                                    "crops' detail power (default: the stream's)")
+    detail.add_argument('--pairs', type=int, default=2000, help='pairs per factor')
+    detail.add_argument('--seed', type=int, default=0)
+    write = commands.add_parser('write', help="one epoch of the stream as a fixed train_data.pkl")
+    write.add_argument('--photos', nargs='*', default=[], help='training photo folders (beside the bundled ones)')
+    write.add_argument('--out', required=True, help='the folder of train_data.pkl')
+    write.add_argument('--val-from', help='a data folder whose val_data.pkl is copied beside it')
+    write.add_argument('--mix', default=DEFAULT_MIX)
+    write.add_argument('--pairs', type=int, default=50000)
+    write.add_argument('--seed', type=int, default=0)
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.command == 'detail':
+            print(detail_table(arguments.reference, arguments.photos, arguments.settings, arguments.pairs,
+                               arguments.seed))
+        else:
+            write_epoch(arguments.photos, arguments.out, arguments.mix, arguments.pairs, arguments.seed,
+                        arguments.val_from)
+    except (OSError, ValueError) as error:
+        sys.exit(f"stream: error: {error}")
+
+
+if __name__ == '__main__':
+    main()
