@@ -1,8 +1,8 @@
 """Fresh training pairs every epoch: the training photos loaded once, then each epoch's crops, their scale, the
 downsampling factors, the noise kinds and levels drawn anew from one mix, seeded.
 
-    python -m Proj_123456_654321.Miniproject_2.others.stream detail --photos DIR [DIR ...] [--mix MIX]
-        [--pairs 4000] [--photo-side N] [--seed 0]
+    python -m Proj_123456_654321.Miniproject_2.others.stream detail [--reference DIR ...] --photos DIR [DIR ...]
+        [--settings SIDE:DETAIL ...] [--pairs 2000] [--seed 0]
     python -m Proj_123456_654321.Miniproject_2.others.stream write --photos DIR [DIR ...] --out DIR [--mix MIX]
         [--pairs 50000] [--val-from DATA] [--seed 0]
 
@@ -44,7 +44,7 @@ from .noises import POISSON_GAUSSIAN, parse_factors, parse_sigma
 DEFAULT_MIX = 'pixelation 2:16 0.6, gaussian 1:55 0.3, poisson-gaussian 0.1'
 # The photos' short side (the training photos' median is 1,203 pixels), and the power of the crops' detail
 # (PairStream): with these the pixelated pairs of the training photos are as detailed as those of the validation
-# photos at each factor (results/stream_detail.md).
+# photos at each factor (results/stream/detail.md).
 PHOTO_SIDE = 768
 DETAIL = 0.75
 KINDS = ('pixelation', 'gaussian', 'poisson-gaussian', 'clean')
