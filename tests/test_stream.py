@@ -74,7 +74,8 @@ def test_the_pyramid_reads_a_pixel_centre_exactly_and_stays_inside_the_photo():
     corner = pyramids.read(torch.zeros(1, dtype=torch.long), torch.tensor([[-40.0, 1.0, 0.75]]),
                            torch.tensor([[-3.0, 0.5, 1.5]]), torch.ones(1))
     assert torch.equal(corner[0, 0], torch.from_numpy(pixels[0, 0]))
-    assert torch.equal(corner[0, 1], torch.from_numpy(pixels[0, :2]).int().sum(0).add(1).div(2, rounding_mode='floor').to(torch.uint8))
+    rounded_mean = torch.from_numpy(pixels[0, :2]).int().sum(0).add(1).div(2, rounding_mode='floor')
+    assert torch.equal(corner[0, 1], rounded_mean.to(torch.uint8))
     expected = torch.tensor([0.75, 0.25], dtype=torch.float64) @ torch.from_numpy(pixels[1, :2]).double()
     assert (corner[0, 2].double() - expected).abs().max() <= 0.5 + 1e-9
 

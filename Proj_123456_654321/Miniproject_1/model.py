@@ -574,10 +574,10 @@ class Model:
         the PSNR after each epoch; ``seed`` makes shuffling and augmentation reproducible; ``verbose=False``
         is silent; ``after_epoch(record)``, if given, is called after each epoch (the training command saves
         the best epoch with it); ``epoch_pairs(epoch)``, if given, gives the pairs of each epoch after the first
-        (as many as ``train_input``: the training command's fresh pairs). Each epoch appends ``{epoch, loss, seconds, images_per_second, val_psnr}``
-        to ``history``; continued training adds ``kept`` to the last epoch's record (the fraction of the
-        change the held-out pairs chose from ``Continuation.KEEP``, or None without held-out pairs), and with
-        held-out pairs ``heldout_losses``, their loss at each fraction.
+        (as many as ``train_input``: the training command's fresh pairs). Each epoch appends ``{epoch, loss,
+        seconds, images_per_second, val_psnr}`` to ``history``; continued training adds ``kept`` to the last
+        epoch's record (the fraction of the change the held-out pairs chose from ``Continuation.KEEP``, or None
+        without held-out pairs), and with held-out pairs ``heldout_losses``, their loss at each fraction.
         An epoch whose mean loss is not finite, or over ``DIVERGENCE_FACTOR`` times the previous epoch's,
         raises ``FloatingPointError`` after restoring the weights from before it.
         """

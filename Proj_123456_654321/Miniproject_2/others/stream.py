@@ -99,9 +99,10 @@ class Pyramids:
     """Every photo's pyramid in one flat table of RGB pixels, so that points of many photos are read at once.
 
     ``table`` int64 ``[P]``, a pixel's red, green and blue in its bits from 0, 21 and 42 (``_packed``: one
-    element read per pixel, six times faster than rows of three bytes, and mixed in integers); level ``k`` of photo ``p`` starts at row ``offsets[p, k]`` and is
-    ``heights[p, k] × widths[p, k]`` pixels, each ``scales[p, k]`` photo pixels wide (the top level's pixels
-    are 1 wide). Missing levels repeat the photo's smallest one."""
+    element read per pixel, six times faster than rows of three bytes, and mixed in integers). Level ``k`` of
+    photo ``p`` starts at row ``offsets[p, k]`` and is ``heights[p, k] × widths[p, k]`` pixels, each
+    ``scales[p, k]`` photo pixels wide (the top level's pixels are 1 wide). Missing levels repeat the photo's
+    smallest one."""
 
     def __init__(self, photos, photo_side=None):
         levels_of = [self._levels(photo, photo_side) for photo in photos]
@@ -254,7 +255,8 @@ class PairStream:
         crops = photo, corner[:, 0], corner[:, 1], side
         if candidates == 1:
             return crops
-        weights = self._detail(crops, torch.where(factors == 1, DETAIL_FACTOR, factors), generator).view(candidates, count)
+        measured_at = torch.where(factors == 1, DETAIL_FACTOR, factors)
+        weights = self._detail(crops, measured_at, generator).view(candidates, count)
         weights = weights.pow(self.detail) + 1e-12  # a flat crop is kept only when all its candidates are flat
         kept = torch.multinomial(weights.t(), 1, generator=generator).view(-1) * count + torch.arange(count)
         return tuple(value[kept] for value in crops)
