@@ -266,9 +266,7 @@ class PairStream:
         ``DETAIL_STRIDE × DETAIL_STRIDE``: ``[n]``."""
         grid = _grid(PATCH_SIZE // DETAIL_STRIDE) * DETAIL_STRIDE + DETAIL_STRIDE // 2
         clean = self._read(crops, 1, grid).float()
-        factors = factors.view(-1, 1, 1, 1).float()
-        picks = (torch.rand(len(factors), *grid.shape[1:], generator=generator) * factors).floor()
-        noisy = self._read(crops, factors.view(-1), grid * factors + picks).float()
+        noisy = self._pick(crops, factors, generator, grid).float()
         return (noisy - clean).pow(2).mean((1, 2, 3))
 
     def _read(self, crops, factors, positions):
@@ -283,11 +281,13 @@ class PairStream:
         pixels = self.pyramids.read(photo, x, y, scale)  # [n, h * w, 3]
         return pixels.transpose(1, 2).reshape(count, 3, height, width)
 
-    def _pick(self, crops, factors, generator):
-        """A noisy copy: one high-resolution pixel at random inside each output pixel's ``f × f`` footprint."""
+    def _pick(self, crops, factors, generator, grid=None):
+        """A noisy copy: one high-resolution pixel at random inside each output pixel's ``f × f`` footprint, at
+        the output pixels ``grid`` (``[1, 2, h, w]``; default: all of them)."""
+        grid = _grid(PATCH_SIZE) if grid is None else grid
         grid_factors = factors.view(-1, 1, 1, 1).float()
-        picks = (torch.rand(len(factors), 2, PATCH_SIZE, PATCH_SIZE, generator=generator) * grid_factors).floor()
-        return self._read(crops, factors, _grid(PATCH_SIZE) * grid_factors + picks)
+        picks = (torch.rand(len(factors), *grid.shape[1:], generator=generator) * grid_factors).floor()
+        return self._read(crops, factors, grid * grid_factors + picks)
 
     @staticmethod
     def _sigmas(part, count, generator):
