@@ -102,6 +102,17 @@ def test_detail_weighted_crops_are_more_detailed(val_photos):
     assert harness_psnr(weighted[0], weighted[2]) < harness_psnr(plain[0], plain[2]) - 1
 
 
+def test_only_pixelated_pairs_are_cut_from_whole_scenes(val_photos):
+    """As build_data: a pixelated pair's crop is the whole scene half of the time; a clean patch (under the other
+    kinds) is a crop of a side log-uniform in [32, short side], never the whole scene."""
+    pair_stream = stream.PairStream(val_photos, photo_side=None, detail=0.0)
+    factors = torch.full((2000,), 4)
+    for whole_scenes, low, high in ((True, 0.45, 0.55), (False, 0.0, 0.0)):
+        photo, _, _, side = pair_stream._crops(factors, torch.Generator().manual_seed(0), whole_scenes)
+        whole = side == pair_stream.pyramids.sizes[photo].min(1).values.float()
+        assert low <= whole.float().mean().item() <= high
+
+
 def test_the_other_kinds_go_on_the_clean_patch(val_photos):
     pair_stream = stream.PairStream(val_photos)
     generator = torch.Generator().manual_seed(0)
@@ -124,6 +135,9 @@ def test_a_stream_refuses_nonsense(val_photos):
         stream.PairStream(val_photos, pairs=0)
     with pytest.raises(ValueError, match='detail'):
         stream.PairStream(val_photos, detail=-1)
+    for photo_side in (-1, 16):
+        with pytest.raises(ValueError, match='photo_side'):
+            stream.PairStream(val_photos, photo_side=photo_side)
 
 
 @pytest.mark.parametrize('model_class', [mp2.Model, mp1.Model])

@@ -18,9 +18,9 @@ teaches the network to pass a clean image through). Shares are normalised; an ep
 
 A pair follows ``build_data``'s recipe, evaluated only at the points it needs. Each photo is held as a pyramid:
 the photo (Lanczos-reduced to ``photo_side`` on its short side when larger), then Lanczos halvings down to 32
-pixels. A pair draws a photo uniformly, a factor ``f`` (1 for the other kinds) and a square crop: with
-probability 1/2 the whole scene, else of a side log-uniform in ``[min(32 f, short side), short side]``, at a
-uniform position. ``build_data``'s high-resolution image (the crop brought to ``32 f × 32 f``) has pixels of
+pixels. A pair draws a photo uniformly, a factor ``f`` (1 for the other kinds) and a square crop of a side
+log-uniform in ``[min(32 f, short side), short side]``, at a uniform position; a pixelated pair's crop is the
+whole scene with probability 1/2 (``build_data``'s clean patches, under the other kinds, never are). ``build_data``'s high-resolution image (the crop brought to ``32 f × 32 f``) has pixels of
 ``r = side / 32 f`` photo pixels; one is read bilinearly from the pyramid level of scale ``2^k ≤ r``. A noisy
 copy takes for each output pixel one high-resolution pixel at random inside its ``f × f`` footprint, the same for
 the three channels; a clean patch (``f = 1``) is the high-resolution image itself, and the additive noises go on
@@ -128,7 +128,7 @@ class Pyramids:
     @staticmethod
     def _levels(photo, photo_side):
         short = min(photo.size)
-        if photo_side is not None and short > photo_side:
+        if photo_side and short > photo_side:  # None or 0: as they are
             photo = photo.resize((round(photo.size[0] * photo_side / short), round(photo.size[1] * photo_side / short)),
                                  Image.LANCZOS)
         levels = [photo]
@@ -173,6 +173,8 @@ class PairStream:
         self.mix_text, self.mix = mix, parse_mix(mix)
         if pairs < 1:
             raise ValueError(f"a stream makes at least 1 pair an epoch, not {pairs}")
+        if photo_side is not None and not (photo_side == 0 or photo_side >= PATCH_SIZE):
+            raise ValueError(f"photo_side must be 0 (the photos as they are) or at least {PATCH_SIZE}, got {photo_side}")
         if not (math.isfinite(detail) and detail >= 0):
             raise ValueError(f"detail must be a number >= 0, got {detail}")
         self.counts = part_counts(self.mix, pairs)
@@ -224,7 +226,7 @@ class PairStream:
             factors = torch.randint(low, high + 1, (count,), generator=generator)
         else:
             factors = torch.ones(count, dtype=torch.int64)
-        crops = self._crops(factors, generator)
+        crops = self._crops(factors, generator, whole_scenes=part.kind == 'pixelation')
         clean = None
         if part.kind != 'pixelation' or with_clean:
             clean = self._read(crops, 1, _grid(PATCH_SIZE))
@@ -237,9 +239,9 @@ class PairStream:
             noisy = [self._noise(part, clean, generator, sigma) for _ in range(2)]
         return (*noisy, clean, factors)
 
-    def _crops(self, factors, generator):
-        """Each pair's crop ``(photo, left, top, side)`` (photo pixels, float), as the module says; with
-        ``detail``, the one kept of ``DETAIL_CANDIDATES`` drawn."""
+    def _crops(self, factors, generator, whole_scenes):
+        """Each pair's crop ``(photo, left, top, side)`` (photo pixels, float), as the module says (the whole
+        scene at times only with ``whole_scenes``); with ``detail``, the one kept of ``DETAIL_CANDIDATES`` drawn."""
         candidates = DETAIL_CANDIDATES if self.detail else 1
         count = len(factors)
         factors = factors.repeat(candidates)
@@ -249,7 +251,7 @@ class PairStream:
         smallest = torch.minimum(PATCH_SIZE * factors.float(), short)
         draw = torch.rand(len(factors), generator=generator)
         side = torch.exp(torch.log(smallest) + draw * (torch.log(short) - torch.log(smallest)))
-        whole = torch.rand(len(factors), generator=generator) < WHOLE_SCENE_PROBABILITY
+        whole = (torch.rand(len(factors), generator=generator) < WHOLE_SCENE_PROBABILITY) & whole_scenes
         side = torch.where(whole, short, side)
         corner = torch.rand(len(factors), 2, generator=generator) * (size - side[:, None])
         crops = photo, corner[:, 0], corner[:, 1], side

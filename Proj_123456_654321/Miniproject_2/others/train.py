@@ -45,7 +45,7 @@ def parse_arguments(argv, model_class):
     parser.add_argument('--photos', nargs='+', default=[], help="the stream's photo folders")
     parser.add_argument('--pairs', type=int, default=50000, help="the stream's pairs an epoch")
     parser.add_argument('--photo-side', type=int, default=stream.PHOTO_SIDE,
-                        help="the stream's photos reduced to this short side (default: %(default)s)")
+                        help="the stream's photos reduced to this short side (0: as they are; default: %(default)s)")
     parser.add_argument('--detail', type=float, default=stream.DETAIL,
                         help="the stream's crops drawn in proportion to their detail to this power (0: uniformly; "
                              "default: %(default)s)")
