@@ -144,8 +144,8 @@ evaluate: baselines robustness continued
 	$(TOOL).benchmark --data $(DATA) | tee $(MP2_RESULTS)/benchmark_cpu.log
 	$(TOOL).benchmark dispatch-count
 	$(TOOL).exactness | tee $(MP2_RESULTS)/exactness.log
-	$(PY) -m $(PROJECT).Miniproject_1.others.speed budget --data $(DATA) --pairs 15000 --threads 2 \
-		--compare-with tapered | tee $(MP1_RESULTS)/speed_budget.log
+	$(PY) -m $(PROJECT).Miniproject_1.others.speed budget --data $(DATA) --pairs 6000 --threads 2 \
+		--compare-with flat48 light | tee $(MP1_RESULTS)/speed_budget.log
 	$(PY) test.py -p $(PROJECT) -d $(DATA) 2>&1 | tee $(MP2_RESULTS)/demo_cpu.log
 	$(MAKE) --no-print-directory report
 

@@ -129,7 +129,8 @@ def test_files_from_before_shape_and_residual_load_as_the_flat_u_net(tmp_path):
 
 
 @pytest.mark.parametrize('shape, encoder, decoder', [('flat', (8, 8, 8, 8), (16, 16, 8)),
-                                                     ('tapered', (8, 16, 24, 32), (32, 24, 8))])
+                                                     ('tapered', (8, 16, 24, 32), (32, 24, 8)),
+                                                     ('lean', (6, 12, 24, 32), (24, 12, 6))])
 def test_the_shape_sets_the_channels_of_each_level(shape, encoder, decoder):
     network = mp1.UNet(width=8, shape=shape)
     convolutions = [network.encode_1[1][0], network.encode_2[0], network.encode_3[0], network.bottleneck[0]]
@@ -248,19 +249,26 @@ def test_gpu_path():
     assert model.predict(noisy_1[:4]).device.type == 'cpu'
 
 
-def test_the_budget_times_one_epoch_of_both_shapes_on_every_path(tmp_path, monkeypatch):
+def test_the_budget_times_each_u_net_on_every_path_against_the_first(tmp_path, monkeypatch):
     from Proj_123456_654321.Miniproject_1.others import speed
     monkeypatch.setattr(speed, 'RESULTS_FILE', tmp_path / 'speed.json')
     monkeypatch.setattr(speed, 'SUMMARY_FILE', tmp_path / 'speed.md')
     noisy_1, noisy_2, _ = noisy_pairs(40)
     monkeypatch.setattr(speed, 'load_train', lambda folder: (noisy_1, noisy_2))
-    speed.main(['budget', '--data', 'unused', '--pairs', '32', '--rounds', '2', '--compare-with', 'tapered'])
+    built = []
+    monkeypatch.setattr(speed, 'Model', lambda **options: built.append(options) or mp1.Model(**options))
+    speed.main(['budget', '--data', 'unused', '--pairs', '32', '--rounds', '2', '--compare-with', 'flat48', 'light'])
     result = json.loads((tmp_path / 'speed.json').read_text())['budget']
-    names = {f'{shape} / {setting}' for shape in ('tapered', 'light') for setting in speed.BUDGET_SETTINGS}
-    assert result['pairs'] == 32 and set(result['seconds']) == names and result['shapes'] == ['tapered', 'light']
+    shipped = mp1.Config().shape
+    names = {f'{shape} / {setting}' for shape in ('flat48', 'light', shipped) for setting in speed.BUDGET_SETTINGS}
+    assert result['pairs'] == 32 and set(result['seconds']) == names and result['shapes'] == ['flat48', 'light', shipped]
     assert all(len(seconds) == 2 and min(seconds) > 0 for seconds in result['seconds'].values())
+    assert {'width': 48, 'shape': 'flat', 'residual': False, 'bfloat16': False, 'channels_last': True} in built
     light = result['seconds']['light / float32, channels-last']
     assert result['seconds_per_50000_pairs']['light / float32, channels-last'] == pytest.approx(
         (light[0] + light[1]) / 2 * 50000 / 32)
+    per_50000 = result['seconds_per_50000_pairs']
+    ratio = per_50000['light / float32, channels-last'] / per_50000['flat48 / float32, channels-last']
     summary = (tmp_path / 'speed.md').read_text()
-    assert '| light |' in summary and '| tapered |' in summary
+    rows = {line.split(' | ')[0][2:]: line for line in summary.splitlines() if line.startswith('| ')}
+    assert rows['flat48'].endswith('| 1.00 |') and rows['light'].endswith(f'| {ratio:.2f} |') and shipped in rows

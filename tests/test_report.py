@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from Proj_123456_654321.Miniproject_1.model import Config as UNetConfig
 from Proj_123456_654321.Miniproject_2.others import report
 
 
@@ -89,6 +90,8 @@ def test_the_generated_numbers_are_the_results_files_own(tmp_path, figures):
     assert values['dataStudyIdentityGainFive'] == f"{runs['f1']['psnr'][noise] - runs['plain']['psnr'][noise]:+.2f}"
     budget = json.loads((report.MP1_RESULTS / 'speed.json').read_text())['budget']['seconds_per_50000_pairs']
     assert values['unetBudgetLightFloatLast'] == f"{budget['light / float32, channels-last'] / 60:.1f}"
+    shipped = f"{UNetConfig().shape} / float32, channels-last"
+    assert values['unetBudgetShippedRatio'] == f"{budget[shipped] / budget['flat48 / float32, channels-last']:.2f}"
     for table in ('baselines', 'speed', 'correctness', 'continued', 'robustness', 'robustness_unet', 'pixelation',
                   'upsampling'):
         text = (tmp_path / f'table_{table}.tex').read_text()

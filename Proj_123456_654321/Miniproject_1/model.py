@@ -185,11 +185,13 @@ class UNet(nn.Module):
     ``'flat'`` has ``width`` at every encoder level and 2 ``width`` in the decoder but its last level, as the
     Noise2Noise paper's U-Net; ``'tapered'`` grows the encoder as (1, 2, 3, 4) ``width`` and the decoder as
     (4, 3, 1) ``width``, so that most of the work is done at low resolution, where it is cheap; ``'light'``
-    narrows that decoder to (3, 2, 1) ``width``, for a float32 epoch within the course's budget. With
+    narrows that decoder to (3, 2, 1) ``width``; ``'lean'`` narrows light's two finest levels, where the image is
+    largest, to 3/4 and 3/2 ``width`` on both sides, for a float32 epoch within the course's budget on slower
+    CPUs (channels are rounded to whole numbers). With
     ``residual`` the network predicts the correction to its input (the negated noise) rather than the image.
     """
     SHAPES = {'flat': ((1, 1, 1, 1), (2, 2, 1)), 'tapered': ((1, 2, 3, 4), (4, 3, 1)),
-              'light': ((1, 2, 3, 4), (3, 2, 1))}
+              'light': ((1, 2, 3, 4), (3, 2, 1)), 'lean': ((0.75, 1.5, 3, 4), (3, 1.5, 0.75))}
 
     def __init__(self, width=32, shape='tapered', residual=True):
         super().__init__()
@@ -210,7 +212,7 @@ class UNet(nn.Module):
     @classmethod
     def channels(cls, width, shape):
         """The channels of the encoder's levels (1 to 4) and of the decoder's (3 to 1)."""
-        return tuple(tuple(factor * width for factor in factors) for factors in cls.SHAPES[shape])
+        return tuple(tuple(max(1, round(factor * width)) for factor in factors) for factors in cls.SHAPES[shape])
 
     def forward(self, x):
         features_1 = self.encode_1(x)                                    # [N, encoder[0], H, W]
@@ -367,7 +369,8 @@ class Config:
     saved with the weights, and how it trains (not saved). Mini-project 2's ``others/train.py`` makes its
     command-line options from these fields."""
     width: int = field(default=32, metadata={'help': 'channels of the first level (the shape gives the others)'})
-    shape: str = field(default='light', metadata={'help': 'channels per level: flat, tapered or light (see UNet)'})
+    shape: str = field(default='lean', metadata={'help': 'channels per level: flat, tapered, light or lean '
+                                                         '(see UNet)'})
     residual: bool = field(default=True, metadata={'help': 'predict the correction to the input'})
     lr: float = field(default=1e-3, metadata={'help': 'learning rate'})
     batch_size: int = 32

@@ -1,14 +1,15 @@
 """The U-Net's CPU training time against the course's budget of an epoch (5 minutes on any CPU; issue 36: 4)::
 
     python -m Proj_123456_654321.Miniproject_1.others.speed budget --data data [--pairs 50000] [--rounds 1]
-        [--compare-with SHAPE ...] [--threads 2]
+        [--compare-with U-NET ...] [--threads 2]
 
 One epoch of ``Model.train`` from scratch on the first ``--pairs`` pairs of ``--data``, for the shipped U-Net
-(``Config()``'s shape) after the shapes of ``--compare-with`` if any (``make evaluate``: ``tapered``, the one
-shipped before, side by side), on every path of ``BUDGET_SETTINGS``: float32, that of a CPU without native
-bfloat16 (channels-last and contiguous), and bfloat16; all alternating round by round
-(``benchmark.time_rounds``), each median given per 50,000 pairs. Results go to ``results/speed.json`` beside
-this file, under ``budget``, and the table to ``speed.md``.
+(``Config()``'s shape) after the U-Nets of ``--compare-with`` if any, side by side (``make evaluate``:
+``flat48``, the first U-Net shipped, the yardstick of issue 47, and ``light``, the one shipped before), on
+every path of ``BUDGET_SETTINGS``: float32, that of a CPU without native bfloat16 (channels-last and
+contiguous), and bfloat16; all alternating round by round (``benchmark.time_rounds``), each median given per
+50,000 pairs, and as a fraction of the first compared U-Net's. Results go to ``results/speed.json`` beside this
+file, under ``budget``, and the table to ``speed.md``.
 """
 import argparse
 import json
@@ -27,12 +28,15 @@ SUMMARY_FILE = RESULTS_FILE.with_name('speed.md')
 BUDGET_SETTINGS = {'float32, channels-last': {'bfloat16': False, 'channels_last': True},
                    'float32, contiguous': {'bfloat16': False, 'channels_last': False},
                    'bfloat16, channels-last': {'bfloat16': True, 'channels_last': True}}
+FLOAT32 = 'float32, channels-last'  # the path of most CPUs, which the budget is about
 SEED = 0
+# U-Nets to compare with, by name: a shape of UNet.SHAPES at Config()'s width, or one of these architectures.
+ARCHITECTURES = {'flat48': {'width': 48, 'shape': 'flat', 'residual': False}}  # the first U-Net (commit 5a10441)
 
 
 def time_budget(arguments):
     shapes = list(dict.fromkeys([*arguments.compare_with, Config().shape]))
-    options = {f'{shape} / {setting}': {'shape': shape, **BUDGET_SETTINGS[setting]}
+    options = {f'{shape} / {setting}': {**ARCHITECTURES.get(shape, {'shape': shape}), **BUDGET_SETTINGS[setting]}
                for shape in shapes for setting in BUDGET_SETTINGS}
     train_input, train_target = (images[:arguments.pairs] for images in load_train(arguments.data))
 
@@ -53,10 +57,15 @@ def time_budget(arguments):
 
 
 def budget_table(result):
-    lines = ['| U-Net | ' + ' | '.join(BUDGET_SETTINGS) + ' |', '|---' * (1 + len(BUDGET_SETTINGS)) + '|']
+    """Minutes per 50,000 pairs on each path; then each float32 channels-last time over the first U-Net's."""
+    first = result['shapes'][0]
+    lines = ['| U-Net | ' + ' | '.join(BUDGET_SETTINGS) + f' | float32 ÷ {first} |',
+             '|---' * (2 + len(BUDGET_SETTINGS)) + '|']
+    seconds = result['seconds_per_50000_pairs']
     for shape in result['shapes']:
-        minutes = [result['seconds_per_50000_pairs'][f'{shape} / {setting}'] / 60 for setting in BUDGET_SETTINGS]
-        lines.append(f'| {shape} | ' + ' | '.join(f'{value:.2f}' for value in minutes) + ' |')
+        minutes = [seconds[f'{shape} / {setting}'] / 60 for setting in BUDGET_SETTINGS]
+        ratio = seconds[f'{shape} / {FLOAT32}'] / seconds[f'{first} / {FLOAT32}']
+        lines.append(f'| {shape} | ' + ' | '.join(f'{value:.2f}' for value in minutes) + f' | {ratio:.2f} |')
     return lines
 
 
@@ -79,8 +88,9 @@ def main(argv=None):
     command.add_argument('--data', required=True, help='folder with train_data.pkl')
     command.add_argument('--pairs', type=int, default=50000)
     command.add_argument('--rounds', type=int, default=1)
-    command.add_argument('--compare-with', nargs='+', choices=Config.CHOICES['shape'], default=[], metavar='SHAPE',
-                         help='also time these U-Net shapes, before the shipped one')
+    command.add_argument('--compare-with', nargs='+', choices=[*ARCHITECTURES, *Config.CHOICES['shape']], default=[],
+                         metavar='U-NET', help=f"also time these U-Nets (shapes, or {', '.join(ARCHITECTURES)}), "
+                                               f"before the shipped one")
     command.add_argument('--threads', type=int, help="CPU threads for torch (default: torch's choice)")
     arguments = parser.parse_args(argv)
     if arguments.threads is not None:

@@ -42,11 +42,11 @@ from .data import load_val, save_tensors, TRAIN_FILE, VAL_FILE
 from .noises import POISSON_GAUSSIAN, parse_factors, parse_sigma
 
 DEFAULT_MIX = 'pixelation 2:16 0.6, gaussian 1:55 0.3, poisson-gaussian 0.1'
-# The photos' short side (the training photos' median is 1,203 pixels), and the power of the crops' detail
-# (PairStream): with these the pixelated pairs of the training photos are as detailed as those of the validation
-# photos at each factor (results/stream/detail.md).
-PHOTO_SIDE = 768
-DETAIL = 0.75
+# The photos' short side (0: as they are; the training photos' median is 1,203 pixels) and the power of the crops'
+# detail (PairStream; 0: uniform crops). Reduced photos and detail-weighted crops match the validation photos'
+# detail (768 and 0.75: results/stream/detail.md) but trained no better model (results/stream/recipe.md).
+PHOTO_SIDE = 0
+DETAIL = 0.0
 KINDS = ('pixelation', 'gaussian', 'poisson-gaussian', 'clean')
 # Detail-weighted crops (PairStream's detail): candidates drawn per pair, the factor that measures the detail of a
 # clean patch, and one output pixel in DETAIL_STRIDE × DETAIL_STRIDE read to estimate it.
