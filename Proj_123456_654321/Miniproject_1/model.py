@@ -408,13 +408,13 @@ class Model:
     SIZE_MULTIPLE = 8
     PREDICT_CHUNK_PIXELS = 1 << 18
     # An image larger than a chunk goes through the network in square windows of this side, context included:
-    # a 384×384 window costs the shipped U-Net about 290 MB (ru_maxrss), a 512×512 one about 490 MB.
+    # a 384×384 window cost the light U-Net about 290 MB (ru_maxrss), a 512×512 one about 490 MB.
     PREDICT_TILE_SIZE = 384
     # Context that predict's tiles carry on every side: the U-Net's receptive radius, 38 pixels (the farthest
     # input pixel that the gradient of one output pixel reaches, at each position modulo 8), rounded up to a
     # multiple of SIZE_MULTIPLE.
     PREDICT_TILE_MARGIN = 40
-    # Larger than the file of any sensible configuration (the shipped one: 3.6 MB); a larger file is refused unread.
+    # Larger than the file of any sensible configuration (the shipped one: 2.2 MB); a larger file is refused unread.
     MAX_FILE_BYTES = 1 << 30
     # An epoch whose mean loss is this many times the previous epoch's has diverged. The U-Net's output is
     # unbounded, so a diverged run can keep a huge finite loss and train on silently (seen: width 64, lr 1e-3,
