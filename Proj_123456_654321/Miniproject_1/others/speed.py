@@ -56,16 +56,20 @@ def time_budget(arguments):
     save(result)
 
 
+def float32_ratio(result, shape):
+    """``shape``'s float32 channels-last epoch time over that of the first U-Net timed (``result['shapes'][0]``)."""
+    seconds = result['seconds_per_50000_pairs']
+    return seconds[f'{shape} / {FLOAT32}'] / seconds[f"{result['shapes'][0]} / {FLOAT32}"]
+
+
 def budget_table(result):
     """Minutes per 50,000 pairs on each path; then each float32 channels-last time over the first U-Net's."""
-    first = result['shapes'][0]
-    lines = ['| U-Net | ' + ' | '.join(BUDGET_SETTINGS) + f' | float32 ÷ {first} |',
+    lines = ['| U-Net | ' + ' | '.join(BUDGET_SETTINGS) + f" | float32 ÷ {result['shapes'][0]} |",
              '|---' * (2 + len(BUDGET_SETTINGS)) + '|']
-    seconds = result['seconds_per_50000_pairs']
     for shape in result['shapes']:
-        minutes = [seconds[f'{shape} / {setting}'] / 60 for setting in BUDGET_SETTINGS]
-        ratio = seconds[f'{shape} / {FLOAT32}'] / seconds[f'{first} / {FLOAT32}']
-        lines.append(f'| {shape} | ' + ' | '.join(f'{value:.2f}' for value in minutes) + f' | {ratio:.2f} |')
+        minutes = [result['seconds_per_50000_pairs'][f'{shape} / {setting}'] / 60 for setting in BUDGET_SETTINGS]
+        lines.append(f'| {shape} | ' + ' | '.join(f'{value:.2f}' for value in minutes)
+                     + f' | {float32_ratio(result, shape):.2f} |')
     return lines
 
 

@@ -198,12 +198,12 @@ def training_numbers():
             values.update(oursKernel=str(config['kernel_size']), oursUpKernel=str(config['up_kernel_size']))
     from ...Miniproject_1.model import Model as UNetModel
     values['unetWarmupSteps'] = str(UNetModel.WARMUP_STEPS)
-    budget = read_json(unet_speed.RESULTS_FILE)['budget']['seconds_per_50000_pairs']
-    first_float32 = budget[f'flat48 / {unet_speed.FLOAT32}']
+    budget = read_json(unet_speed.RESULTS_FILE)['budget']
+    per_50000 = budget['seconds_per_50000_pairs']
     for shape, macro in (('flat48', 'First'), ('light', 'Light'), (UNetModel.Config().shape, 'Shipped')):
         for setting, name in zip(unet_speed.BUDGET_SETTINGS, ('FloatLast', 'FloatContiguous', 'Bf')):
-            values[f'unetBudget{macro}{name}'] = f"{budget[f'{shape} / {setting}'] / 60:.1f}"
-        values[f'unetBudget{macro}Ratio'] = f"{budget[f'{shape} / {unet_speed.FLOAT32}'] / first_float32:.2f}"
+            values[f'unetBudget{macro}{name}'] = f"{per_50000[f'{shape} / {setting}'] / 60:.1f}"
+        values[f'unetBudget{macro}Ratio'] = f"{unet_speed.float32_ratio(budget, shape):.2f}"
     log = (MP2_RESULTS / 'demo_cpu.log').read_text()
     for project, name, decimals in ((1, 'unetCpuEpochSeconds', 0), (2, 'oursHarnessEpochSeconds', 1)):
         match = re.search(rf'\[PSNR {project}: [\d.]+ dB\] after one epoch on \d+ pairs in ([\d.]+) s', log)
